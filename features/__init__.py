@@ -1,0 +1,4 @@
+"""Data contract, loaders, the seeded sample-data generator and the feature pipeline.
+
+`features` imports no other capcast package: training and serving both call it.
+"""

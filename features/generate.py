@@ -1,0 +1,204 @@
+"""Seeded generator of a realistic sample history and a matching production site.
+
+The history is a long panel (``unique_id, ds, y`` plus ``item_id, store_id,
+family, price, promo``) of daily unit sales with weekly and yearly
+seasonality, per-series trend, price promotions that lift demand through a
+price elasticity, holidays (collapse on the day, stock-up the day before) and
+a share of intermittent slow movers. The site is sized from the generated
+demand so that the default plan is neither trivially easy nor infeasible.
+
+Everything is a pure function of ``(config, seed)``: the same seed gives
+byte-identical files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from features.calendar import is_holiday, is_pre_holiday
+
+__all__ = ["SampleConfig", "generate_panel", "generate_site", "write_sample"]
+
+PANEL_FILE = "sales.csv"
+SITE_FILE = "site.yaml"
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """Size and shape of the sample history.
+
+    Args:
+        products: number of products (items); each belongs to one family.
+        locations: number of stores selling every product.
+        days: length of the daily history.
+        families: number of product families (what the production lines make).
+        start: first day of the history (ISO date).
+        slow_mover_share: share of products with intermittent demand.
+    """
+
+    products: int = 40
+    locations: int = 5
+    days: int = 1096
+    families: int = 5
+    start: str = "2023-01-01"
+    slow_mover_share: float = 0.2
+
+
+def _weekly_profile(rng: np.random.Generator) -> np.ndarray:
+    # Mon..Sun; weekend peak typical of retail, perturbed per family.
+    base = np.array([0.85, 0.8, 0.85, 0.95, 1.15, 1.35, 1.05])
+    return base * rng.uniform(0.9, 1.1, size=7)
+
+
+def _promotions(rng: np.random.Generator, days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Promo flag and discount per day for one product (episodes of 7–14 days)."""
+    promo = np.zeros(days, dtype=np.int8)
+    discount = np.zeros(days)
+    day = int(rng.integers(0, 30))
+    while day < days:
+        length = int(rng.integers(7, 15))
+        promo[day : day + length] = 1
+        discount[day : day + length] = rng.uniform(0.1, 0.3)
+        day += length + int(rng.integers(30, 90))
+    return promo, discount
+
+
+def generate_panel(config: SampleConfig = SampleConfig(), seed: int = 0) -> pd.DataFrame:
+    """Daily unit sales for ``products × locations`` series.
+
+    Returns:
+        Long panel sorted by ``unique_id, ds`` with columns ``unique_id, ds, y,
+        item_id, store_id, family, price, promo``; ``y`` is a non-negative
+        whole number of units, ``price`` the shelf price that day.
+    """
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range(config.start, periods=config.days, freq="D")
+    t_years = np.arange(config.days) / 365.25
+    day_of_year = dates.dayofyear.to_numpy()
+    weekday = dates.weekday.to_numpy()
+    calendar_effect = np.where(is_holiday(dates) == 1, 0.3, 1.0) * np.where(
+        is_pre_holiday(dates) == 1, 1.5, 1.0
+    )
+
+    weekly = [_weekly_profile(rng) for _ in range(config.families)]
+    store_scale = rng.lognormal(0.0, 0.3, size=config.locations)
+    n_slow = int(round(config.slow_mover_share * config.products))
+    slow = set(rng.choice(config.products, size=n_slow, replace=False).tolist())
+
+    frames = []
+    for product in range(config.products):
+        family = product % config.families
+        is_slow = product in slow
+        base_rate = rng.uniform(0.1, 0.6) if is_slow else rng.lognormal(1.6, 0.7)
+        base_price = round(float(rng.uniform(1.0, 20.0)), 2)
+        elasticity = rng.uniform(1.5, 3.0)
+        promo, discount = _promotions(rng, config.days)
+        price = np.round(base_price * (1.0 - discount), 2)
+        promo_lift = (1.0 - discount) ** (-elasticity)
+        amplitude, phase = rng.uniform(0.05, 0.3), rng.uniform(0, 2 * np.pi)
+        yearly = 1.0 + amplitude * np.sin(2 * np.pi * day_of_year / 365.25 + phase)
+        dispersion = 1.0 if is_slow else 6.0
+        for location in range(config.locations):
+            growth = rng.uniform(-0.1, 0.25)
+            mean = (
+                base_rate
+                * store_scale[location]
+                * weekly[family][weekday]
+                * yearly
+                * (1.0 + growth) ** t_years
+                * promo_lift
+                * calendar_effect
+            )
+            # Gamma-Poisson: over-dispersed counts, intermittent when the mean is small.
+            rate = mean * rng.gamma(dispersion, 1.0 / dispersion, size=config.days)
+            sales = rng.poisson(rate).astype(float)
+            item_id, store_id = f"P{product + 1:03d}", f"S{location + 1}"
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "unique_id": f"{item_id}-{store_id}",
+                        "ds": dates,
+                        "y": sales,
+                        "item_id": item_id,
+                        "store_id": store_id,
+                        "family": f"F{family + 1}",
+                        "price": price,
+                        "promo": promo,
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True).sort_values(["unique_id", "ds"], ignore_index=True)
+
+
+def generate_site(panel: pd.DataFrame, lines: int = 4, seed: int = 0) -> dict:
+    """A production site sized to the panel's recent demand.
+
+    Capacity at normal speed on every line and shift is about twice the
+    average daily demand of the last 90 days; the labour pool staffs three
+    quarters of all line-shifts; storage holds about three days of demand.
+
+    Returns:
+        A plain dict in the ``site.yaml`` layout that ``planning.site.Site`` reads.
+    """
+    rng = np.random.default_rng(seed + 1)
+    recent = panel[panel["ds"] > panel["ds"].max() - pd.Timedelta(days=90)]
+    daily_by_family = recent.groupby(["family", "ds"])["y"].sum().groupby("family").mean()
+    families = sorted(daily_by_family.index)
+    total_daily = float(daily_by_family.sum())
+    shifts = [
+        {"name": "early", "hours": 8, "labour_cost_multiplier": 1.0},
+        {"name": "late", "hours": 8, "labour_cost_multiplier": 1.1},
+        {"name": "night", "hours": 8, "labour_cost_multiplier": 1.3},
+    ]
+    shift_hours = sum(s["hours"] for s in shifts)
+    normal_rate = 2.0 * total_daily / (lines * shift_hours)
+    crew = 4
+    line_specs = []
+    for index in range(lines):
+        rate = normal_rate * rng.uniform(0.85, 1.15)
+        eligible = [families[(index + k) % len(families)] for k in range(min(3, len(families)))]
+        earliest = 2 + 5 * index
+        line_specs.append(
+            {
+                "id": f"L{index + 1}",
+                "crew_per_shift": crew,
+                "families": sorted(eligible),
+                "speed_levels": [
+                    {"name": "slow", "units_per_hour": round(rate * 0.7), "energy_cost_per_hour": 18.0},
+                    {"name": "normal", "units_per_hour": round(rate), "energy_cost_per_hour": 25.0},
+                    {"name": "fast", "units_per_hour": round(rate * 1.25), "energy_cost_per_hour": 38.0},
+                ],
+                "maintenance": {"duration_shifts": 2, "earliest_day": earliest, "latest_day": earliest + 9},
+            }
+        )
+    return {
+        "name": "sample-site",
+        "shifts": shifts,
+        "lines": line_specs,
+        "labour_pool_per_day": int(0.75 * lines * len(shifts) * crew),
+        "max_lines_in_maintenance": 1,
+        "storage_capacity": round(3 * total_daily),
+        "costs": {
+            "labour_per_crew_hour": 28.0,
+            "holding_per_unit_day": 0.05,
+            "backlog_per_unit_day": 2.0,
+        },
+        "initial_inventory": {family: round(float(daily_by_family[family])) for family in families},
+    }
+
+
+def write_sample(out_dir: Path, seed: int, config: SampleConfig = SampleConfig()) -> tuple[Path, Path]:
+    """Write ``sales.csv`` and ``site.yaml`` into ``out_dir``; returns both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    panel = generate_panel(config, seed)
+    site = generate_site(panel, seed=seed)
+    panel_path, site_path = out_dir / PANEL_FILE, out_dir / SITE_FILE
+    out = panel.assign(ds=panel["ds"].dt.strftime("%Y-%m-%d"), y=panel["y"].astype(int))
+    out.to_csv(panel_path, index=False, lineterminator="\n")
+    site_path.write_text(yaml.safe_dump(site, sort_keys=False), encoding="utf-8")
+    return panel_path, site_path

@@ -1,0 +1,41 @@
+"""Reading panels from disk; the only module in ``features`` that touches files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from features.generate import PANEL_FILE
+from features.validation import PanelError, Problem, parse_panel
+
+__all__ = ["resolve_panel_path", "read_raw", "load_panel"]
+
+
+def resolve_panel_path(path: Path) -> Path:
+    """A data directory means its ``sales.csv``; a file path is taken as is."""
+    return path / PANEL_FILE if path.is_dir() else path
+
+
+def read_raw(path: Path) -> pd.DataFrame:
+    """Read a CSV or Parquet panel with every column as text, so that nothing is coerced silently.
+
+    Raises:
+        PanelError: when the file is missing, empty or not parseable at all.
+    """
+    source = str(path)
+    if not path.exists():
+        raise PanelError([Problem(source, None, None, "file not found")])
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path).astype(str).reset_index(drop=True)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise PanelError([Problem(source, None, None, f"cannot read file: {reason}")]) from None
+
+
+def load_panel(path: Path) -> pd.DataFrame:
+    """Read and validate a panel file (or a data directory holding ``sales.csv``)."""
+    path = resolve_panel_path(path)
+    return parse_panel(read_raw(path), str(path))

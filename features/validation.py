@@ -1,0 +1,172 @@
+"""The panel contract (ARCHITECTURE.md, "Panel") and its validation.
+
+A panel is long format: ``unique_id`` (non-empty string), ``ds`` (date), ``y``
+(float >= 0), one row per series per period at one regular frequency, gaps
+explicit. Optional known columns (``price`` >= 0, ``promo`` in {0, 1}) are
+checked when present; other columns pass through as static or exogenous data.
+
+Validation never drops or fills anything: it returns every problem with the
+file row (1-based, header = row 1) and column it was found at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+__all__ = ["Problem", "PanelError", "REQUIRED_COLUMNS", "validate_panel", "parse_panel"]
+
+REQUIRED_COLUMNS = ("unique_id", "ds", "y")
+NUMERIC_COLUMNS = ("y", "price", "promo")
+# Header line plus 1-based numbering: data row at index i sits on file line i + 2.
+_FIRST_DATA_LINE = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One contract violation, located in the source file."""
+
+    source: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = [self.source]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+class PanelError(ValueError):
+    """Raised when a panel breaks the contract; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _row(index: int) -> int:
+    return int(index) + _FIRST_DATA_LINE
+
+
+_TYPED_SCHEMA = pa.DataFrameSchema(
+    {
+        "unique_id": pa.Column(str, pa.Check.str_length(min_value=1, error="empty series id"), nullable=True),
+        "ds": pa.Column("datetime64[ns]", nullable=True),
+        "y": pa.Column(float, pa.Check.ge(0, error="negative demand"), nullable=True),
+        "price": pa.Column(float, pa.Check.ge(0, error="negative price"), nullable=True, required=False),
+        "promo": pa.Column(float, pa.Check.isin([0, 1], error="promo must be 0 or 1"), nullable=True, required=False),
+    },
+    unique=["unique_id", "ds"],
+    report_duplicates="all",
+)
+
+
+def _parse_problems(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Parse text columns to their types, reporting values that do not parse."""
+    problems: list[Problem] = []
+    typed = raw.copy()
+    typed["unique_id"] = raw["unique_id"].astype(str).str.strip()
+    text_ds = raw["ds"].astype(str).str.strip()
+    typed["ds"] = pd.to_datetime(text_ds, errors="coerce", format="ISO8601")
+    bad = typed["ds"].isna()
+    problems += [
+        Problem(source, _row(i), "ds", "missing date" if text_ds[i] == "" else f"not a date: {text_ds[i]!r}")
+        for i in raw.index[bad]
+    ]
+    for column in NUMERIC_COLUMNS:
+        if column not in raw:
+            continue
+        text = raw[column].astype(str).str.strip()
+        typed[column] = pd.to_numeric(text, errors="coerce").astype(float)
+        missing = text.eq("")
+        if column == "y":
+            problems += [Problem(source, _row(i), column, "missing value") for i in raw.index[missing]]
+        not_numeric = typed[column].isna() & ~missing
+        problems += [Problem(source, _row(i), column, f"not a number: {text[i]!r}") for i in raw.index[not_numeric]]
+    return typed, problems
+
+
+def _contract_problems(typed: pd.DataFrame, source: str) -> list[Problem]:
+    try:
+        _TYPED_SCHEMA.validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases.dropna(subset=["index"])
+        problems = []
+        for case in cases.itertuples(index=False):
+            if case.check == "multiple_fields_uniqueness":
+                message, column = "duplicate (unique_id, ds) row", "ds"
+            else:
+                message, column = f"{case.check} (got {case.failure_case!r})", case.column
+            problems.append(Problem(source, _row(case.index), column, message))
+        return problems
+    return []
+
+
+def _describe(step: pd.Timedelta) -> str:
+    hours = step / pd.Timedelta(hours=1)
+    if hours % 24 == 0:
+        days = int(hours // 24)
+        return f"{days} day" if days == 1 else f"{days} days"
+    return f"{hours:g} hours"
+
+
+def _frequency_problems(typed: pd.DataFrame, source: str) -> list[Problem]:
+    """Every series must advance by one common step (the panel's most common one)."""
+    frame = typed.dropna(subset=["ds"]).drop_duplicates(["unique_id", "ds"])
+    frame = frame.sort_values(["unique_id", "ds"])
+    step = frame.groupby("unique_id", sort=False)["ds"].diff()
+    if step.notna().sum() == 0:
+        return []
+    expected = step.mode().iloc[0]
+    irregular = step.notna() & step.ne(expected)
+    return [
+        Problem(
+            source,
+            _row(i),
+            "ds",
+            f"irregular dates in series {frame.at[i, 'unique_id']!r}: {_describe(step[i])} after the"
+            f" previous row, expected every {_describe(expected)}",
+        )
+        for i in frame.index[irregular]
+    ]
+
+
+def validate_panel(raw: pd.DataFrame, source: str = "<panel>") -> list[Problem]:
+    """All contract problems of a panel read as text (``dtype=str``).
+
+    Args:
+        raw: the file's rows as strings, in file order, with a default RangeIndex.
+        source: name used in every problem (usually the file path).
+
+    Returns:
+        Problems sorted by row; empty when the panel meets the contract.
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+    if missing:
+        return [Problem(source, 1, c, "missing required column") for c in missing]
+    if raw.empty:
+        return [Problem(source, None, None, "no data rows")]
+    typed, problems = _parse_problems(raw, source)
+    problems += _contract_problems(typed, source)
+    problems += _frequency_problems(typed, source)
+    unique = {(p.row, p.column, p.message): p for p in problems}
+    return sorted(unique.values(), key=lambda p: (p.row or 0, p.column or "", p.message))
+
+
+def parse_panel(raw: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
+    """Validate and return the typed panel sorted by ``unique_id, ds``.
+
+    Raises:
+        PanelError: with every problem, when the panel breaks the contract.
+    """
+    problems = validate_panel(raw, source)
+    if problems:
+        raise PanelError(problems)
+    typed, _ = _parse_problems(raw, source)
+    return typed.sort_values(["unique_id", "ds"], ignore_index=True)

@@ -1,0 +1,120 @@
+"""The forecaster contract and the forecast frame.
+
+Forecast frame: one row per series per future period with columns
+``unique_id, ds, mean`` and one ``q<p>`` column per quantile, ``p`` in
+percent (``q10, q50, q90`` for an 80% band). Values are units per period,
+non-negative, and quantiles never cross.
+"""
+
+from __future__ import annotations
+
+import pickle
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Forecaster", "NotFittedError", "quantile_columns", "to_forecast_frame"]
+
+
+class NotFittedError(RuntimeError):
+    """``predict`` was called before ``fit``."""
+
+
+def _level_quantiles(levels: Sequence[float]) -> list[float]:
+    """Quantiles (in percent) bounding each central interval, plus the median."""
+    quantiles = {50.0}
+    for level in levels:
+        quantiles |= {50.0 - level / 2.0, 50.0 + level / 2.0}
+    return sorted(quantiles)
+
+
+def _name(quantile: float) -> str:
+    return f"q{quantile:g}"
+
+
+def quantile_columns(levels: Sequence[float]) -> list[str]:
+    """Forecast-frame quantile column names for the given interval levels, ascending."""
+    return [_name(q) for q in _level_quantiles(levels)]
+
+
+def to_forecast_frame(raw: pd.DataFrame, model: str, levels: Sequence[float]) -> pd.DataFrame:
+    """Turn Nixtla-style output (``<model>``, ``<model>-lo-<level>``, ``<model>-hi-<level>``)
+    into the forecast frame: clipped at zero, quantiles sorted so they never cross.
+
+    The median is the point forecast: conformal and seasonal-naive bands are
+    symmetric around it.
+    """
+    frame = raw[["unique_id", "ds"]].copy()
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    frame["unique_id"] = frame["unique_id"].astype(str)
+    mean = raw[model].to_numpy(dtype=float).clip(min=0.0)
+    frame["mean"] = mean
+    columns: dict[float, np.ndarray] = {50.0: mean}
+    for level in levels:
+        columns[50.0 - level / 2.0] = raw[f"{model}-lo-{level:g}"].to_numpy(dtype=float)
+        columns[50.0 + level / 2.0] = raw[f"{model}-hi-{level:g}"].to_numpy(dtype=float)
+    ordered = sorted(columns)
+    values = np.sort(np.column_stack([columns[q] for q in ordered]).clip(min=0.0), axis=1)
+    for position, quantile in enumerate(ordered):
+        frame[_name(quantile)] = values[:, position]
+    return frame.reset_index(drop=True)
+
+
+class Forecaster(ABC):
+    """Base class: configuration in ``__init__``, learning in ``fit``, no I/O in either."""
+
+    #: Central interval levels (percent) the forecaster reports.
+    levels: tuple[int, ...] = (80,)
+
+    @property
+    def max_horizon(self) -> int | None:
+        """The longest horizon ``predict`` accepts; None when unbounded."""
+        return None
+
+    @abstractmethod
+    def _fit(self, panel: pd.DataFrame) -> None: ...
+
+    @abstractmethod
+    def _predict(self, horizon: int, ids: list[str] | None) -> pd.DataFrame: ...
+
+    def fit(self, panel: pd.DataFrame) -> "Forecaster":
+        """Learn from a validated panel (``unique_id, ds, y`` + static columns)."""
+        missing = {"unique_id", "ds", "y"} - set(panel.columns)
+        if missing:
+            raise ValueError(f"panel is missing columns: {sorted(missing)}")
+        self._fit(panel)
+        self.series_ids_ = sorted(panel["unique_id"].astype(str).unique())
+        self.last_ds_ = pd.Timestamp(panel["ds"].max())
+        return self
+
+    def predict(self, horizon: int, ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Forecast ``horizon`` periods after the end of the training panel.
+
+        Args:
+            horizon: number of future periods, >= 1.
+            ids: series to forecast; all series when None.
+
+        Returns:
+            The forecast frame, sorted by ``unique_id, ds``.
+        """
+        if not hasattr(self, "series_ids_"):
+            raise NotFittedError(f"{type(self).__name__} must be fit before predict")
+        if horizon < 1:
+            raise ValueError("horizon must be at least 1")
+        if self.max_horizon is not None and horizon > self.max_horizon:
+            raise ValueError(f"horizon {horizon} is longer than the maximum {self.max_horizon}")
+        frame = self._predict(horizon, None if ids is None else list(ids))
+        return frame.sort_values(["unique_id", "ds"], ignore_index=True)
+
+    def save(self, path: Path) -> None:
+        path.write_bytes(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+
+    @staticmethod
+    def load(path: Path) -> "Forecaster":
+        forecaster = pickle.loads(path.read_bytes())
+        if not isinstance(forecaster, Forecaster):
+            raise TypeError(f"{path} does not hold a Forecaster")
+        return forecaster

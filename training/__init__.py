@@ -1,0 +1,1 @@
+"""Training jobs: backtest, train, register and promote models in MLflow."""

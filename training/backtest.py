@@ -1,0 +1,41 @@
+"""Holdout backtest: fit on all but the last ``horizon`` periods, score on them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+
+from models.base import Forecaster
+from models.metrics import coverage, mean_rmsse, wape
+
+__all__ = ["split_holdout", "holdout_backtest"]
+
+
+def split_holdout(panel: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training part and the last ``horizon`` periods of every series (one common cut-off)."""
+    periods = panel["ds"].drop_duplicates().sort_values()
+    if len(periods) <= 2 * horizon:
+        raise ValueError(f"history of {len(periods)} periods is too short for a {horizon}-period holdout")
+    cutoff = periods.iloc[-horizon - 1]
+    return panel[panel["ds"] <= cutoff], panel[panel["ds"] > cutoff]
+
+
+def holdout_backtest(
+    panel: pd.DataFrame, horizon: int, candidates: Mapping[str, Callable[[], Forecaster]]
+) -> dict[str, dict[str, float]]:
+    """Score each candidate on one holdout window.
+
+    Returns:
+        ``{candidate: {"wape", "rmsse", "coverage_80"}}``.
+    """
+    train, test = split_holdout(panel, horizon)
+    scores = {}
+    for name, make in candidates.items():
+        forecast = make().fit(train).predict(horizon)
+        scores[name] = {
+            "wape": wape(test, forecast),
+            "rmsse": mean_rmsse(test, forecast, train),
+            "coverage_80": coverage(test, forecast, "q10", "q90"),
+        }
+    return scores

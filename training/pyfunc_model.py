@@ -1,0 +1,60 @@
+# The demand model as MLflow logs it (models-from-code): this file is copied
+# into every model version and executed on load, so a version always runs
+# the code it was logged with. The fitted forecaster travels as an artifact;
+# `features` and `models` travel as code_paths.
+"""MLflow pyfunc wrapper around a fitted capcast forecaster.
+
+Input: a frame with one row per requested series, columns ``unique_id``
+(str) and ``horizon`` (int, the same on every row). Output: the forecast
+frame of ``models.base``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PythonModel
+
+from models.base import Forecaster
+
+REQUEST_COLUMNS = ("unique_id", "horizon")
+
+
+def _bad(field: str, message: str) -> MlflowException:
+    return MlflowException(f"{field}: {message}", error_code="INVALID_PARAMETER_VALUE")
+
+
+def parse_request(model_input: pd.DataFrame, known_ids: set[str], max_horizon: int | None) -> tuple[list[str], int]:
+    """Validate the request frame; returns (series ids, horizon)."""
+    for column in REQUEST_COLUMNS:
+        if column not in model_input.columns:
+            raise _bad(column, "missing column")
+    if model_input.empty:
+        raise _bad("unique_id", "no series requested")
+    horizons = pd.to_numeric(model_input["horizon"], errors="coerce").unique()
+    if len(horizons) != 1 or pd.isna(horizons[0]):
+        raise _bad("horizon", "must be one whole number for the whole request")
+    horizon = int(horizons[0])
+    if horizon < 1 or (max_horizon is not None and horizon > max_horizon):
+        raise _bad("horizon", f"must be between 1 and {max_horizon}, got {horizon}")
+    ids = [str(i) for i in dict.fromkeys(model_input["unique_id"])]
+    unknown = [i for i in ids if i not in known_ids]
+    if unknown:
+        raise _bad("unique_id", f"unknown series: {', '.join(unknown[:5])}")
+    return ids, horizon
+
+
+class DemandModel(PythonModel):
+    def load_context(self, context) -> None:
+        self.forecaster: Forecaster = Forecaster.load(Path(context.artifacts["forecaster"]))
+        self.known_ids = set(self.forecaster.series_ids_)
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        ids, horizon = parse_request(model_input, self.known_ids, self.forecaster.max_horizon)
+        return self.forecaster.predict(horizon, ids=ids)
+
+
+mlflow.models.set_model(DemandModel())

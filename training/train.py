@@ -1,0 +1,142 @@
+"""The training job: backtest, fit on all data, log to MLflow, register, crown the first champion."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import asdict, dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
+
+import features
+import models
+from features.pipeline import FeatureSpec
+from models.baselines import SeasonalNaive
+from models.lgbm import LightGBMForecaster
+from training.backtest import holdout_backtest
+from training.tracking import TrackingConfig, connect
+
+__all__ = ["TrainConfig", "TrainResult", "train", "CHAMPION"]
+
+CHAMPION = "champion"
+_PYFUNC_FILE = Path(__file__).with_name("pyfunc_model.py")
+# What a model version needs at load time; pinned to what trained it.
+_RUNTIME_PACKAGES = ("mlflow", "lightgbm", "mlforecast", "coreforecast", "utilsforecast", "pandas", "numpy", "scikit-learn", "statsforecast")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of the production model and its evaluation."""
+
+    horizon: int = 28
+    n_estimators: int = 300
+    learning_rate: float = 0.05
+    num_leaves: int = 63
+    objective: str = "tweedie"
+    conformal_windows: int = 2
+    seed: int = 0
+
+    def forecaster(self) -> LightGBMForecaster:
+        return LightGBMForecaster(
+            horizon=self.horizon,
+            features=FeatureSpec(),
+            objective=self.objective,
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            conformal_windows=self.conformal_windows,
+            seed=self.seed,
+        )
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_id: str
+    model_name: str
+    version: str
+    is_champion: bool
+    metrics: dict[str, float]
+
+
+def panel_fingerprint(panel: pd.DataFrame) -> str:
+    """SHA-256 of the panel's content, independent of row order."""
+    ordered = panel.sort_values(["unique_id", "ds"]).reset_index(drop=True)
+    hashed = pd.util.hash_pandas_object(ordered, index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def _flatten(scores: dict[str, dict[str, float]]) -> dict[str, float]:
+    return {f"holdout_{metric}_{name}": value for name, row in scores.items() for metric, value in row.items()}
+
+
+def _request_example(forecaster: LightGBMForecaster) -> pd.DataFrame:
+    ids = forecaster.series_ids_[:2]
+    return pd.DataFrame({"unique_id": ids, "horizon": [min(7, forecaster.horizon)] * len(ids)}).astype(
+        {"horizon": "int64"}
+    )
+
+
+def _log_model(forecaster: LightGBMForecaster, workdir: Path) -> mlflow.models.model.ModelInfo:
+    artifact = workdir / "forecaster.pkl"
+    forecaster.save(artifact)
+    package_dirs = [str(Path(pkg.__file__).parent) for pkg in (features, models)]
+    return mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(_PYFUNC_FILE),
+        artifacts={"forecaster": str(artifact)},
+        code_paths=package_dirs,
+        pip_requirements=[f"{pkg}=={version(pkg)}" for pkg in _RUNTIME_PACKAGES],
+        input_example=_request_example(forecaster),
+    )
+
+
+def _has_champion(client, name: str) -> bool:
+    try:
+        client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return False
+    return True
+
+
+def train(panel: pd.DataFrame, tracking: TrackingConfig, config: TrainConfig = TrainConfig(), source: str = "") -> TrainResult:
+    """Backtest, fit on the whole panel, log and register a model version.
+
+    The first version of a model becomes ``@champion``; later versions are
+    registered as challengers and promoted explicitly.
+    """
+    client, experiment_id = connect(tracking)
+    scores = holdout_backtest(
+        panel,
+        config.horizon,
+        {"lgbm": config.forecaster, "seasonal_naive": lambda: SeasonalNaive(season_length=7)},
+    )
+    forecaster = config.forecaster().fit(panel)
+    metrics = _flatten(scores)
+    with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
+        mlflow.log_params({**asdict(config), **{f"feature_{k}": v for k, v in asdict(forecaster.features).items()}})
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags(
+            {
+                "data_fingerprint": panel_fingerprint(panel),
+                "data_source": source,
+                "data_series": str(panel["unique_id"].nunique()),
+                "data_rows": str(len(panel)),
+                "data_start": str(panel["ds"].min().date()),
+                "data_end": str(panel["ds"].max().date()),
+            }
+        )
+        mlflow.log_dict({"features": forecaster.mlf_.ts.features_order_}, "features.json")
+        info = _log_model(forecaster, Path(tmp))
+        # Smoke check before registering: the logged model must load and answer.
+        mlflow.pyfunc.load_model(info.model_uri).predict(_request_example(forecaster))
+        registered = mlflow.register_model(info.model_uri, tracking.model_name, tags={"run_id": run.info.run_id})
+        client.set_model_version_tag(tracking.model_name, registered.version, "metrics", json.dumps(metrics))
+        crowned = not _has_champion(client, tracking.model_name)
+        if crowned:
+            client.set_registered_model_alias(tracking.model_name, CHAMPION, registered.version)
+    return TrainResult(run.info.run_id, tracking.model_name, str(registered.version), crowned, metrics)
