@@ -1,0 +1,228 @@
+"""The CP-SAT capacity model, built one constraint family at a time.
+
+Decision variables, per line ``l``, day ``d``, shift ``s``:
+``run[l, d, s, f]`` the line makes family ``f``; ``speed[l, d, s, k]`` it runs
+at speed level ``k``; ``down[l, d, s]`` it is in maintenance;
+``make[l, d, s, f]`` units made. Per family and day: ``stock[f, d]`` units on
+hand and ``backlog[f, d]`` units owed, at the end of the day.
+
+Links are linear (capacity = sum of level capacities times level choice)
+rather than ``only_enforce_if``, which keeps the LP relaxation, and so the
+proven bound, useful. Money is in cents so that every coefficient is an
+integer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from planning.demand import Demand
+from planning.site import Site
+
+__all__ = ["CapacityModel", "build_model", "CENTS"]
+
+CENTS = 100
+
+Slot = tuple[str, int, int]  # (line id, day, shift index)
+
+
+@dataclass
+class CapacityModel:
+    """A built CP-SAT model and the variables the plan is read from."""
+
+    model: cp_model.CpModel
+    site: Site
+    demand: Demand
+    run: dict[tuple[str, int, int, str], cp_model.IntVar] = field(default_factory=dict)
+    staffed: dict[Slot, cp_model.IntVar] = field(default_factory=dict)
+    speed: dict[tuple[str, int, int, int], cp_model.IntVar] = field(default_factory=dict)
+    make: dict[tuple[str, int, int, str], cp_model.IntVar] = field(default_factory=dict)
+    down: dict[Slot, cp_model.LinearExprT] = field(default_factory=dict)  # only slots that can be down
+    maintenance_start: dict[tuple[str, int], cp_model.IntVar] = field(default_factory=dict)
+    stock: dict[tuple[str, int], cp_model.IntVar] = field(default_factory=dict)
+    backlog: dict[tuple[str, int], cp_model.IntVar] = field(default_factory=dict)
+    cost_terms: dict[str, cp_model.LinearExprT] = field(default_factory=dict)
+
+    @property
+    def days(self) -> range:
+        return range(len(self.demand.days))
+
+    @property
+    def shift_range(self) -> range:
+        return range(len(self.site.shifts))
+
+    def slots(self):
+        for line in self.site.lines:
+            for d in self.days:
+                for s in self.shift_range:
+                    yield line, d, s
+
+
+def shift_capacity(site: Site, line_index: int, shift_index: int, level_index: int) -> int:
+    """Units a line makes in one shift at one speed level."""
+    line, shift = site.lines[line_index], site.shifts[shift_index]
+    return line.speed_levels[level_index].units_per_hour * shift.hours
+
+
+def add_line_assignment(m: CapacityModel) -> None:
+    """A staffed line-shift makes exactly one eligible family; speed level chosen iff staffed."""
+    for line, d, s in m.slots():
+        runs = []
+        for family in line.families:
+            var = m.model.new_bool_var(f"run(line={line.id}, day={d}, shift={s}, family={family})")
+            m.run[line.id, d, s, family] = var
+            runs.append(var)
+        staffed = m.model.new_bool_var(f"staffed(line={line.id}, day={d}, shift={s})")
+        m.model.add(sum(runs) == staffed)
+        m.staffed[line.id, d, s] = staffed
+        levels = []
+        for k, level in enumerate(line.speed_levels):
+            var = m.model.new_bool_var(f"speed(line={line.id}, day={d}, shift={s}, level={level.name})")
+            m.speed[line.id, d, s, k] = var
+            levels.append(var)
+        m.model.add(sum(levels) == staffed)
+
+
+def add_production_capacity(m: CapacityModel) -> None:
+    """Output of a line-shift is bounded by its chosen speed level and goes to the family it runs."""
+    for li, line in enumerate(m.site.lines):
+        for d in m.days:
+            for s in m.shift_range:
+                top = max(shift_capacity(m.site, li, s, k) for k in range(len(line.speed_levels)))
+                made = []
+                for family in line.families:
+                    var = m.model.new_int_var(0, top, f"make(line={line.id}, day={d}, shift={s}, family={family})")
+                    m.model.add(var <= top * m.run[line.id, d, s, family])
+                    m.make[line.id, d, s, family] = var
+                    made.append(var)
+                capacity = sum(
+                    shift_capacity(m.site, li, s, k) * m.speed[line.id, d, s, k] for k in range(len(line.speed_levels))
+                )
+                m.model.add(sum(made) <= capacity)
+
+
+def _maintenance_starts(site: Site, line_index: int, n_days: int) -> list[int]:
+    """Slot indices (day * shifts + shift) where the line's maintenance may start inside the horizon."""
+    rule = site.lines[line_index].maintenance
+    n_shifts = len(site.shifts)
+    if rule is None or rule.earliest_day >= n_days:
+        return []
+    last_slot = n_days * n_shifts - rule.duration_shifts
+    first = rule.earliest_day * n_shifts
+    last = min((rule.latest_day + 1) * n_shifts - 1, last_slot)
+    return list(range(first, last + 1))
+
+
+def add_maintenance_windows(m: CapacityModel) -> None:
+    """Each line due for maintenance stops for one block of consecutive shifts inside its window;
+    a line in maintenance is not staffed; at most K lines are down at once."""
+    n_shifts = len(m.site.shifts)
+    for li, line in enumerate(m.site.lines):
+        starts = _maintenance_starts(m.site, li, len(m.days))
+        if line.maintenance is not None and line.maintenance.earliest_day < len(m.days) and not starts:
+            raise ValueError(f"maintenance of line {line.id} does not fit inside the planning horizon")
+        for slot in starts:
+            m.maintenance_start[line.id, slot] = m.model.new_bool_var(
+                f"maintenance_start(line={line.id}, day={slot // n_shifts}, shift={slot % n_shifts})"
+            )
+        if starts:
+            m.model.add_exactly_one(m.maintenance_start[line.id, slot] for slot in starts)
+        duration = line.maintenance.duration_shifts if line.maintenance else 0
+        for d in m.days:
+            for s in m.shift_range:
+                slot = d * n_shifts + s
+                covering = [m.maintenance_start[line.id, t] for t in starts if t <= slot < t + duration]
+                if covering:
+                    m.down[line.id, d, s] = sum(covering)
+                    m.model.add(m.staffed[line.id, d, s] + m.down[line.id, d, s] <= 1)
+    for d in m.days:
+        for s in m.shift_range:
+            down = [m.down[line.id, d, s] for line in m.site.lines if (line.id, d, s) in m.down]
+            if len(down) > m.site.max_lines_in_maintenance:
+                m.model.add(sum(down) <= m.site.max_lines_in_maintenance)
+
+
+def add_labour_pool(m: CapacityModel) -> None:
+    """Crews staffed in one day never exceed the day's labour pool."""
+    for d in m.days:
+        m.model.add(
+            sum(line.crew_per_shift * m.staffed[line.id, d, s] for line in m.site.lines for s in m.shift_range)
+            <= m.site.labour_pool_per_day
+        )
+
+
+def _unit_bound(m: CapacityModel) -> int:
+    """An upper bound on any stock or backlog: everything on hand, owed or makeable in the horizon."""
+    top_speed = sum(
+        shift_capacity(m.site, li, s, len(line.speed_levels) - 1)
+        for li, line in enumerate(m.site.lines)
+        for s in m.shift_range
+    )
+    owed = sum(sum(units) for units in m.demand.units.values())
+    return sum(m.site.initial_inventory.values()) + owed + top_speed * len(m.days)
+
+
+def add_inventory_balance(m: CapacityModel) -> None:
+    """Per family and day: stock - backlog carries over plus production minus demand; storage is capped."""
+    bound = _unit_bound(m)
+    for family in m.demand.families:
+        units = m.demand.units[family]
+        net_before: cp_model.LinearExprT = m.site.initial_inventory.get(family, 0)
+        for d in m.days:
+            stock = m.model.new_int_var(0, bound, f"stock(family={family}, day={d})")
+            backlog = m.model.new_int_var(0, bound, f"backlog(family={family}, day={d})")
+            made = sum(
+                m.make[line.id, d, s, family] for line in m.site.lines if family in line.families for s in m.shift_range
+            )
+            m.model.add(stock - backlog == net_before + made - units[d])
+            m.stock[family, d], m.backlog[family, d] = stock, backlog
+            net_before = stock - backlog
+    for d in m.days:
+        m.model.add(sum(m.stock[f, d] for f in m.demand.families) <= m.site.storage_capacity)
+
+
+def add_costs(m: CapacityModel) -> None:
+    """Labour, energy, holding, backlog and lost-sale cost, each an integer expression in cents."""
+    site, costs, last = m.site, m.site.costs, len(m.days) - 1
+    labour, energy = [], []
+    for line in site.lines:
+        for d in m.days:
+            for s, shift in enumerate(site.shifts):
+                crew_cost = line.crew_per_shift * shift.hours * costs.labour_per_crew_hour * shift.labour_cost_multiplier
+                labour.append(round(crew_cost * CENTS) * m.staffed[line.id, d, s])
+                for k, level in enumerate(line.speed_levels):
+                    energy.append(round(level.energy_cost_per_hour * shift.hours * CENTS) * m.speed[line.id, d, s, k])
+    families = m.demand.families
+    m.cost_terms = {
+        "labour": sum(labour),
+        "energy": sum(energy),
+        "holding": round(costs.holding_per_unit_day * CENTS) * sum(m.stock[f, d] for f in families for d in m.days),
+        "backlog": round(costs.backlog_per_unit_day * CENTS) * sum(m.backlog[f, d] for f in families for d in m.days),
+        "lost_sales": round(costs.lost_sale_per_unit * CENTS) * sum(m.backlog[f, last] for f in families),
+    }
+    m.model.minimize(sum(m.cost_terms.values()))
+
+
+def build_model(site: Site, demand: Demand) -> CapacityModel:
+    """The full capacity model for ``site`` over the days of ``demand``.
+
+    Raises:
+        ValueError: when demand names a family no line can make, or a
+            maintenance requirement cannot fit in the horizon.
+    """
+    unmade = sorted(set(demand.families) - set(site.families))
+    if unmade:
+        raise ValueError(f"no line can make families: {', '.join(unmade)}")
+    # Families with no forecast still balance (zero demand) so nothing is made off the books.
+    zeros = tuple(0 for _ in demand.days)
+    demand = Demand(demand.days, {f: demand.units.get(f, zeros) for f in site.families})
+    m = CapacityModel(cp_model.CpModel(), site, demand)
+    add_line_assignment(m)
+    add_production_capacity(m)
+    add_maintenance_windows(m)
+    add_labour_pool(m)
+    add_inventory_balance(m)
+    add_costs(m)
+    return m

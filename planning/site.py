@@ -1,0 +1,99 @@
+"""The production site (``site.yaml``): lines, speed levels, shifts, labour, storage, costs, maintenance.
+
+Units: quantities in units of product, time in hours, money in the site's
+currency, days counted from the first planned day (day 0).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveInt, model_validator
+
+__all__ = ["SpeedLevel", "Maintenance", "Line", "Shift", "Costs", "Site", "load_site"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SpeedLevel(_Strict):
+    name: str
+    units_per_hour: PositiveInt
+    energy_cost_per_hour: NonNegativeFloat
+
+
+class Maintenance(_Strict):
+    """One maintenance stop per plan: ``duration_shifts`` consecutive shifts starting
+    on a day in ``[earliest_day, latest_day]``."""
+
+    duration_shifts: PositiveInt
+    earliest_day: NonNegativeInt
+    latest_day: NonNegativeInt
+
+    @model_validator(mode="after")
+    def _window_is_ordered(self) -> "Maintenance":
+        if self.latest_day < self.earliest_day:
+            raise ValueError("latest_day must not be before earliest_day")
+        return self
+
+
+class Line(_Strict):
+    id: str
+    crew_per_shift: PositiveInt
+    families: list[str] = Field(min_length=1)
+    speed_levels: list[SpeedLevel] = Field(min_length=1)
+    maintenance: Maintenance | None = None
+
+
+class Shift(_Strict):
+    name: str
+    hours: PositiveInt = Field(le=24)
+    labour_cost_multiplier: NonNegativeFloat = 1.0
+
+
+class Costs(_Strict):
+    labour_per_crew_hour: NonNegativeFloat
+    holding_per_unit_day: NonNegativeFloat
+    backlog_per_unit_day: NonNegativeFloat
+    lost_sale_per_unit: NonNegativeFloat = 20.0
+
+
+class Site(_Strict):
+    name: str = "site"
+    shifts: list[Shift] = Field(min_length=1)
+    lines: list[Line] = Field(min_length=1)
+    labour_pool_per_day: NonNegativeInt
+    max_lines_in_maintenance: PositiveInt = 1
+    storage_capacity: NonNegativeInt
+    costs: Costs
+    initial_inventory: dict[str, NonNegativeInt] = {}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Site":
+        for kind, names in (("line id", [l.id for l in self.lines]), ("shift name", [s.name for s in self.shifts])):
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                raise ValueError(f"duplicate {kind}: {', '.join(duplicates)}")
+        if sum(s.hours for s in self.shifts) > 24:
+            raise ValueError("shifts add up to more than 24 hours a day")
+        unknown = sorted(set(self.initial_inventory) - set(self.families))
+        if unknown:
+            raise ValueError(f"initial_inventory names families no line makes: {', '.join(unknown)}")
+        return self
+
+    @property
+    def families(self) -> list[str]:
+        return sorted({family for line in self.lines for family in line.families})
+
+
+def load_site(path: Path) -> Site:
+    """Read a site from YAML or JSON. Raises ``pydantic.ValidationError`` or ``ValueError``."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    return Site.model_validate(document)

@@ -1,0 +1,130 @@
+"""Solve the capacity model with CP-SAT and read the plan out of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ortools.sat.python import cp_model
+
+from planning.demand import Demand
+from planning.heuristic import apply_hint, greedy_plan
+from planning.kpis import plan_kpis
+from planning.model import CENTS, CapacityModel, build_model
+from planning.plan import FamilyDay, Plan, ShiftDecision, SolverReport
+from planning.site import Site
+
+__all__ = ["SolverSettings", "PlanningError", "solve"]
+
+
+class PlanningError(RuntimeError):
+    """No plan could be produced (infeasible rules or no solution within the time limit)."""
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """CP-SAT settings. A time limit is always set; a fixed seed and worker count make plans reproducible.
+
+    Args:
+        time_limit_s: wall-clock limit of the search, seconds.
+        workers: parallel search workers (results differ between worker counts).
+        seed: random seed of the search.
+        greedy_hint: start the search from the constructive plan of ``planning.heuristic``.
+    """
+
+    time_limit_s: float = 10.0
+    workers: int = 2
+    seed: int = 0
+    greedy_hint: bool = True
+
+    def apply(self, solver: cp_model.CpSolver) -> None:
+        if not self.time_limit_s > 0:
+            raise ValueError("time_limit_s must be positive")
+        solver.parameters.max_time_in_seconds = float(self.time_limit_s)
+        solver.parameters.num_workers = int(self.workers)
+        solver.parameters.random_seed = int(self.seed)
+
+
+def _decisions(m: CapacityModel, solver: cp_model.CpSolver) -> list[ShiftDecision]:
+    decisions = []
+    for line, d, s in m.slots():
+        staffed = bool(solver.value(m.staffed[line.id, d, s]))
+        family = next((f for f in line.families if solver.value(m.run[line.id, d, s, f])), None)
+        level = next((lv.name for k, lv in enumerate(line.speed_levels) if solver.value(m.speed[line.id, d, s, k])), None)
+        down = (line.id, d, s) in m.down and bool(solver.value(m.down[line.id, d, s]))
+        decisions.append(
+            ShiftDecision(
+                line=line.id,
+                day=m.demand.days[d],
+                shift=m.site.shifts[s].name,
+                staffed=staffed,
+                maintenance=down,
+                family=family,
+                speed_level=level,
+                production=sum(solver.value(m.make[line.id, d, s, f]) for f in line.families),
+            )
+        )
+    return decisions
+
+
+def _flows(m: CapacityModel, solver: cp_model.CpSolver) -> list[FamilyDay]:
+    flows = []
+    for family in m.demand.families:
+        for d in m.days:
+            made = sum(
+                solver.value(m.make[line.id, d, s, family])
+                for line in m.site.lines
+                if family in line.families
+                for s in m.shift_range
+            )
+            flows.append(
+                FamilyDay(
+                    family=family,
+                    day=m.demand.days[d],
+                    demand=m.demand.units[family][d],
+                    production=made,
+                    stock=solver.value(m.stock[family, d]),
+                    backlog=solver.value(m.backlog[family, d]),
+                )
+            )
+    return flows
+
+
+def solve(site: Site, demand: Demand, settings: SolverSettings = SolverSettings()) -> Plan:
+    """Build and solve the capacity model.
+
+    Raises:
+        PlanningError: when the rules admit no plan or none was found in time.
+        ValueError: when site and demand do not fit together.
+    """
+    m = build_model(site, demand)
+    if settings.greedy_hint:
+        apply_hint(m, greedy_plan(m))
+    solver = cp_model.CpSolver()
+    settings.apply(solver)
+    status = solver.solve(m.model)
+    name = solver.status_name(status)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        reason = "the site's rules admit no plan" if status == cp_model.INFEASIBLE else "no plan found within the time limit"
+        raise PlanningError(f"{reason} (solver status {name})")
+    objective, bound = solver.objective_value / CENTS, solver.best_objective_bound / CENTS
+    gap = 0.0 if objective == 0 else max(0.0, (objective - bound) / abs(objective))
+    shifts, flows = _decisions(m, solver), _flows(m, solver)
+    return Plan(
+        site=site.name,
+        start=demand.days[0],
+        days=len(demand.days),
+        shifts=shifts,
+        families=flows,
+        kpis=plan_kpis(site, shifts, flows),
+        solver=SolverReport(
+            status=name,
+            objective=round(objective, 2),
+            best_bound=round(bound, 2),
+            gap=round(gap, 6),
+            wall_time_s=round(solver.wall_time, 3),
+            time_limit_s=settings.time_limit_s,
+            seed=settings.seed,
+            workers=settings.workers,
+        ),
+    )
