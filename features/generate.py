@@ -140,7 +140,8 @@ def generate_site(panel: pd.DataFrame, lines: int = 4, seed: int = 0) -> dict:
 
     Capacity at normal speed on every line and shift is about twice the
     average daily demand of the last 90 days; the labour pool staffs three
-    quarters of all line-shifts; storage holds about three days of demand.
+    quarters of all line-shifts; storage holds about three days of demand;
+    backlog and lost sales are priced relative to the cost of making a unit.
 
     Returns:
         A plain dict in the ``site.yaml`` layout that ``planning.site.Site`` reads.
@@ -157,7 +158,9 @@ def generate_site(panel: pd.DataFrame, lines: int = 4, seed: int = 0) -> dict:
     ]
     shift_hours = sum(s["hours"] for s in shifts)
     normal_rate = 2.0 * total_daily / (lines * shift_hours)
-    crew = 4
+    crew, labour_per_crew_hour, normal_energy = 4, 28.0, 25.0
+    # Failing a customer must cost more than making the unit, or the cheapest plan makes nothing.
+    unit_cost = (crew * labour_per_crew_hour + normal_energy) / normal_rate
     line_specs = []
     for index in range(lines):
         rate = normal_rate * rng.uniform(0.85, 1.15)
@@ -170,7 +173,7 @@ def generate_site(panel: pd.DataFrame, lines: int = 4, seed: int = 0) -> dict:
                 "families": sorted(eligible),
                 "speed_levels": [
                     {"name": "slow", "units_per_hour": round(rate * 0.7), "energy_cost_per_hour": 18.0},
-                    {"name": "normal", "units_per_hour": round(rate), "energy_cost_per_hour": 25.0},
+                    {"name": "normal", "units_per_hour": round(rate), "energy_cost_per_hour": normal_energy},
                     {"name": "fast", "units_per_hour": round(rate * 1.25), "energy_cost_per_hour": 38.0},
                 ],
                 "maintenance": {"duration_shifts": 2, "earliest_day": earliest, "latest_day": earliest + 9},
@@ -184,9 +187,10 @@ def generate_site(panel: pd.DataFrame, lines: int = 4, seed: int = 0) -> dict:
         "max_lines_in_maintenance": 1,
         "storage_capacity": round(3 * total_daily),
         "costs": {
-            "labour_per_crew_hour": 28.0,
-            "holding_per_unit_day": 0.05,
-            "backlog_per_unit_day": 2.0,
+            "labour_per_crew_hour": labour_per_crew_hour,
+            "holding_per_unit_day": round(0.01 * unit_cost, 4),
+            "backlog_per_unit_day": round(0.5 * unit_cost, 4),
+            "lost_sale_per_unit": round(3.0 * unit_cost, 4),
         },
         "initial_inventory": {family: round(float(daily_by_family[family])) for family in families},
     }

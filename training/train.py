@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -85,14 +86,17 @@ def _log_model(forecaster: LightGBMForecaster, workdir: Path) -> mlflow.models.m
     artifact = workdir / "forecaster.pkl"
     forecaster.save(artifact)
     package_dirs = [str(Path(pkg.__file__).parent) for pkg in (features, models)]
-    return mlflow.pyfunc.log_model(
-        name="model",
-        python_model=str(_PYFUNC_FILE),
-        artifacts={"forecaster": str(artifact)},
-        code_paths=package_dirs,
-        pip_requirements=[f"{pkg}=={version(pkg)}" for pkg in _RUNTIME_PACKAGES],
-        input_example=_request_example(forecaster),
-    )
+    with warnings.catch_warnings():
+        # The request example's integer horizon is intended; MLflow warns about any int column.
+        warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(_PYFUNC_FILE),
+            artifacts={"forecaster": str(artifact)},
+            code_paths=package_dirs,
+            pip_requirements=[f"{pkg}=={version(pkg)}" for pkg in _RUNTIME_PACKAGES],
+            input_example=_request_example(forecaster),
+        )
 
 
 def _has_champion(client, name: str) -> bool:

@@ -1,0 +1,1 @@
+"""capcast's front door: the command line and the settings every edge reads."""

@@ -1,0 +1,3 @@
+from capcast.cli import app
+
+app(prog_name="capcast")

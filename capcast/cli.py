@@ -1,0 +1,216 @@
+"""The ``capcast`` command line: data, train, forecast, plan, serve.
+
+Every failure a user can cause ends in one clear line per problem on stderr
+and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from capcast.settings import Settings
+
+app = typer.Typer(help="capcast: demand forecasts turned into capacity plans.", no_args_is_help=True, pretty_exceptions_enable=False)
+data_app = typer.Typer(help="Sample data and the panel contract.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+MAX_PROBLEMS_SHOWN = 50
+
+
+@app.callback()
+def _quiet_libraries() -> None:
+    """Keep library chatter (MLflow's migrations and progress bars) out of the CLI's output."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _fail(lines: list[str] | str, code: int = 1) -> None:
+    lines = [lines] if isinstance(lines, str) else lines
+    for line in lines[:MAX_PROBLEMS_SHOWN]:
+        typer.echo(line, err=True)
+    if len(lines) > MAX_PROBLEMS_SHOWN:
+        typer.echo(f"... and {len(lines) - MAX_PROBLEMS_SHOWN} more problems", err=True)
+    raise typer.Exit(code)
+
+
+def _validation_lines(source: str, error) -> list[str]:
+    """pydantic errors as ``source: field.path: reason`` lines."""
+    return [f"{source}: {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in error.errors()]
+
+
+@data_app.command("generate")
+def data_generate(
+    out: Annotated[Path, typer.Option(help="directory to write sales.csv and site.yaml into")],
+    seed: Annotated[int, typer.Option(help="random seed; the same seed gives byte-identical files")] = 0,
+    products: Annotated[int, typer.Option(min=1, help="number of products")] = 40,
+    locations: Annotated[int, typer.Option(min=1, help="number of stores")] = 5,
+    days: Annotated[int, typer.Option(min=120, help="days of daily history")] = 1096,
+) -> None:
+    """Write a seeded synthetic sales history and a matching production site."""
+    from features.generate import SampleConfig, write_sample
+
+    try:
+        panel, site = write_sample(out, seed, SampleConfig(products=products, locations=locations, days=days))
+    except OSError as error:
+        _fail(f"{out}: cannot write: {error.strerror or error}")
+    typer.echo(f"wrote {panel} and {site}")
+
+
+@data_app.command("validate")
+def data_validate(file: Annotated[Path, typer.Argument(help="panel file (CSV or Parquet) or a data directory")]) -> None:
+    """Check a panel against the data contract; one line per problem (file, row, column)."""
+    from features.io import load_panel
+    from features.validation import PanelError
+
+    try:
+        panel = load_panel(file)
+    except PanelError as error:
+        _fail([str(p) for p in error.problems])
+    typer.echo(
+        f"{file}: ok, {panel['unique_id'].nunique()} series, {len(panel)} rows, "
+        f"{panel['ds'].min().date()} to {panel['ds'].max().date()}"
+    )
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="panel file or data directory (with sales.csv)")],
+    horizon: Annotated[int, typer.Option(min=1, max=366, help="longest horizon served, in days")] = 28,
+    n_estimators: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds")] = 300,
+) -> None:
+    """Backtest, train and register a model version in MLflow (the first one becomes @champion)."""
+    from features.io import load_panel
+    from features.validation import PanelError
+    from training.tracking import TrackingConfig
+    from training.train import TrainConfig
+    from training.train import train as run_training
+
+    settings = Settings()
+    try:
+        panel = load_panel(data)
+    except PanelError as error:
+        _fail([str(p) for p in error.problems])
+    tracking = TrackingConfig(settings.tracking_uri, settings.artifact_location, settings.experiment, settings.model_name)
+    try:
+        result = run_training(panel, tracking, TrainConfig(horizon=horizon, n_estimators=n_estimators), source=str(data))
+    except ValueError as error:
+        _fail(f"{data}: {error}")
+    metrics = result.metrics
+    typer.echo(
+        f"registered {result.model_name} version {result.version}{' as @champion' if result.is_champion else ''} "
+        f"(run {result.run_id}); holdout WAPE lightgbm {metrics['holdout_wape_lgbm']:.3f} vs seasonal naive "
+        f"{metrics['holdout_wape_seasonal_naive']:.3f}"
+    )
+
+
+def _served_model(settings: Settings):
+    from serving.model_store import ModelNotFound, ServedModel
+
+    try:
+        return ServedModel.resolve(settings.tracking_uri, settings.model_name, settings.model_alias)
+    except ModelNotFound as error:
+        _fail(str(error))
+
+
+@app.command()
+def forecast(
+    out: Annotated[Path, typer.Option(help="CSV file to write the forecast frame to")],
+    horizon: Annotated[int, typer.Option(min=1, help="days ahead")] = 28,
+) -> None:
+    """Forecast every series with the @champion model (columns: unique_id, ds, family, mean, quantiles)."""
+    model = _served_model(Settings())
+    if model.info.max_horizon is not None and horizon > model.info.max_horizon:
+        _fail(f"--horizon: at most {model.info.max_horizon} for model version {model.info.version}")
+    frame = model.all_series_forecast(horizon)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.assign(ds=frame["ds"].dt.strftime("%Y-%m-%d")).to_csv(out, index=False, float_format="%.4f")
+    typer.echo(f"wrote {out}: {frame['unique_id'].nunique()} series x {horizon} days from model version {model.info.version}")
+
+
+@app.command()
+def plan(
+    forecast: Annotated[Path, typer.Option(help="forecast CSV (unique_id, ds, [family], mean, q..)")],
+    site: Annotated[Path, typer.Option(help="site YAML/JSON")],
+    out: Annotated[Path | None, typer.Option(help="write the plan as JSON here")] = None,
+    demand: Annotated[str, typer.Option(help='forecast column to plan for: "mean" or a quantile such as "q90"')] = "mean",
+    time_limit: Annotated[float, typer.Option(min=0.1, help="CP-SAT time limit, seconds")] = 10.0,
+    seed: Annotated[int, typer.Option(help="CP-SAT random seed")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="CP-SAT search workers")] = 2,
+) -> None:
+    """Plan shifts, line speeds and maintenance for a forecast with CP-SAT."""
+    import pandas as pd
+    from pydantic import ValidationError
+
+    from planning.demand import demand_from_forecast
+    from planning.site import load_site
+    from planning.solve import PlanningError, SolverSettings, solve
+
+    if not site.exists():
+        _fail(f"{site}: file not found")
+    try:
+        site_model = load_site(site)
+    except ValidationError as error:
+        _fail(_validation_lines(str(site), error))
+    except ValueError as error:
+        _fail(str(error))
+    if not forecast.exists():
+        _fail(f"{forecast}: file not found")
+    try:
+        frame = pd.read_csv(forecast)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        _fail(f"{forecast}: cannot read: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+    missing = [c for c in ("unique_id", "ds", demand) if c not in frame.columns]
+    if missing:
+        _fail([f"{forecast}: row 1, column {c}: missing required column" for c in missing])
+    try:
+        demand_table = demand_from_forecast(frame.to_dict("records"), demand)
+        result = solve(site_model, demand_table, SolverSettings(time_limit_s=time_limit, workers=workers, seed=seed))
+    except PlanningError as error:
+        _fail(f"{site}: {error}", code=2)
+    except ValueError as error:
+        _fail(f"{forecast}: {error}")
+    document = result.model_dump_json(indent=2)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(document, encoding="utf-8")
+    k, s = result.kpis, result.solver
+    typer.echo(
+        f"plan {result.start} +{result.days} days: {s.status}, cost {k.cost.total:,.0f} (bound {s.best_bound:,.0f}, gap {s.gap:.1%}), "
+        f"expected fill rate {k.expected_fill_rate:.1%}, line utilisation {k.line_utilisation:.1%}"
+        + (f"; written to {out}" if out else "")
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on (default CAPCAST_HOST or 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default CAPCAST_PORT or 3000)")] = None,
+) -> None:
+    """Start the BentoML service serving the @champion model."""
+    settings = Settings()
+    model = _served_model(settings)  # fail here, in one line, rather than inside the server
+    host, port = host or settings.host, port or settings.port
+    base = f"http://{host}:{port}"
+    typer.echo(f"serving {model.info.name} version {model.info.version} (@{model.info.alias}) on {base}")
+    typer.echo(f"  GET  {base}/readyz    GET {base}/model    GET {base}/docs")
+    typer.echo(f"  POST {base}/forecast  POST {base}/recommend")
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "CAPCAST_HOME": str(settings.home.resolve())}
+    command = [sys.executable, "-m", "bentoml", "serve", "serving.service:Capcast", "--host", host, "--port", str(port), "--working-dir", str(root)]
+    sys.stdout.flush()
+    os.execvpe(command[0], command, env)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,51 @@
+"""Runtime settings, read from ``CAPCAST_*`` environment variables (and nothing else).
+
+A leaf module: the CLI and the service process both build ``Settings()`` at
+their edge and pass what they need inward.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Where capcast keeps its state and how the service runs.
+
+    Attributes:
+        home: local state (MLflow SQLite store, artifacts, sample data); ``CAPCAST_HOME``.
+        mlflow_tracking_uri: a real MLflow server instead of the embedded store.
+        model_name: registered model serving resolves.
+        model_alias: alias serving resolves (one version per process).
+        site: default site file for ``/recommend``; ``<home>/sample/site.yaml`` when unset.
+        host, port: where ``capcast serve`` listens.
+        plan_time_limit_s: default CP-SAT time limit of ``/recommend``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CAPCAST_")
+
+    home: Path = Path(".capcast")
+    mlflow_tracking_uri: str | None = None
+    model_name: str = "demand"
+    model_alias: str = "champion"
+    experiment: str = "capcast"
+    site: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 3000
+    plan_time_limit_s: float = 10.0
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.home.resolve() / 'mlflow.db'}"
+
+    @property
+    def artifact_location(self) -> str | None:
+        return None if self.mlflow_tracking_uri else (self.home.resolve() / "mlartifacts").as_uri()
+
+    @property
+    def site_path(self) -> Path:
+        return self.site or self.home / "sample" / "site.yaml"

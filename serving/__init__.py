@@ -1,0 +1,1 @@
+"""The HTTP edge: BentoML service, request/response schemas, model resolution, error format."""

@@ -1,0 +1,84 @@
+"""Resolve the served model version in MLflow once, load it, and answer forecasts with it."""
+
+from __future__ import annotations
+
+import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from models.base import Forecaster
+from serving.errors import ApiError
+from serving.schemas import ForecastPoint, ModelInfo, SeriesForecast
+
+__all__ = ["ModelNotFound", "ServedModel"]
+
+
+class ModelNotFound(RuntimeError):
+    """No model version answers to the configured name and alias."""
+
+
+class ServedModel:
+    """One resolved registry version: its pyfunc, its forecaster and its identity."""
+
+    def __init__(self, info: ModelInfo, pyfunc: mlflow.pyfunc.PyFuncModel):
+        self.info = info
+        self.pyfunc = pyfunc
+        self.forecaster: Forecaster = pyfunc.unwrap_python_model().forecaster
+        self.series_ids = set(self.forecaster.series_ids_)
+
+    @classmethod
+    def resolve(cls, tracking_uri: str, name: str, alias: str) -> "ServedModel":
+        """Look up ``models:/name@alias`` once and load exactly that version."""
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        try:
+            version = client.get_model_version_by_alias(name, alias)
+        except MlflowException as error:
+            raise ModelNotFound(f"no version of model {name!r} has alias @{alias} in {tracking_uri}; run `capcast train` first") from error
+        pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
+        forecaster = pyfunc.unwrap_python_model().forecaster
+        info = ModelInfo(
+            name=name,
+            version=str(version.version),
+            alias=alias,
+            run_id=version.run_id or "",
+            max_horizon=forecaster.max_horizon,
+            trained_until=forecaster.last_ds_.date(),
+        )
+        return cls(info, pyfunc)
+
+    def check_horizon(self, horizon: int) -> None:
+        limit = self.info.max_horizon
+        if limit is not None and horizon > limit:
+            raise ApiError(422, "horizon_too_long", f"horizon must be at most {limit} for model version {self.info.version}", "horizon")
+
+    def forecast_frame(self, unique_ids: list[str], horizon: int) -> pd.DataFrame:
+        """The forecast frame for known series; 4xx ``ApiError`` on unknown series or horizon."""
+        self.check_horizon(horizon)
+        unknown = [i for i in unique_ids if i not in self.series_ids]
+        if unknown:
+            shown = ", ".join(repr(i) for i in unknown[:5])
+            index = unique_ids.index(unknown[0])
+            raise ApiError(404, "unknown_series", f"{len(unknown)} unknown series: {shown}", f"unique_ids.{index}")
+        request = pd.DataFrame({"unique_id": list(dict.fromkeys(unique_ids)), "horizon": horizon}).astype({"horizon": "int64"})
+        return self.pyfunc.predict(request)
+
+    def all_series_forecast(self, horizon: int) -> pd.DataFrame:
+        """Forecast of every series with its static attributes (``family`` etc.)."""
+        self.check_horizon(horizon)
+        frame = self.forecaster.predict(horizon)
+        return frame.merge(self.forecaster.series_attributes_, on="unique_id", how="left")
+
+
+def to_series_forecasts(frame: pd.DataFrame) -> list[SeriesForecast]:
+    quantiles = [c for c in frame.columns if c.startswith("q") and c[1:].replace(".", "").isdigit()]
+    result = []
+    for unique_id, rows in frame.groupby("unique_id", sort=False):
+        points = [
+            ForecastPoint(ds=row["ds"].date(), mean=round(float(row["mean"]), 4), quantiles={q: round(float(row[q]), 4) for q in quantiles})
+            for _, row in rows.iterrows()
+        ]
+        result.append(SeriesForecast(unique_id=str(unique_id), points=points))
+    return result

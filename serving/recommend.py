@@ -1,0 +1,35 @@
+"""From the served forecast to a capacity plan: aggregate to families, then solve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from pydantic import ValidationError
+
+from planning.demand import demand_from_forecast
+from planning.plan import Plan
+from planning.site import Site, load_site
+from planning.solve import PlanningError, SolverSettings, solve
+from serving.errors import ApiError
+
+__all__ = ["load_default_site", "plan_from_forecast"]
+
+
+def load_default_site(path: Path) -> Site | None:
+    """The configured site, or None when there is none (requests must then bring one)."""
+    return load_site(path) if path.exists() else None
+
+
+def plan_from_forecast(forecast: pd.DataFrame, site: Site, column: str, time_limit_s: float) -> Plan:
+    """Plan ``site`` for the family-level sums of ``forecast[column]``; 4xx ``ApiError`` on bad combinations."""
+    if column not in forecast.columns or column in ("unique_id", "ds", "family"):
+        choices = ", ".join(c for c in forecast.columns if c == "mean" or c.startswith("q"))
+        raise ApiError(422, "unknown_demand_column", f"demand must be one of: {choices}", "demand")
+    try:
+        demand = demand_from_forecast(forecast[["unique_id", "ds", "family", column]].to_dict("records"), column)
+        return solve(site, demand, SolverSettings(time_limit_s=time_limit_s))
+    except PlanningError as error:
+        raise ApiError(409, "no_plan", str(error), "site") from error
+    except (ValueError, ValidationError) as error:
+        raise ApiError(422, "site_does_not_fit", str(error), "site") from error

@@ -1,0 +1,62 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from planning.plan import Plan
+from planning.site import Site
+
+__all__ = ["ModelInfo", "ForecastRequest", "ForecastPoint", "SeriesForecast", "ForecastResponse", "RecommendRequest", "RecommendResponse"]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelInfo(BaseModel):
+    """The one model version this process serves."""
+
+    name: str
+    version: str
+    alias: str
+    run_id: str
+    max_horizon: int | None
+    trained_until: date
+
+
+class ForecastRequest(_Request):
+    unique_ids: list[str] = Field(min_length=1, max_length=5000, description="series to forecast")
+    horizon: int = Field(28, ge=1, description="days ahead, at most the model's max_horizon")
+
+
+class ForecastPoint(BaseModel):
+    ds: date
+    mean: float
+    quantiles: dict[str, float] = Field(description='e.g. {"q10": 3.1, "q50": 5.0, "q90": 7.9}')
+
+
+class SeriesForecast(BaseModel):
+    unique_id: str
+    points: list[ForecastPoint]
+
+
+class ForecastResponse(BaseModel):
+    model: ModelInfo
+    horizon: int
+    forecasts: list[SeriesForecast]
+
+
+class RecommendRequest(_Request):
+    horizon: int = Field(28, ge=1, description="days to plan, starting the day after the model's data ends")
+    demand: str = Field("mean", description='forecast column to plan for: "mean" or a quantile such as "q90"')
+    time_limit_s: float | None = Field(None, gt=0, le=300, description="CP-SAT time limit; the service default when omitted")
+    site: Site | None = Field(None, description="the site to plan; the service's configured site when omitted")
+
+
+class RecommendResponse(BaseModel):
+    model: ModelInfo
+    demand: str
+    plan: Plan

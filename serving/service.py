@@ -1,0 +1,46 @@
+"""The BentoML service: HTTP edges only. Forecasting lives in ``models``, planning in ``planning``."""
+
+from __future__ import annotations
+
+import bentoml
+from fastapi import FastAPI
+
+from capcast.settings import Settings
+from serving.errors import ApiError, install_error_handlers
+from serving.model_store import ServedModel, to_series_forecasts
+from serving.recommend import load_default_site, plan_from_forecast
+from serving.schemas import ForecastRequest, ForecastResponse, ModelInfo, RecommendRequest, RecommendResponse
+
+api = FastAPI(title="capcast", version="0.1.0", description="Demand forecasts and capacity recommendations.")
+install_error_handlers(api)
+
+
+@bentoml.service(name="capcast", traffic={"timeout": 360}, workers=1)
+@bentoml.asgi_app(api, path="/")
+class Capcast:
+    def __init__(self) -> None:
+        settings = Settings()
+        self.model = ServedModel.resolve(settings.tracking_uri, settings.model_name, settings.model_alias)
+        self.site = load_default_site(settings.site_path)
+        self.plan_time_limit_s = settings.plan_time_limit_s
+
+    @api.get("/model")
+    def model_info(self) -> ModelInfo:
+        """The model version this process serves."""
+        return self.model.info
+
+    @api.post("/forecast")
+    def forecast(self, request: ForecastRequest) -> ForecastResponse:
+        """Per series, per day: mean and quantiles of demand."""
+        frame = self.model.forecast_frame(request.unique_ids, request.horizon)
+        return ForecastResponse(model=self.model.info, horizon=request.horizon, forecasts=to_series_forecasts(frame))
+
+    @api.post("/recommend")
+    def recommend(self, request: RecommendRequest) -> RecommendResponse:
+        """A capacity plan for the site, covering the forecast of every series."""
+        site = request.site or self.site
+        if site is None:
+            raise ApiError(422, "no_site", "no site configured on the service; send one in the request", "site")
+        forecast = self.model.all_series_forecast(request.horizon)
+        plan = plan_from_forecast(forecast, site, request.demand, request.time_limit_s or self.plan_time_limit_s)
+        return RecommendResponse(model=self.model.info, demand=request.demand, plan=plan)
