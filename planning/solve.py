@@ -30,19 +30,29 @@ class SolverSettings:
         workers: parallel search workers (results differ between worker counts).
         seed: random seed of the search.
         greedy_hint: start the search from the constructive plan of ``planning.heuristic``.
+        deterministic: stop on CP-SAT's deterministic time (``time_limit_s``
+            work units, roughly seconds) and interleave parallel workers, so the
+            same input, seed and worker count give the same plan on any
+            machine load. A wall-clock guard of 10x ``time_limit_s`` stays set.
     """
 
     time_limit_s: float = 10.0
     workers: int = 2
     seed: int = 0
     greedy_hint: bool = True
+    deterministic: bool = False
 
     def apply(self, solver: cp_model.CpSolver) -> None:
         if not self.time_limit_s > 0:
             raise ValueError("time_limit_s must be positive")
-        solver.parameters.max_time_in_seconds = float(self.time_limit_s)
         solver.parameters.num_workers = int(self.workers)
         solver.parameters.random_seed = int(self.seed)
+        if self.deterministic:
+            solver.parameters.max_deterministic_time = float(self.time_limit_s)
+            solver.parameters.max_time_in_seconds = 10.0 * float(self.time_limit_s)
+            solver.parameters.interleave_search = self.workers > 1
+        else:
+            solver.parameters.max_time_in_seconds = float(self.time_limit_s)
 
 
 def _decisions(m: CapacityModel, solver: cp_model.CpSolver) -> list[ShiftDecision]:

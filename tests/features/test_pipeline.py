@@ -1,0 +1,30 @@
+"""The feature pipeline looks only backwards and is the same at any cut-off."""
+
+import pandas as pd
+from mlforecast import MLForecast
+
+from features.pipeline import FeatureSpec, infer_frequency, static_columns, training_frame
+
+
+def _features(panel: pd.DataFrame) -> pd.DataFrame:
+    mlf = MLForecast(models=[], freq=infer_frequency(panel), **FeatureSpec().mlforecast_kwargs())
+    frame = training_frame(panel)
+    return mlf.preprocess(frame, static_features=static_columns(panel), dropna=False)
+
+
+def test_features_up_to_a_cutoff_ignore_everything_after_it(sample_panel):
+    cutoff = sample_panel["ds"].max() - pd.Timedelta(days=30)
+    perturbed = sample_panel.copy()
+    after = perturbed["ds"] > cutoff
+    perturbed.loc[after, "y"] = perturbed.loc[after, "y"] * 10 + 100
+
+    seen_at_cutoff = _features(sample_panel[sample_panel["ds"] <= cutoff]).reset_index(drop=True)
+    with_future = _features(perturbed)
+    with_future = with_future[with_future["ds"] <= cutoff].reset_index(drop=True)
+    pd.testing.assert_frame_equal(seen_at_cutoff, with_future, check_categorical=False)
+
+
+def test_features_include_lags_rolling_means_calendar_and_holidays(sample_panel):
+    columns = set(_features(sample_panel).columns)
+    assert {"lag1", "lag7", "lag28", "rolling_mean_lag7_window_size28", "dayofweek", "is_holiday", "is_pre_holiday"} <= columns
+    assert {"item_id", "store_id", "family"} <= columns

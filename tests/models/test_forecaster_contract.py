@@ -1,0 +1,80 @@
+"""One contract for every forecaster: shapes, quantile order, determinism, save/load, guards."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.base import NotFittedError
+from models.baselines import SeasonalNaive
+from models.lgbm import LightGBMForecaster
+from models.metrics import wape
+from training.backtest import split_holdout
+
+HORIZON = 14
+
+# (factory, worst acceptable holdout WAPE on the small sample)
+FORECASTERS = [
+    (lambda: SeasonalNaive(season_length=7), 0.9),
+    (lambda: LightGBMForecaster(horizon=HORIZON, n_estimators=60, num_threads=1), 0.7),
+]
+
+
+@pytest.fixture(scope="module")
+def holdout(sample_panel):
+    return split_holdout(sample_panel, HORIZON)
+
+
+@pytest.mark.parametrize("make, max_wape", FORECASTERS, ids=["seasonal_naive", "lightgbm"])
+class TestForecasterContract:
+    def test_frame_shape_and_columns(self, make, max_wape, holdout):
+        train, _ = holdout
+        forecast = make().fit(train).predict(HORIZON)
+        assert list(forecast.columns) == ["unique_id", "ds", "mean", "q10", "q50", "q90"]
+        assert len(forecast) == train["unique_id"].nunique() * HORIZON
+        first = forecast["ds"].min()
+        assert first == train["ds"].max() + pd.Timedelta(days=1)
+
+    def test_quantiles_never_cross_and_are_non_negative(self, make, max_wape, holdout):
+        forecast = make().fit(holdout[0]).predict(HORIZON)
+        q = forecast[["q10", "q50", "q90"]].to_numpy()
+        assert (q >= 0).all() and (np.diff(q, axis=1) >= 0).all()
+
+    def test_accuracy_on_holdout(self, make, max_wape, holdout):
+        train, test = holdout
+        assert wape(test, make().fit(train).predict(HORIZON)) < max_wape
+
+    def test_refit_is_deterministic(self, make, max_wape, holdout):
+        a = make().fit(holdout[0]).predict(HORIZON)
+        b = make().fit(holdout[0]).predict(HORIZON)
+        pd.testing.assert_frame_equal(a, b)
+
+    def test_save_load_gives_identical_predictions(self, make, max_wape, holdout, tmp_path):
+        model = make().fit(holdout[0])
+        model.save(tmp_path / "m.pkl")
+        loaded = type(model).load(tmp_path / "m.pkl")
+        pd.testing.assert_frame_equal(model.predict(HORIZON), loaded.predict(HORIZON))
+
+    def test_predict_subset_of_ids(self, make, max_wape, holdout):
+        model = make().fit(holdout[0])
+        ids = model.series_ids_[:2]
+        forecast = model.predict(3, ids=ids)
+        assert sorted(forecast["unique_id"].unique()) == ids
+        full = model.predict(3)
+        pd.testing.assert_frame_equal(forecast, full[full.unique_id.isin(ids)].reset_index(drop=True))
+
+    def test_predict_before_fit_is_refused(self, make, max_wape):
+        with pytest.raises(NotFittedError):
+            make().predict(3)
+
+
+def test_lightgbm_refuses_horizon_beyond_calibration(holdout):
+    model = LightGBMForecaster(horizon=7, n_estimators=20, num_threads=1).fit(holdout[0])
+    with pytest.raises(ValueError, match="longer than the maximum 7"):
+        model.predict(8)
+
+
+def test_lightgbm_beats_seasonal_naive(holdout):
+    train, test = holdout
+    lgbm = wape(test, LightGBMForecaster(horizon=HORIZON, n_estimators=60, num_threads=1).fit(train).predict(HORIZON))
+    naive = wape(test, SeasonalNaive().fit(train).predict(HORIZON))
+    assert lgbm < naive

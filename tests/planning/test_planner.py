@@ -1,0 +1,131 @@
+"""Real CP-SAT solves, checked rule by rule by the independent plan checker."""
+
+import itertools
+
+import pytest
+
+from planning.plan import Plan
+from planning.solve import PlanningError, SolverSettings, solve
+from planning.verify import plan_violations
+from tests.planning.conftest import make_demand, make_site
+
+FAST = SolverSettings(time_limit_s=2, workers=2, seed=0)
+
+
+def test_plan_respects_every_hard_rule(site, week_demand):
+    plan = solve(site, week_demand, FAST)
+    assert plan.solver.status in ("OPTIMAL", "FEASIBLE")
+    assert plan_violations(site, week_demand, plan) == []
+
+
+def test_plan_reports_solver_and_kpis(site, week_demand):
+    plan = solve(site, week_demand, FAST)
+    s, k = plan.solver, plan.kpis
+    assert s.best_bound <= s.objective + 1e-6 and 0 <= s.gap <= 1
+    assert s.time_limit_s == 2 and s.wall_time_s <= 2 + 1
+    assert 0 <= k.expected_fill_rate <= 1 and 0 <= k.line_utilisation <= 1 and 0 <= k.capacity_utilisation <= 1
+    assert k.cost.total == pytest.approx(s.objective, abs=0.5)
+
+
+def test_maintenance_falls_inside_its_window(site, week_demand):
+    plan = solve(site, week_demand, FAST)
+    l1_down = sorted((d.day - plan.start).days for d in plan.shifts if d.line == "L1" and d.maintenance)
+    assert len(l1_down) == 2 and 1 <= l1_down[0] <= 3
+    assert not any(d.staffed and d.maintenance for d in plan.shifts)
+
+
+def test_labour_pool_limits_staffing(week_demand):
+    site = make_site(labour_pool_per_day=3)  # only one L1 shift (crew 3) or one L2 shift (crew 2) a day
+    plan = solve(site, week_demand, FAST)
+    assert plan_violations(site, week_demand, plan) == []
+    for day in {d.day for d in plan.shifts}:
+        assert sum(d.staffed for d in plan.shifts if d.day == day) == 1
+
+
+def test_more_demand_never_lowers_production(site):
+    low = make_demand({"A": [40] * 5, "B": [50] * 5})
+    high = make_demand({"A": [90] * 5, "B": [110] * 5})
+    made = [sum(d.production for d in solve(site, dem, FAST).shifts) for dem in (low, high)]
+    assert made[1] >= made[0]
+
+
+def test_infeasible_maintenance_rules_raise_a_planning_error(week_demand):
+    lines = make_site().model_dump()["lines"]
+    for line in lines:  # both lines must be down for the whole of day 0, one at a time
+        line["maintenance"] = {"duration_shifts": 2, "earliest_day": 0, "latest_day": 0}
+    site = make_site(lines=lines)
+    with pytest.raises(PlanningError, match="INFEASIBLE"):
+        solve(site, week_demand, FAST)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_deterministic_settings_give_identical_plans(site, week_demand, workers):
+    settings = SolverSettings(time_limit_s=0.3, workers=workers, seed=3, deterministic=True)
+    first, second = solve(site, week_demand, settings), solve(site, week_demand, settings)
+    strip = lambda plan: plan.model_dump(exclude={"solver": {"wall_time_s"}})  # noqa: E731
+    assert strip(first) == strip(second)
+
+
+def _brute_force_cost(site, demand) -> float:
+    """Cheapest plan of a one-line, one-shift, one-level, one-family site by enumerating who works when."""
+    line, shift, level = site.lines[0], site.shifts[0], site.lines[0].speed_levels[0]
+    capacity = level.units_per_hour * shift.hours
+    costs = site.costs
+    shift_cost = line.crew_per_shift * shift.hours * costs.labour_per_crew_hour + level.energy_cost_per_hour * shift.hours
+    best = float("inf")
+    days = len(demand.days)
+    for pattern in itertools.product([0, 1], repeat=days):
+        # With a shift staffed, making more than needed only adds holding cost unless storage for later pays:
+        # enumerate production amounts in steps to stay exact on this tiny instance.
+        for amounts in itertools.product(*[range(0, capacity + 1, 5) if on else [0] for on in pattern]):
+            net, cost = site.initial_inventory.get("A", 0), 0.0
+            for k, made in enumerate(amounts):
+                net += made - demand.units["A"][k]
+                if max(net, 0) > site.storage_capacity:
+                    cost = float("inf")
+                    break
+                cost += costs.holding_per_unit_day * max(net, 0) + costs.backlog_per_unit_day * max(-net, 0)
+            cost += costs.lost_sale_per_unit * max(-net, 0) + shift_cost * sum(pattern)
+            best = min(best, cost)
+    return best
+
+
+def test_matches_brute_force_optimum_on_a_tiny_instance():
+    site = make_site(
+        shifts=[{"name": "day", "hours": 2}],
+        lines=[
+            {
+                "id": "L1",
+                "crew_per_shift": 1,
+                "families": ["A"],
+                "speed_levels": [{"name": "only", "units_per_hour": 10, "energy_cost_per_hour": 3}],
+            }
+        ],
+        labour_pool_per_day=1,
+        storage_capacity=25,
+        initial_inventory={"A": 5},
+        costs={"labour_per_crew_hour": 20, "holding_per_unit_day": 0.5, "backlog_per_unit_day": 4, "lost_sale_per_unit": 30},
+    )
+    demand = make_demand({"A": [10, 5, 15, 0, 20]})
+    plan = solve(site, demand, SolverSettings(time_limit_s=10, workers=1))
+    assert plan.solver.status == "OPTIMAL"
+    assert plan_violations(site, demand, plan) == []
+    assert plan.solver.objective == pytest.approx(_brute_force_cost(site, demand), abs=0.01)
+
+
+def test_checker_catches_a_broken_plan(site, week_demand):
+    plan = solve(site, week_demand, FAST)
+    broken = Plan.model_validate(plan.model_dump())
+    staffed = next(d for d in broken.shifts if d.staffed)
+    staffed.production += 10_000
+    idle = next(d for d in broken.shifts if not d.staffed and not d.maintenance)
+    idle.production = 5
+    problems = plan_violations(site, week_demand, broken)
+    assert any("exceed" in p for p in problems)
+    assert any("unstaffed" in p for p in problems)
+    assert any("balance says" in p for p in problems)
+
+
+def test_demand_for_an_unknown_family_is_rejected(site):
+    with pytest.raises(ValueError, match="no line can make families: Z"):
+        solve(site, make_demand({"Z": [1, 2, 3]}), FAST)
