@@ -122,12 +122,16 @@ def _served_model(settings: Settings):
 @app.command()
 def forecast(
     out: Annotated[Path, typer.Option(help="CSV file to write the forecast frame to")],
-    horizon: Annotated[int, typer.Option(min=1, help="days ahead")] = 28,
+    horizon: Annotated[int | None, typer.Option(min=1, help="days ahead (default: the model's longest horizon)")] = None,
 ) -> None:
-    """Forecast every series with the @champion model (columns: unique_id, ds, family, mean, quantiles)."""
+    """Forecast every series with the @champion model (columns: unique_id, ds, mean, quantiles, family...)."""
+    from serving.errors import ApiError
+
     model = _served_model(Settings())
-    if model.info.max_horizon is not None and horizon > model.info.max_horizon:
-        _fail(f"--horizon: at most {model.info.max_horizon} for model version {model.info.version}")
+    try:
+        horizon = model.horizon(horizon)
+    except ApiError as error:
+        _fail(f"--horizon: {error.message}")
     frame = model.all_series_forecast(horizon)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.assign(ds=frame["ds"].dt.strftime("%Y-%m-%d")).to_csv(out, index=False, float_format="%.4f")

@@ -157,7 +157,7 @@ def generate_site(panel: pd.DataFrame, lines: int = 4, seed: int = 0) -> dict:
         {"name": "night", "hours": 8, "labour_cost_multiplier": 1.3},
     ]
     shift_hours = sum(s["hours"] for s in shifts)
-    normal_rate = 2.0 * total_daily / (lines * shift_hours)
+    normal_rate = max(1.0, 2.0 * total_daily / (lines * shift_hours))
     crew, labour_per_crew_hour, normal_energy = 4, 28.0, 25.0
     # Failing a customer must cost more than making the unit, or the cheapest plan makes nothing.
     unit_cost = (crew * labour_per_crew_hour + normal_energy) / normal_rate
@@ -172,9 +172,9 @@ def generate_site(panel: pd.DataFrame, lines: int = 4, seed: int = 0) -> dict:
                 "crew_per_shift": crew,
                 "families": sorted(eligible),
                 "speed_levels": [
-                    {"name": "slow", "units_per_hour": round(rate * 0.7), "energy_cost_per_hour": 18.0},
-                    {"name": "normal", "units_per_hour": round(rate), "energy_cost_per_hour": normal_energy},
-                    {"name": "fast", "units_per_hour": round(rate * 1.25), "energy_cost_per_hour": 38.0},
+                    {"name": "slow", "units_per_hour": max(1, round(rate * 0.7)), "energy_cost_per_hour": 18.0},
+                    {"name": "normal", "units_per_hour": max(1, round(rate)), "energy_cost_per_hour": normal_energy},
+                    {"name": "fast", "units_per_hour": max(2, round(rate * 1.25)), "energy_cost_per_hour": 38.0},
                 ],
                 "maintenance": {"duration_shifts": 2, "earliest_day": earliest, "latest_day": earliest + 9},
             }

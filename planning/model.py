@@ -8,8 +8,8 @@ hand and ``backlog[f, d]`` units owed, at the end of the day.
 
 Links are linear (capacity = sum of level capacities times level choice)
 rather than ``only_enforce_if``, which keeps the LP relaxation, and so the
-proven bound, useful. Money is in cents so that every coefficient is an
-integer.
+proven bound, useful. Money is scaled to integers (``MONEY_SCALE``) so that
+every coefficient is exact.
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ from ortools.sat.python import cp_model
 from planning.demand import Demand
 from planning.site import Site
 
-__all__ = ["CapacityModel", "build_model", "CENTS"]
+__all__ = ["CapacityModel", "build_model", "MONEY_SCALE"]
 
-CENTS = 100
+# Money enters the model as integers of 1/10,000 of the site's currency: exact for rates
+# given to four decimals, and far from int64 limits at any realistic plan size.
+MONEY_SCALE = 10_000
 
 Slot = tuple[str, int, int]  # (line id, day, shift index)
 
@@ -191,16 +193,16 @@ def add_costs(m: CapacityModel) -> None:
         for d in m.days:
             for s, shift in enumerate(site.shifts):
                 crew_cost = line.crew_per_shift * shift.hours * costs.labour_per_crew_hour * shift.labour_cost_multiplier
-                labour.append(round(crew_cost * CENTS) * m.staffed[line.id, d, s])
+                labour.append(round(crew_cost * MONEY_SCALE) * m.staffed[line.id, d, s])
                 for k, level in enumerate(line.speed_levels):
-                    energy.append(round(level.energy_cost_per_hour * shift.hours * CENTS) * m.speed[line.id, d, s, k])
+                    energy.append(round(level.energy_cost_per_hour * shift.hours * MONEY_SCALE) * m.speed[line.id, d, s, k])
     families = m.demand.families
     m.cost_terms = {
         "labour": sum(labour),
         "energy": sum(energy),
-        "holding": round(costs.holding_per_unit_day * CENTS) * sum(m.stock[f, d] for f in families for d in m.days),
-        "backlog": round(costs.backlog_per_unit_day * CENTS) * sum(m.backlog[f, d] for f in families for d in m.days),
-        "lost_sales": round(costs.lost_sale_per_unit * CENTS) * sum(m.backlog[f, last] for f in families),
+        "holding": round(costs.holding_per_unit_day * MONEY_SCALE) * sum(m.stock[f, d] for f in families for d in m.days),
+        "backlog": round(costs.backlog_per_unit_day * MONEY_SCALE) * sum(m.backlog[f, d] for f in families for d in m.days),
+        "lost_sales": round(costs.lost_sale_per_unit * MONEY_SCALE) * sum(m.backlog[f, last] for f in families),
     }
     m.model.minimize(sum(m.cost_terms.values()))
 

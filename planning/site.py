@@ -1,7 +1,8 @@
 """The production site (``site.yaml``): lines, speed levels, shifts, labour, storage, costs, maintenance.
 
 Units: quantities in units of product, time in hours, money in the site's
-currency, days counted from the first planned day (day 0).
+currency (rates are used to four decimals), days counted from the first
+planned day (day 0).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from ortools.sat.python import cp_model
 from planning.demand import Demand
 from planning.heuristic import apply_hint, greedy_plan
 from planning.kpis import plan_kpis
-from planning.model import CENTS, CapacityModel, build_model
+from planning.model import MONEY_SCALE, CapacityModel, build_model
 from planning.plan import FamilyDay, Plan, ShiftDecision, SolverReport
 from planning.site import Site
 
@@ -117,7 +117,7 @@ def solve(site: Site, demand: Demand, settings: SolverSettings = SolverSettings(
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         reason = "the site's rules admit no plan" if status == cp_model.INFEASIBLE else "no plan found within the time limit"
         raise PlanningError(f"{reason} (solver status {name})")
-    objective, bound = solver.objective_value / CENTS, solver.best_objective_bound / CENTS
+    objective, bound = solver.objective_value / MONEY_SCALE, solver.best_objective_bound / MONEY_SCALE
     gap = 0.0 if objective == 0 else max(0.0, (objective - bound) / abs(objective))
     shifts, flows = _decisions(m, solver), _flows(m, solver)
     return Plan(

@@ -11,7 +11,9 @@ from models.base import Forecaster
 from serving.errors import ApiError
 from serving.schemas import ForecastPoint, ModelInfo, SeriesForecast
 
-__all__ = ["ModelNotFound", "ServedModel"]
+__all__ = ["ModelNotFound", "ServedModel", "to_series_forecasts"]
+
+DEFAULT_HORIZON = 28
 
 
 class ModelNotFound(RuntimeError):
@@ -49,14 +51,17 @@ class ServedModel:
         )
         return cls(info, pyfunc)
 
-    def check_horizon(self, horizon: int) -> None:
+    def horizon(self, requested: int | None) -> int:
+        """The requested horizon, or the model's longest one; 4xx ``ApiError`` beyond it."""
         limit = self.info.max_horizon
-        if limit is not None and horizon > limit:
+        if requested is None:
+            return limit or DEFAULT_HORIZON
+        if limit is not None and requested > limit:
             raise ApiError(422, "horizon_too_long", f"horizon must be at most {limit} for model version {self.info.version}", "horizon")
+        return requested
 
     def forecast_frame(self, unique_ids: list[str], horizon: int) -> pd.DataFrame:
-        """The forecast frame for known series; 4xx ``ApiError`` on unknown series or horizon."""
-        self.check_horizon(horizon)
+        """The forecast frame for known series; 4xx ``ApiError`` on unknown series."""
         unknown = [i for i in unique_ids if i not in self.series_ids]
         if unknown:
             shown = ", ".join(repr(i) for i in unknown[:5])
@@ -67,7 +72,6 @@ class ServedModel:
 
     def all_series_forecast(self, horizon: int) -> pd.DataFrame:
         """Forecast of every series with its static attributes (``family`` etc.)."""
-        self.check_horizon(horizon)
         frame = self.forecaster.predict(horizon)
         return frame.merge(self.forecaster.series_attributes_, on="unique_id", how="left")
 

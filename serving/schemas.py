@@ -29,7 +29,7 @@ class ModelInfo(BaseModel):
 
 class ForecastRequest(_Request):
     unique_ids: list[str] = Field(min_length=1, max_length=5000, description="series to forecast")
-    horizon: int = Field(28, ge=1, description="days ahead, at most the model's max_horizon")
+    horizon: int | None = Field(None, ge=1, description="days ahead, at most the model's max_horizon (the default)")
 
 
 class ForecastPoint(BaseModel):
@@ -50,7 +50,9 @@ class ForecastResponse(BaseModel):
 
 
 class RecommendRequest(_Request):
-    horizon: int = Field(28, ge=1, description="days to plan, starting the day after the model's data ends")
+    horizon: int | None = Field(
+        None, ge=1, description="days to plan from the day after the model's data ends; default the model's max_horizon"
+    )
     demand: str = Field("mean", description='forecast column to plan for: "mean" or a quantile such as "q90"')
     time_limit_s: float | None = Field(None, gt=0, le=300, description="CP-SAT time limit; the service default when omitted")
     site: Site | None = Field(None, description="the site to plan; the service's configured site when omitted")

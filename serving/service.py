@@ -32,8 +32,9 @@ class Capcast:
     @api.post("/forecast")
     def forecast(self, request: ForecastRequest) -> ForecastResponse:
         """Per series, per day: mean and quantiles of demand."""
-        frame = self.model.forecast_frame(request.unique_ids, request.horizon)
-        return ForecastResponse(model=self.model.info, horizon=request.horizon, forecasts=to_series_forecasts(frame))
+        horizon = self.model.horizon(request.horizon)
+        frame = self.model.forecast_frame(request.unique_ids, horizon)
+        return ForecastResponse(model=self.model.info, horizon=horizon, forecasts=to_series_forecasts(frame))
 
     @api.post("/recommend")
     def recommend(self, request: RecommendRequest) -> RecommendResponse:
@@ -41,6 +42,6 @@ class Capcast:
         site = request.site or self.site
         if site is None:
             raise ApiError(422, "no_site", "no site configured on the service; send one in the request", "site")
-        forecast = self.model.all_series_forecast(request.horizon)
+        forecast = self.model.all_series_forecast(self.model.horizon(request.horizon))
         plan = plan_from_forecast(forecast, site, request.demand, request.time_limit_s or self.plan_time_limit_s)
         return RecommendResponse(model=self.model.info, demand=request.demand, plan=plan)

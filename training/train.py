@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+import time
 import warnings
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
@@ -57,11 +58,15 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class TrainResult:
+    """What a training job produced; ``seconds`` holds wall time per stage
+    (``backtest``, ``fit``, ``log_and_register``)."""
+
     run_id: str
     model_name: str
     version: str
     is_champion: bool
     metrics: dict[str, float]
+    seconds: dict[str, float]
 
 
 def panel_fingerprint(panel: pd.DataFrame) -> str:
@@ -114,12 +119,15 @@ def train(panel: pd.DataFrame, tracking: TrackingConfig, config: TrainConfig = T
     registered as challengers and promoted explicitly.
     """
     client, experiment_id = connect(tracking)
+    started = time.perf_counter()
     scores = holdout_backtest(
         panel,
         config.horizon,
         {"lgbm": config.forecaster, "seasonal_naive": lambda: SeasonalNaive(season_length=7)},
     )
+    backtested = time.perf_counter()
     forecaster = config.forecaster().fit(panel)
+    fitted = time.perf_counter()
     metrics = _flatten(scores)
     with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
         mlflow.log_params({**asdict(config), **{f"feature_{k}": v for k, v in asdict(forecaster.features).items()}})
@@ -143,4 +151,6 @@ def train(panel: pd.DataFrame, tracking: TrackingConfig, config: TrainConfig = T
         crowned = not _has_champion(client, tracking.model_name)
         if crowned:
             client.set_registered_model_alias(tracking.model_name, CHAMPION, registered.version)
-    return TrainResult(run.info.run_id, tracking.model_name, str(registered.version), crowned, metrics)
+        seconds = {"backtest": backtested - started, "fit": fitted - backtested, "log_and_register": time.perf_counter() - fitted}
+        mlflow.log_metrics({f"seconds_{stage}": value for stage, value in seconds.items()})
+    return TrainResult(run.info.run_id, tracking.model_name, str(registered.version), crowned, metrics, seconds)

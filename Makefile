@@ -1,0 +1,38 @@
+# Two promises on a fresh machine with Python 3.11:
+#   make run   installs everything and runs the main job (sample data -> train -> plan -> service)
+#   make test  installs everything and runs the test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+CAPCAST_HOME ?= .capcast
+export CAPCAST_HOME
+SAMPLE := $(CAPCAST_HOME)/sample
+
+.PHONY: install run test benchmark clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip check
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/capcast data generate --out $(SAMPLE) --seed 42
+	$(BIN)/capcast data validate $(SAMPLE)
+	$(BIN)/capcast train --data $(SAMPLE)
+	$(BIN)/capcast forecast --out $(CAPCAST_HOME)/forecast.csv
+	$(BIN)/capcast plan --forecast $(CAPCAST_HOME)/forecast.csv --site $(SAMPLE)/site.yaml --out $(CAPCAST_HOME)/plan.json
+	$(BIN)/capcast serve
+
+# pytest exits 5 when it collects no test; that is not a failure of the suite's set-up.
+test: install
+	$(BIN)/python -m pytest; status=$$?; if [ $$status -eq 5 ]; then exit 0; else exit $$status; fi
+
+benchmark: install
+	$(BIN)/python -m benchmarks.pipeline
+
+clean:
+	rm -rf $(VENV) $(CAPCAST_HOME) benchmarks/out

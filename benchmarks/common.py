@@ -1,0 +1,51 @@
+"""What every benchmark reports alongside its figures: when, where, and how to reproduce."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+OUT = Path(__file__).resolve().parent / "out"
+console = Console()
+
+
+def machine() -> dict:
+    return {
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def print_table(title: str, rows: list[dict]) -> None:
+    table = Table(title=title)
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()))
+    console.print(table)
+
+
+def write_result(name: str, tables: dict[str, list[dict]], extra: dict | None = None) -> Path:
+    """Write the tables, with date, machine and command, to ``benchmarks/out/<name>.json``."""
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"{name}.json"
+    document = {
+        "benchmark": name,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(["python -m", f"benchmarks.{name}", *sys.argv[1:]]),
+        "machine": machine(),
+        **tables,
+        **(extra or {}),
+    }
+    path.write_text(json.dumps(document, indent=2, default=str))
+    console.print(f"written to {path}")
+    return path

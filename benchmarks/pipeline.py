@@ -1,0 +1,132 @@
+"""Time each stage of the main job on the default sample data, and compare holdout accuracy.
+
+Stages: generate the sample, validate and load it, backtest + fit + log/register
+(training), forecast every series, plan with CP-SAT, start the service until
+/readyz answers, and one /forecast request. Each run uses a fresh
+CAPCAST_HOME in a temp folder, so the MLflow store is created from scratch.
+
+    python -m benchmarks.pipeline            # default sample: 40 products x 5 stores x 1,096 days
+    python -m benchmarks.pipeline --quick    # 10 x 3 x 400
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks.common import console, print_table, write_result
+from features.generate import SampleConfig, write_sample
+from features.io import load_panel
+from planning.demand import demand_from_forecast
+from planning.site import load_site
+from planning.solve import SolverSettings, solve
+from planning.verify import plan_violations
+from serving.model_store import ServedModel
+from training.tracking import TrackingConfig
+from training.train import TrainConfig, train
+
+QUICK = SampleConfig(products=10, locations=3, days=400)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _time_service(home: Path, uid: str) -> tuple[float, float]:
+    """Seconds from `capcast serve` to /readyz, and of one /forecast request after that."""
+    port = _free_port()
+    env = {**os.environ, "CAPCAST_HOME": str(home)}
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "capcast", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while time.perf_counter() - started < 120:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        ready = time.perf_counter() - started
+        request_started = time.perf_counter()
+        response = httpx.post(f"{base}/forecast", json={"unique_ids": [uid], "horizon": 28}, timeout=30)
+        response.raise_for_status()
+        return ready, time.perf_counter() - request_started
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sample instead of the default one")
+    parser.add_argument("--plan-time-limit", type=float, default=10.0, help="CP-SAT time limit, seconds")
+    args = parser.parse_args()
+    config = QUICK if args.quick else SampleConfig()
+    seconds: dict[str, float] = {}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home, data = Path(tmp) / "home", Path(tmp) / "home" / "sample"
+        t = time.perf_counter()
+        write_sample(data, seed=42, config=config)
+        seconds["generate"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        panel = load_panel(data)
+        seconds["validate_and_load"] = time.perf_counter() - t
+
+        result = train(panel, TrackingConfig.embedded(home), TrainConfig(), source=str(data))
+        seconds.update({f"train_{stage}": value for stage, value in result.seconds.items()})
+
+        t = time.perf_counter()
+        model = ServedModel.resolve(TrackingConfig.embedded(home).tracking_uri, "demand", "champion")
+        forecast = model.all_series_forecast(28)
+        seconds["load_champion_and_forecast_all"] = time.perf_counter() - t
+
+        site = load_site(data / "site.yaml")
+        t = time.perf_counter()
+        demand = demand_from_forecast(forecast.to_dict("records"))
+        plan = solve(site, demand, SolverSettings(time_limit_s=args.plan_time_limit))
+        seconds["plan"] = time.perf_counter() - t
+        violations = plan_violations(site, demand, plan)
+
+        seconds["service_ready"], seconds["forecast_request"] = _time_service(home, str(panel["unique_id"].iloc[0]))
+
+    total = sum(seconds.values())
+    rows = [{"stage": stage, "seconds": round(value, 3)} for stage, value in seconds.items()]
+    rows.append({"stage": "total", "seconds": round(total, 3)})
+    m = result.metrics
+    accuracy = [
+        {"model": "lightgbm", "holdout_wape": m["holdout_wape_lgbm"], "holdout_rmsse": m["holdout_rmsse_lgbm"], "coverage_80": m["holdout_coverage_80_lgbm"]},
+        {"model": "seasonal_naive", "holdout_wape": m["holdout_wape_seasonal_naive"], "holdout_rmsse": m["holdout_rmsse_seasonal_naive"], "coverage_80": m["holdout_coverage_80_seasonal_naive"]},
+    ]
+    title = f"main job stages ({config.products} products x {config.locations} stores x {config.days} days)"
+    print_table(title, rows)
+    print_table("holdout accuracy, last 28 days", accuracy)
+    solver = plan.solver
+    console.print(
+        f"plan: {solver.status}, objective {solver.objective:,.0f}, bound {solver.best_bound:,.0f}, gap {solver.gap:.1%}, "
+        f"fill rate {plan.kpis.expected_fill_rate:.1%}, rule violations {len(violations)}"
+    )
+    write_result(
+        "pipeline",
+        {"stages": rows, "accuracy": accuracy},
+        extra={"sample": config.__dict__, "plan": {**solver.model_dump(), "kpis": plan.kpis.model_dump(), "violations": violations}},
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""The main job end to end through the CLI: generate -> validate -> train -> forecast -> plan."""
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from capcast.cli import app
+from planning.demand import demand_from_forecast
+from planning.plan import Plan
+from planning.site import load_site
+from planning.verify import plan_violations
+
+
+def test_main_job_from_raw_data_to_a_checked_plan(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAPCAST_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CAPCAST_MLFLOW_TRACKING_URI", raising=False)
+    runner = CliRunner()
+    data = tmp_path / "data"
+
+    def run(*args):
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 0, f"{args}: {result.output}{result.stderr}"
+        return result.stdout
+
+    run("data", "generate", "--out", str(data), "--seed", "5", "--products", "5", "--locations", "2", "--days", "200")
+    assert "ok, 10 series, 2000 rows" in run("data", "validate", str(data))
+    trained = run("train", "--data", str(data), "--horizon", "7", "--n-estimators", "40")
+    assert "registered demand version 1 as @champion" in trained
+    run("forecast", "--out", str(tmp_path / "forecast.csv"))
+    planned = run(
+        "plan", "--forecast", str(tmp_path / "forecast.csv"), "--site", str(data / "site.yaml"),
+        "--out", str(tmp_path / "plan.json"), "--time-limit", "2",
+    )
+    assert "expected fill rate" in planned
+
+    forecast = pd.read_csv(tmp_path / "forecast.csv")
+    assert forecast["ds"].nunique() == 7 and forecast["unique_id"].nunique() == 10
+    plan = Plan.model_validate_json((tmp_path / "plan.json").read_text())
+    site = load_site(data / "site.yaml")
+    assert plan_violations(site, demand_from_forecast(forecast.to_dict("records")), plan) == []
+    assert plan.kpis.expected_fill_rate > 0.9
+
+
+def test_cli_errors_are_one_line_without_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAPCAST_HOME", str(tmp_path / "empty-home"))
+    runner = CliRunner()
+    no_model = runner.invoke(app, ["forecast", "--out", str(tmp_path / "f.csv")])
+    assert no_model.exit_code == 1 and "run `capcast train` first" in no_model.stderr
+    missing_site = runner.invoke(app, ["plan", "--forecast", "f.csv", "--site", str(tmp_path / "none.yaml")])
+    assert missing_site.exit_code == 1 and missing_site.stderr.strip() == f"{tmp_path / 'none.yaml'}: file not found"
+    bad_data = tmp_path / "bad.csv"
+    bad_data.write_text("unique_id,ds,y\na,2024-01-01,-1\n")
+    training = runner.invoke(app, ["train", "--data", str(bad_data)])
+    assert training.exit_code == 1 and f"{bad_data}, row 2, column y: negative demand" in training.stderr
+    for result in (no_model, missing_site, training):
+        assert "Traceback" not in result.stderr + result.stdout

@@ -1,0 +1,98 @@
+"""The BentoML service in-process: forecasts, plans, and one error format for bad input."""
+
+import pytest
+
+from planning.demand import demand_from_forecast
+from planning.plan import Plan
+from planning.site import load_site
+from planning.verify import plan_violations
+
+
+def _error(response, status):
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
+    return body["error"]
+
+
+def test_ready_and_reports_served_model(service_client):
+    assert service_client.get("/readyz").status_code == 200
+    info = service_client.get("/model").json()
+    assert (info["name"], info["version"], info["alias"]) == ("demand", "1", "champion")
+
+
+def test_forecast_returns_mean_and_band_per_series_and_day(service_client, sample_panel):
+    ids = sorted(sample_panel["unique_id"].unique())[:2]
+    response = service_client.post("/forecast", json={"unique_ids": ids, "horizon": 7})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model"]["version"] == "1" and body["horizon"] == 7
+    assert [s["unique_id"] for s in body["forecasts"]] == ids
+    for series in body["forecasts"]:
+        assert len(series["points"]) == 7
+        for point in series["points"]:
+            q = point["quantiles"]
+            assert 0 <= q["q10"] <= q["q50"] <= q["q90"]
+
+
+@pytest.mark.parametrize(
+    "body, status, code, field",
+    [
+        ({"unique_ids": ["P001-S1", "nope"], "horizon": 3}, 404, "unknown_series", "unique_ids.1"),
+        ({"unique_ids": ["P001-S1"], "horizon": 0}, 422, "invalid_request", "horizon"),
+        ({"unique_ids": ["P001-S1"], "horizon": -5}, 422, "invalid_request", "horizon"),
+        ({"unique_ids": ["P001-S1"], "horizon": 10_000}, 422, "horizon_too_long", "horizon"),
+        ({"unique_ids": ["P001-S1"], "horizon": "soon"}, 422, "invalid_request", "horizon"),
+        ({"unique_ids": [], "horizon": 3}, 422, "invalid_request", "unique_ids"),
+        ({"unique_ids": "P001-S1"}, 422, "invalid_request", "unique_ids"),
+        ({"unique_ids": [7], "horizon": 3}, 422, "invalid_request", "unique_ids.0"),
+        ({"horizon": 3}, 422, "invalid_request", "unique_ids"),
+        ({"unique_ids": ["P001-S1"], "horizon": 3, "colour": "red"}, 422, "invalid_request", "colour"),
+    ],
+)
+def test_bad_forecast_requests_get_4xx_with_field(service_client, body, status, code, field):
+    error = _error(service_client.post("/forecast", json=body), status)
+    assert (error["code"], error["field"]) == (code, field)
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"", b"[1, 2", b"\xff\xfe"])
+def test_malformed_json_gets_400(service_client, raw):
+    response = service_client.post("/forecast", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code in (400, 422)
+    assert _error(response, response.status_code)["code"] in ("malformed_json", "invalid_request")
+
+
+def test_recommend_returns_a_plan_that_passes_the_checker(service_client, trained_home, sample_panel):
+    response = service_client.post("/recommend", json={"horizon": 14, "time_limit_s": 2})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model"]["version"] == "1"
+    plan = Plan.model_validate(body["plan"])
+    assert plan.days == 14 and plan.solver.status in ("OPTIMAL", "FEASIBLE")
+    assert plan.solver.time_limit_s == 2
+
+    # Rebuild the demand independently: the forecast endpoint, families from the raw panel.
+    family_of = sample_panel.drop_duplicates("unique_id").set_index("unique_id")["family"].to_dict()
+    forecast = service_client.post("/forecast", json={"unique_ids": sorted(family_of), "horizon": 14}).json()
+    rows = [
+        {"unique_id": s["unique_id"], "ds": p["ds"], "mean": p["mean"], "family": family_of[s["unique_id"]]}
+        for s in forecast["forecasts"]
+        for p in s["points"]
+    ]
+    site = load_site(trained_home / "sample" / "site.yaml")
+    assert plan_violations(site, demand_from_forecast(rows, "mean"), plan) == []
+
+
+@pytest.mark.parametrize(
+    "body, status, code, field",
+    [
+        ({"demand": "q99"}, 422, "unknown_demand_column", "demand"),
+        ({"horizon": 0}, 422, "invalid_request", "horizon"),
+        ({"horizon": 500}, 422, "horizon_too_long", "horizon"),
+        ({"time_limit_s": 0}, 422, "invalid_request", "time_limit_s"),
+        ({"site": {"lines": []}}, 422, "invalid_request", "site.shifts"),
+    ],
+)
+def test_bad_recommend_requests_get_4xx_with_field(service_client, body, status, code, field):
+    error = _error(service_client.post("/recommend", json=body), status)
+    assert (error["code"], error["field"]) == (code, field)
