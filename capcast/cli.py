@@ -198,11 +198,16 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port (default CAPCAST_PORT or 3000)")] = None,
 ) -> None:
     """Start the BentoML service serving the @champion model."""
+    from serving.model_store import ModelNotFound, ServedModel
+
     settings = Settings()
-    model = _served_model(settings)  # fail here, in one line, rather than inside the server
+    try:  # fail here, in one line, rather than inside the server
+        version = ServedModel.lookup(settings.tracking_uri, settings.model_name, settings.model_alias)
+    except ModelNotFound as error:
+        _fail(str(error))
     host, port = host or settings.host, port or settings.port
     base = f"http://{host}:{port}"
-    typer.echo(f"serving {model.info.name} version {model.info.version} (@{model.info.alias}) on {base}")
+    typer.echo(f"serving {settings.model_name} version {version.version} (@{settings.model_alias}) on {base}")
     typer.echo(f"  GET  {base}/readyz    GET {base}/model    GET {base}/docs")
     typer.echo(f"  POST {base}/forecast  POST {base}/recommend")
     root = Path(__file__).resolve().parent.parent

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mlflow
 import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
@@ -29,16 +30,21 @@ class ServedModel:
         self.forecaster: Forecaster = pyfunc.unwrap_python_model().forecaster
         self.series_ids = set(self.forecaster.series_ids_)
 
-    @classmethod
-    def resolve(cls, tracking_uri: str, name: str, alias: str) -> "ServedModel":
-        """Look up ``models:/name@alias`` once and load exactly that version."""
+    @staticmethod
+    def lookup(tracking_uri: str, name: str, alias: str) -> ModelVersion:
+        """The registry version behind ``models:/name@alias``, without loading it."""
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(tracking_uri)
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         try:
-            version = client.get_model_version_by_alias(name, alias)
+            return client.get_model_version_by_alias(name, alias)
         except MlflowException as error:
             raise ModelNotFound(f"no version of model {name!r} has alias @{alias} in {tracking_uri}; run `capcast train` first") from error
+
+    @classmethod
+    def resolve(cls, tracking_uri: str, name: str, alias: str) -> "ServedModel":
+        """Look up ``models:/name@alias`` once and load exactly that version."""
+        version = cls.lookup(tracking_uri, name, alias)
         pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
         forecaster = pyfunc.unwrap_python_model().forecaster
         info = ModelInfo(
