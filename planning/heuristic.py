@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from planning.model import CapacityModel, _maintenance_starts, shift_capacity
+from planning.model import CapacityModel, maintenance_starts, shift_capacity
 
 __all__ = ["GreedyPlan", "greedy_plan", "apply_hint"]
 
@@ -32,7 +32,7 @@ def _place_maintenance(m: CapacityModel) -> dict[str, int]:
     down_count: dict[int, int] = {}
     placed = {}
     for li, line in enumerate(m.site.lines):
-        starts = _maintenance_starts(m.site, li, len(m.days))
+        starts = maintenance_starts(m.site, li, len(m.days))
         if not starts:
             continue
         duration = line.maintenance.duration_shifts

@@ -105,7 +105,7 @@ def add_production_capacity(m: CapacityModel) -> None:
                 m.model.add(sum(made) <= capacity)
 
 
-def _maintenance_starts(site: Site, line_index: int, n_days: int) -> list[int]:
+def maintenance_starts(site: Site, line_index: int, n_days: int) -> list[int]:
     """Slot indices (day * shifts + shift) where the line's maintenance may start inside the horizon."""
     rule = site.lines[line_index].maintenance
     n_shifts = len(site.shifts)
@@ -122,7 +122,7 @@ def add_maintenance_windows(m: CapacityModel) -> None:
     a line in maintenance is not staffed; at most K lines are down at once."""
     n_shifts = len(m.site.shifts)
     for li, line in enumerate(m.site.lines):
-        starts = _maintenance_starts(m.site, li, len(m.days))
+        starts = maintenance_starts(m.site, li, len(m.days))
         if line.maintenance is not None and line.maintenance.earliest_day < len(m.days) and not starts:
             raise ValueError(f"maintenance of line {line.id} does not fit inside the planning horizon")
         for slot in starts:

@@ -83,12 +83,13 @@ class ServedModel:
 
 
 def to_series_forecasts(frame: pd.DataFrame) -> list[SeriesForecast]:
+    """The forecast frame as response objects, one per series in frame order."""
     quantiles = [c for c in frame.columns if c.startswith("q") and c[1:].replace(".", "").isdigit()]
-    result = []
-    for unique_id, rows in frame.groupby("unique_id", sort=False):
-        points = [
-            ForecastPoint(ds=row["ds"].date(), mean=round(float(row["mean"]), 4), quantiles={q: round(float(row[q]), 4) for q in quantiles})
-            for _, row in rows.iterrows()
-        ]
-        result.append(SeriesForecast(unique_id=str(unique_id), points=points))
-    return result
+    rounded = frame.assign(ds=frame["ds"].dt.date).round({"mean": 4, **{q: 4 for q in quantiles}})
+    by_series: dict[str, list[ForecastPoint]] = {}
+    for row in rounded[["unique_id", "ds", "mean", *quantiles]].itertuples(index=False, name=None):
+        unique_id, ds, mean, *values = row
+        by_series.setdefault(str(unique_id), []).append(
+            ForecastPoint(ds=ds, mean=mean, quantiles=dict(zip(quantiles, values)))
+        )
+    return [SeriesForecast(unique_id=uid, points=points) for uid, points in by_series.items()]
