@@ -2,7 +2,7 @@
 
 Day by day, it staffs the cheapest free line-shifts for the families with
 the largest unmet need (today's demand plus backlog, less stock), at the
-slowest speed level that covers the need, within the labour pool. Each
+speed level with the lowest cost per unit, within every hard rule. Each
 line's maintenance goes where its window has the least total demand, at
 most K lines down at once. It is fast (milliseconds) and always respects the
 hard rules, so the solver starts from a feasible plan.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from planning.model import CapacityModel, maintenance_starts, shift_capacity
+from planning.model import CapacityModel, crew_hours, maintenance_starts, shift_capacity
 
 __all__ = ["GreedyPlan", "greedy_plan", "apply_hint"]
 
@@ -52,7 +52,11 @@ def _place_maintenance(m: CapacityModel) -> dict[str, int]:
 def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
     """Staff a line-shift only when a family's demand due today is not covered, then run it at the
     level with the lowest cost per unit and fill it with demand of the next ``lookahead_days`` days,
-    as far as storage allows: labour is paid per shift, so full shifts are cheaper per unit."""
+    as far as storage allows: labour is paid per shift, so full shifts are cheaper per unit.
+
+    Every hard rule holds: labour pool, shifts per line and day, maintenance, storage and the
+    weekly budget (a shift that would break the budget is not staffed).
+    """
     site = m.site
     n_shifts = len(site.shifts)
     plan = GreedyPlan(maintenance_start=_place_maintenance(m))
@@ -65,44 +69,74 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
     families = m.demand.families
     net = {f: site.initial_inventory.get(f, 0) for f in families}  # stock - backlog
     shift_order = sorted(m.shift_range, key=lambda s: (site.shifts[s].labour_cost_multiplier, s))
+    week_spend: dict[int, float] = {}
     for d in m.days:
         due = {f: m.demand.units[f][d] - net[f] for f in families}
         ahead = {f: due[f] + sum(m.demand.units[f][d + 1 : d + 1 + lookahead_days]) for f in families}
-        crews_left = site.labour_pool_per_day
+        people_left = site.labour_pool_per_day
+        crew_hours_today = 0
         room = site.storage_capacity - sum(max(0, v) for v in net.values())
+        shifts_run = {line.id: 0 for line in site.lines}
         for s in shift_order:
             for li, line in enumerate(site.lines):
-                if (line.id, d * n_shifts + s) in down or crews_left < line.crew_per_shift:
+                if (line.id, d * n_shifts + s) in down:
                     continue
-                family = max(line.families, key=lambda f: due.get(f, 0))
+                if line.max_shifts_per_day is not None and shifts_run[line.id] >= line.max_shifts_per_day:
+                    continue
+                previous = plan.runs.get((line.id, *divmod(d * n_shifts + s - 1, n_shifts)))
+                family = max(line.families, key=lambda f: (due.get(f, 0), previous is not None and previous[0] == f))
                 if due.get(family, 0) <= 0:
                     continue
-                level = min(
-                    range(len(line.speed_levels)),
-                    key=lambda k: _unit_cost(m, li, s, k),
-                )
+                affordable = [k for k in range(len(line.speed_levels)) if line.crew_at(k) <= people_left]
+                if not affordable:
+                    continue
+                level = min(affordable, key=lambda k: _unit_cost(m, li, s, k))
+                cost = _shift_cost(m, li, s, level, crew_hours_today, previous, family)
+                if site.weekly_budget is not None and week_spend.get(d // 7, 0.0) + cost > site.weekly_budget:
+                    continue
                 ships_today = due[family]
                 units = min(shift_capacity(site, li, s, level), ahead[family], ships_today + max(0, room))
                 plan.runs[line.id, d, s] = (family, level, units)
                 due[family] -= units
                 ahead[family] -= units
                 room -= max(0, units - ships_today)
-                crews_left -= line.crew_per_shift
+                people_left -= line.crew_at(level)
+                crew_hours_today += crew_hours(site, li, s, level)
+                shifts_run[line.id] += 1
+                week_spend[d // 7] = week_spend.get(d // 7, 0.0) + cost
         for f in families:
             net[f] += plan.made(f, d) - m.demand.units[f][d]
     return plan
 
 
+def _shift_cost(m: CapacityModel, li: int, s: int, k: int, crew_hours_before: int, previous, family: str) -> float:
+    """Operating cost a shift adds to its day: labour, overtime premium, energy, changeover."""
+    site, costs = m.site, m.site.costs
+    line, shift = site.lines[li], site.shifts[s]
+    hours = crew_hours(site, li, s, k)
+    cost = hours * costs.labour_per_crew_hour * shift.labour_cost_multiplier
+    cost += line.speed_levels[k].energy_cost_per_hour * shift.hours
+    if site.regular_crew_hours_per_day is not None:
+        over = max(0, crew_hours_before + hours - site.regular_crew_hours_per_day) - max(
+            0, crew_hours_before - site.regular_crew_hours_per_day
+        )
+        cost += over * costs.labour_per_crew_hour * (costs.overtime_multiplier - 1.0)
+    if previous is not None and previous[0] != family:
+        cost += line.changeover_cost
+    return cost
+
+
 def _unit_cost(m: CapacityModel, line_index: int, shift_index: int, level_index: int) -> float:
     line, shift = m.site.lines[line_index], m.site.shifts[shift_index]
     costs = m.site.costs
-    labour = line.crew_per_shift * shift.hours * costs.labour_per_crew_hour * shift.labour_cost_multiplier
+    labour = crew_hours(m.site, line_index, shift_index, level_index) * costs.labour_per_crew_hour * shift.labour_cost_multiplier
     energy = line.speed_levels[level_index].energy_cost_per_hour * shift.hours
     return (labour + energy) / shift_capacity(m.site, line_index, shift_index, level_index)
 
 
 def apply_hint(m: CapacityModel, plan: GreedyPlan) -> None:
     """Give CP-SAT the greedy plan as a complete hint of every decision and flow variable."""
+    n_shifts = len(m.site.shifts)
     for (line_id, d, s, family), var in m.run.items():
         chosen = plan.runs.get((line_id, d, s))
         m.model.add_hint(var, chosen is not None and chosen[0] == family)
@@ -114,6 +148,13 @@ def apply_hint(m: CapacityModel, plan: GreedyPlan) -> None:
         m.model.add_hint(var, chosen is not None and chosen[1] == k)
     for (line_id, slot), var in m.maintenance_start.items():
         m.model.add_hint(var, plan.maintenance_start.get(line_id) == slot)
+    for (line_id, d, s), var in m.changeover.items():
+        now, before = plan.runs.get((line_id, d, s)), plan.runs.get((line_id, *divmod(d * n_shifts + s - 1, n_shifts)))
+        m.model.add_hint(var, now is not None and before is not None and now[0] != before[0])
+    lines = {line.id: li for li, line in enumerate(m.site.lines)}
+    for d, var in m.overtime_hours.items():
+        hours = sum(crew_hours(m.site, lines[l], s, k) for (l, dd, s), (_, k, _) in plan.runs.items() if dd == d)
+        m.model.add_hint(var, max(0, hours - m.site.regular_crew_hours_per_day))
     for family in m.demand.families:
         net = m.site.initial_inventory.get(family, 0)
         for d in m.days:

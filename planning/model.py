@@ -2,9 +2,10 @@
 
 Decision variables, per line ``l``, day ``d``, shift ``s``:
 ``run[l, d, s, f]`` the line makes family ``f``; ``speed[l, d, s, k]`` it runs
-at speed level ``k``; ``down[l, d, s]`` it is in maintenance;
-``make[l, d, s, f]`` units made. Per family and day: ``stock[f, d]`` units on
-hand and ``backlog[f, d]`` units owed, at the end of the day.
+at speed level ``k`` (which fixes its crew); ``down[l, d, s]`` it is in
+maintenance; ``make[l, d, s, f]`` units made. Per family and day:
+``stock[f, d]`` units on hand and ``backlog[f, d]`` units owed, at the end of
+the day. Per day: ``overtime[d]`` crew hours beyond the regular allowance.
 
 Links are linear (capacity = sum of level capacities times level choice)
 rather than ``only_enforce_if``, which keeps the LP relaxation, and so the
@@ -21,7 +22,7 @@ from ortools.sat.python import cp_model
 from planning.demand import Demand
 from planning.site import Site
 
-__all__ = ["CapacityModel", "build_model", "MONEY_SCALE"]
+__all__ = ["CapacityModel", "build_model", "maintenance_starts", "shift_capacity", "MONEY_SCALE"]
 
 # Money enters the model as integers of 1/10,000 of the site's currency: exact for rates
 # given to four decimals, and far from int64 limits at any realistic plan size.
@@ -43,8 +44,10 @@ class CapacityModel:
     make: dict[tuple[str, int, int, str], cp_model.IntVar] = field(default_factory=dict)
     down: dict[Slot, cp_model.LinearExprT] = field(default_factory=dict)  # only slots that can be down
     maintenance_start: dict[tuple[str, int], cp_model.IntVar] = field(default_factory=dict)
+    changeover: dict[Slot, cp_model.IntVar] = field(default_factory=dict)
     stock: dict[tuple[str, int], cp_model.IntVar] = field(default_factory=dict)
     backlog: dict[tuple[str, int], cp_model.IntVar] = field(default_factory=dict)
+    overtime_hours: dict[int, cp_model.IntVar] = field(default_factory=dict)
     cost_terms: dict[str, cp_model.LinearExprT] = field(default_factory=dict)
 
     @property
@@ -61,6 +64,9 @@ class CapacityModel:
                 for s in self.shift_range:
                     yield line, d, s
 
+    def scaled(self, money: float) -> int:
+        return round(money * MONEY_SCALE)
+
 
 def shift_capacity(site: Site, line_index: int, shift_index: int, level_index: int) -> int:
     """Units a line makes in one shift at one speed level."""
@@ -68,8 +74,12 @@ def shift_capacity(site: Site, line_index: int, shift_index: int, level_index: i
     return line.speed_levels[level_index].units_per_hour * shift.hours
 
 
+def crew_hours(site: Site, line_index: int, shift_index: int, level_index: int) -> int:
+    return site.lines[line_index].crew_at(level_index) * site.shifts[shift_index].hours
+
+
 def add_line_assignment(m: CapacityModel) -> None:
-    """A staffed line-shift makes exactly one eligible family; speed level chosen iff staffed."""
+    """A staffed line-shift makes exactly one eligible family; a speed level is chosen iff staffed."""
     for line, d, s in m.slots():
         runs = []
         for family in line.families:
@@ -146,13 +156,59 @@ def add_maintenance_windows(m: CapacityModel) -> None:
                 m.model.add(sum(down) <= m.site.max_lines_in_maintenance)
 
 
+def crew_on_day(m: CapacityModel, d: int, weight_by_hours: bool = False) -> cp_model.LinearExprT:
+    """People (or crew hours) staffed on day ``d``, from the speed levels chosen."""
+    return sum(
+        (crew_hours(m.site, li, s, k) if weight_by_hours else line.crew_at(k)) * m.speed[line.id, d, s, k]
+        for li, line in enumerate(m.site.lines)
+        for s in m.shift_range
+        for k in range(len(line.speed_levels))
+    )
+
+
 def add_labour_pool(m: CapacityModel) -> None:
-    """Crews staffed in one day never exceed the day's labour pool."""
+    """People staffed in one day never exceed the day's labour pool."""
     for d in m.days:
-        m.model.add(
-            sum(line.crew_per_shift * m.staffed[line.id, d, s] for line in m.site.lines for s in m.shift_range)
-            <= m.site.labour_pool_per_day
-        )
+        m.model.add(crew_on_day(m, d) <= m.site.labour_pool_per_day)
+
+
+def add_shift_limits(m: CapacityModel) -> None:
+    """A line runs at most ``max_shifts_per_day`` shifts a day."""
+    for line in m.site.lines:
+        if line.max_shifts_per_day is not None and line.max_shifts_per_day < len(m.site.shifts):
+            for d in m.days:
+                m.model.add(sum(m.staffed[line.id, d, s] for s in m.shift_range) <= line.max_shifts_per_day)
+
+
+def add_overtime(m: CapacityModel) -> None:
+    """Crew hours beyond the regular daily allowance are overtime (paid at a premium in ``add_costs``)."""
+    regular = m.site.regular_crew_hours_per_day
+    if regular is None:
+        return
+    top = sum(
+        max(crew_hours(m.site, li, s, k) for k in range(len(line.speed_levels)))
+        for li, line in enumerate(m.site.lines)
+        for s in m.shift_range
+    )
+    for d in m.days:
+        overtime = m.model.new_int_var(0, max(0, top - regular), f"overtime_hours(day={d})")
+        m.model.add(overtime >= crew_on_day(m, d, weight_by_hours=True) - regular)
+        m.overtime_hours[d] = overtime
+
+
+def add_changeovers(m: CapacityModel) -> None:
+    """A line running consecutive shifts on different families pays its changeover cost."""
+    n_shifts = len(m.site.shifts)
+    for line in m.site.lines:
+        if line.changeover_cost <= 0 or len(line.families) < 2:
+            continue
+        for slot in range(1, len(m.days) * n_shifts):
+            (d, s), (pd, ps) = divmod(slot, n_shifts), divmod(slot - 1, n_shifts)
+            change = m.model.new_bool_var(f"changeover(line={line.id}, day={d}, shift={s})")
+            for family in line.families:
+                others = [m.run[line.id, pd, ps, g] for g in line.families if g != family]
+                m.model.add(change >= m.run[line.id, d, s, family] + sum(others) - 1)
+            m.changeover[line.id, d, s] = change
 
 
 def _unit_bound(m: CapacityModel) -> int:
@@ -185,25 +241,46 @@ def add_inventory_balance(m: CapacityModel) -> None:
         m.model.add(sum(m.stock[f, d] for f in m.demand.families) <= m.site.storage_capacity)
 
 
-def add_costs(m: CapacityModel) -> None:
-    """Labour, energy, holding, backlog and lost-sale cost, each an integer expression in cents."""
-    site, costs, last = m.site, m.site.costs, len(m.days) - 1
-    labour, energy = [], []
-    for line in site.lines:
-        for d in m.days:
+def _operating_cost_by_day(m: CapacityModel) -> dict[str, dict[int, cp_model.LinearExprT]]:
+    """Scaled labour, overtime premium, energy and changeover cost of each day."""
+    site, costs = m.site, m.site.costs
+    labour, energy, changeover, overtime = {}, {}, {}, {}
+    for d in m.days:
+        labour_terms, energy_terms = [], []
+        for li, line in enumerate(site.lines):
             for s, shift in enumerate(site.shifts):
-                crew_cost = line.crew_per_shift * shift.hours * costs.labour_per_crew_hour * shift.labour_cost_multiplier
-                labour.append(round(crew_cost * MONEY_SCALE) * m.staffed[line.id, d, s])
                 for k, level in enumerate(line.speed_levels):
-                    energy.append(round(level.energy_cost_per_hour * shift.hours * MONEY_SCALE) * m.speed[line.id, d, s, k])
-    families = m.demand.families
-    m.cost_terms = {
-        "labour": sum(labour),
-        "energy": sum(energy),
-        "holding": round(costs.holding_per_unit_day * MONEY_SCALE) * sum(m.stock[f, d] for f in families for d in m.days),
-        "backlog": round(costs.backlog_per_unit_day * MONEY_SCALE) * sum(m.backlog[f, d] for f in families for d in m.days),
-        "lost_sales": round(costs.lost_sale_per_unit * MONEY_SCALE) * sum(m.backlog[f, last] for f in families),
-    }
+                    rate = costs.labour_per_crew_hour * shift.labour_cost_multiplier
+                    labour_terms.append(m.scaled(crew_hours(site, li, s, k) * rate) * m.speed[line.id, d, s, k])
+                    energy_terms.append(m.scaled(level.energy_cost_per_hour * shift.hours) * m.speed[line.id, d, s, k])
+        labour[d], energy[d] = sum(labour_terms), sum(energy_terms)
+        changeover[d] = sum(
+            m.scaled(line.changeover_cost) * m.changeover[line.id, d, s]
+            for line in site.lines
+            for s in m.shift_range
+            if (line.id, d, s) in m.changeover
+        )
+        premium = costs.labour_per_crew_hour * (costs.overtime_multiplier - 1.0)
+        overtime[d] = m.scaled(premium) * m.overtime_hours[d] if d in m.overtime_hours else 0
+    return {"labour": labour, "overtime": overtime, "energy": energy, "changeover": changeover}
+
+
+def add_weekly_budget(m: CapacityModel, operating: dict[str, dict[int, cp_model.LinearExprT]]) -> None:
+    """Operating cost of each 7-day block from day 0 stays within the weekly budget."""
+    if m.site.weekly_budget is None:
+        return
+    for start in range(0, len(m.days), 7):
+        week = range(start, min(start + 7, len(m.days)))
+        m.model.add(sum(by_day[d] for by_day in operating.values() for d in week) <= m.scaled(m.site.weekly_budget))
+
+
+def add_costs(m: CapacityModel, operating: dict[str, dict[int, cp_model.LinearExprT]]) -> None:
+    """The objective: operating cost plus holding, backlog and lost-sale cost, each kept as a named term."""
+    costs, last, families = m.site.costs, len(m.days) - 1, m.demand.families
+    m.cost_terms = {name: sum(by_day.values()) for name, by_day in operating.items()}
+    m.cost_terms["holding"] = m.scaled(costs.holding_per_unit_day) * sum(m.stock[f, d] for f in families for d in m.days)
+    m.cost_terms["backlog"] = m.scaled(costs.backlog_per_unit_day) * sum(m.backlog[f, d] for f in families for d in m.days)
+    m.cost_terms["lost_sales"] = m.scaled(costs.lost_sale_per_unit) * sum(m.backlog[f, last] for f in families)
     m.model.minimize(sum(m.cost_terms.values()))
 
 
@@ -225,6 +302,11 @@ def build_model(site: Site, demand: Demand) -> CapacityModel:
     add_production_capacity(m)
     add_maintenance_windows(m)
     add_labour_pool(m)
+    add_shift_limits(m)
+    add_overtime(m)
+    add_changeovers(m)
     add_inventory_balance(m)
-    add_costs(m)
+    operating = _operating_cost_by_day(m)
+    add_weekly_budget(m, operating)
+    add_costs(m, operating)
     return m

@@ -30,8 +30,12 @@ class FamilyDay(BaseModel):
 
 
 class CostBreakdown(BaseModel):
+    """Plan cost in the site's currency, by kind."""
+
     labour: float
+    overtime: float
     energy: float
+    changeover: float
     holding: float
     backlog: float
     lost_sales: float
@@ -50,6 +54,7 @@ class Kpis(BaseModel):
     expected_fill_rate: float
     line_utilisation: float
     capacity_utilisation: float
+    changeovers: int
     cost: CostBreakdown
 
 

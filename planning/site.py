@@ -20,9 +20,12 @@ class _Strict(BaseModel):
 
 
 class SpeedLevel(_Strict):
+    """One discrete speed of a line; ``crew`` people run it (the line's ``crew_per_shift`` when unset)."""
+
     name: str
     units_per_hour: PositiveInt
     energy_cost_per_hour: NonNegativeFloat
+    crew: PositiveInt | None = None
 
 
 class Maintenance(_Strict):
@@ -41,11 +44,23 @@ class Maintenance(_Strict):
 
 
 class Line(_Strict):
+    """A production line.
+
+    ``changeover_cost`` is paid when the line runs two consecutive shifts on
+    different families (an idle shift in between is used to change over for
+    free). ``max_shifts_per_day`` caps the shifts it may run in one day.
+    """
+
     id: str
     crew_per_shift: PositiveInt
     families: list[str] = Field(min_length=1)
     speed_levels: list[SpeedLevel] = Field(min_length=1)
     maintenance: Maintenance | None = None
+    max_shifts_per_day: PositiveInt | None = None
+    changeover_cost: NonNegativeFloat = 0.0
+
+    def crew_at(self, level_index: int) -> int:
+        return self.speed_levels[level_index].crew or self.crew_per_shift
 
 
 class Shift(_Strict):
@@ -55,10 +70,15 @@ class Shift(_Strict):
 
 
 class Costs(_Strict):
+    """Cost rates. Crew hours beyond ``Site.regular_crew_hours_per_day`` on a day cost
+    ``overtime_multiplier`` times the normal rate; backlog left at the end of the
+    horizon is charged ``lost_sale_per_unit`` once."""
+
     labour_per_crew_hour: NonNegativeFloat
     holding_per_unit_day: NonNegativeFloat
     backlog_per_unit_day: NonNegativeFloat
     lost_sale_per_unit: NonNegativeFloat = 20.0
+    overtime_multiplier: float = Field(1.5, ge=1.0)
 
 
 class Site(_Strict):
@@ -70,6 +90,8 @@ class Site(_Strict):
     storage_capacity: NonNegativeInt
     costs: Costs
     initial_inventory: dict[str, NonNegativeInt] = {}
+    regular_crew_hours_per_day: NonNegativeInt | None = Field(None, description="crew hours per day paid at the normal rate; unlimited when unset")
+    weekly_budget: NonNegativeFloat | None = Field(None, description="cap on labour, overtime, energy and changeover cost per 7 days from day 0")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Site":

@@ -30,6 +30,8 @@ class SolverSettings:
         workers: parallel search workers (results differ between worker counts).
         seed: random seed of the search.
         greedy_hint: start the search from the constructive plan of ``planning.heuristic``.
+        greedy_only: return the constructive plan itself (CP-SAT only checks it and
+            reads it out); a baseline for benchmarks and a check of the heuristic.
         deterministic: stop on CP-SAT's deterministic time (``time_limit_s``
             work units, roughly seconds) and interleave parallel workers, so the
             same input, seed and worker count give the same plan on any
@@ -40,12 +42,14 @@ class SolverSettings:
     workers: int = 2
     seed: int = 0
     greedy_hint: bool = True
+    greedy_only: bool = False
     deterministic: bool = False
 
     def apply(self, solver: cp_model.CpSolver) -> None:
         if not self.time_limit_s > 0:
             raise ValueError("time_limit_s must be positive")
         solver.parameters.num_workers = int(self.workers)
+        solver.parameters.fix_variables_to_their_hinted_value = self.greedy_only
         solver.parameters.random_seed = int(self.seed)
         if self.deterministic:
             solver.parameters.max_deterministic_time = float(self.time_limit_s)
@@ -108,7 +112,7 @@ def solve(site: Site, demand: Demand, settings: SolverSettings = SolverSettings(
         ValueError: when site and demand do not fit together.
     """
     m = build_model(site, demand)
-    if settings.greedy_hint:
+    if settings.greedy_hint or settings.greedy_only:
         apply_hint(m, greedy_plan(m))
     solver = cp_model.CpSolver()
     settings.apply(solver)

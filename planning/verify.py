@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from planning.demand import Demand
-from planning.kpis import plan_cost
+from planning.kpis import operating_cost_by_day, plan_cost
 from planning.plan import Plan
 from planning.site import Site
 
@@ -80,12 +80,40 @@ def _maintenance_rules(site: Site, plan: Plan) -> list[str]:
 
 
 def _labour_rules(site: Site, plan: Plan) -> list[str]:
-    crew = {line.id: line.crew_per_shift for line in site.lines}
-    per_day: dict = defaultdict(int)
+    lines = {line.id: line for line in site.lines}
+    people: dict = defaultdict(int)
+    shifts_run: dict = defaultdict(int)
     for d in plan.shifts:
         if d.staffed:
-            per_day[d.day] += crew[d.line]
-    return [f"{day}: {used} crew staffed, labour pool is {site.labour_pool_per_day}" for day, used in sorted(per_day.items()) if used > site.labour_pool_per_day]
+            line = lines[d.line]
+            level = next((k for k, l in enumerate(line.speed_levels) if l.name == d.speed_level), None)
+            people[d.day] += line.crew_at(level) if level is not None else line.crew_per_shift
+            shifts_run[d.line, d.day] += 1
+    problems = [
+        f"{day}: {used} people staffed, labour pool is {site.labour_pool_per_day}"
+        for day, used in sorted(people.items())
+        if used > site.labour_pool_per_day
+    ]
+    problems += [
+        f"line {line_id} on {day}: {count} shifts, at most {lines[line_id].max_shifts_per_day}"
+        for (line_id, day), count in sorted(shifts_run.items())
+        if lines[line_id].max_shifts_per_day is not None and count > lines[line_id].max_shifts_per_day
+    ]
+    return problems
+
+
+def _budget_rules(site: Site, plan: Plan) -> list[str]:
+    if site.weekly_budget is None:
+        return []
+    by_day = operating_cost_by_day(site, plan.shifts)
+    weeks: dict[int, float] = defaultdict(float)
+    for day, costs in by_day.items():
+        weeks[(day - plan.start).days // 7] += sum(costs.values())
+    return [
+        f"week {week + 1}: operating cost {cost:,.2f} exceeds the weekly budget {site.weekly_budget:,.2f}"
+        for week, cost in sorted(weeks.items())
+        if cost > site.weekly_budget + 0.01
+    ]
 
 
 def _balance_rules(site: Site, demand: Demand, plan: Plan) -> list[str]:
@@ -119,7 +147,7 @@ def _balance_rules(site: Site, demand: Demand, plan: Plan) -> list[str]:
 
 def plan_violations(site: Site, demand: Demand, plan: Plan) -> list[str]:
     """Every hard rule the plan breaks, plus any mismatch between its reported and recomputed cost."""
-    problems = _shift_rules(site, plan) + _maintenance_rules(site, plan) + _labour_rules(site, plan)
+    problems = _shift_rules(site, plan) + _maintenance_rules(site, plan) + _labour_rules(site, plan) + _budget_rules(site, plan)
     problems += _balance_rules(site, demand, plan)
     if not problems:
         cost = plan_cost(site, plan.shifts, plan.families).total

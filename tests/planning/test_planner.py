@@ -129,3 +129,67 @@ def test_checker_catches_a_broken_plan(site, week_demand):
 def test_demand_for_an_unknown_family_is_rejected(site):
     with pytest.raises(ValueError, match="no line can make families: Z"):
         solve(site, make_demand({"Z": [1, 2, 3]}), FAST)
+
+
+RICH_LINES = [
+    {
+        "id": "L1",
+        "crew_per_shift": 3,
+        "families": ["A", "B"],
+        "changeover_cost": 150,
+        "max_shifts_per_day": 1,
+        "speed_levels": [
+            {"name": "slow", "units_per_hour": 10, "energy_cost_per_hour": 5, "crew": 2},
+            {"name": "fast", "units_per_hour": 15, "energy_cost_per_hour": 12, "crew": 4},
+        ],
+        "maintenance": {"duration_shifts": 2, "earliest_day": 1, "latest_day": 3},
+    },
+    {
+        "id": "L2",
+        "crew_per_shift": 2,
+        "families": ["A", "B"],
+        "changeover_cost": 80,
+        "speed_levels": [{"name": "normal", "units_per_hour": 12, "energy_cost_per_hour": 6}],
+    },
+]
+
+
+def rich_site(**overrides):
+    return make_site(lines=RICH_LINES, regular_crew_hours_per_day=40, **overrides)
+
+
+@pytest.mark.parametrize("greedy_only", [False, True], ids=["cp-sat", "greedy"])
+@pytest.mark.parametrize("budget", [None, 2500.0])
+def test_rich_rules_hold_for_solver_and_greedy_plans(week_demand, greedy_only, budget):
+    site = rich_site(weekly_budget=budget)
+    plan = solve(site, week_demand, SolverSettings(time_limit_s=2, greedy_only=greedy_only))
+    assert plan_violations(site, week_demand, plan) == []
+    for day in {d.day for d in plan.shifts}:
+        assert sum(d.staffed for d in plan.shifts if d.line == "L1" and d.day == day) <= 1
+
+
+def test_overtime_and_changeovers_are_priced(week_demand):
+    site = rich_site()
+    plan = solve(site, week_demand, FAST)
+    cost = plan.kpis.cost
+    assert cost.total == pytest.approx(plan.solver.objective, abs=0.02)
+    assert cost.changeover == pytest.approx(
+        sum({"L1": 150, "L2": 80}[d.line] for d in _changeovers(site, plan)), abs=0.01
+    )
+    assert plan.kpis.changeovers == len(_changeovers(site, plan))
+
+
+def _changeovers(site, plan):
+    from planning.kpis import changeovers
+
+    return changeovers(site, plan.shifts)
+
+
+def test_tight_budget_limits_spend_and_leaves_backlog(week_demand):
+    free = solve(rich_site(), week_demand, FAST)
+    tight = rich_site(weekly_budget=1000.0)
+    plan = solve(tight, week_demand, FAST)
+    assert plan_violations(tight, week_demand, plan) == []
+    operating = plan.kpis.cost.labour + plan.kpis.cost.overtime + plan.kpis.cost.energy + plan.kpis.cost.changeover
+    assert operating <= 1000.0 + 0.01
+    assert plan.kpis.expected_fill_rate < free.kpis.expected_fill_rate
