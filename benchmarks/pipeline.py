@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import httpx
+import mlflow
 
 from benchmarks.common import print_table, write_result
 from features.generate import SampleConfig, write_sample
@@ -31,7 +32,6 @@ from planning.demand import demand_from_forecast
 from planning.site import load_site
 from planning.solve import SolverSettings, solve
 from planning.verify import plan_violations
-from serving.model_store import ServedModel
 from training.tracking import TrackingConfig
 from training.train import TrainConfig, train
 
@@ -88,8 +88,9 @@ def run_once(config: SampleConfig, plan_time_limit: float) -> tuple[dict[str, fl
         seconds.update({f"train_{stage}": value for stage, value in result.seconds.items()})
 
         t = time.perf_counter()
-        model = ServedModel.resolve(TrackingConfig.embedded(home).tracking_uri, "demand", "champion")
-        forecast = model.all_series_forecast(28)
+        mlflow.set_tracking_uri(TrackingConfig.embedded(home).tracking_uri)
+        forecaster = mlflow.pyfunc.load_model("models:/demand@champion").unwrap_python_model().forecaster
+        forecast = forecaster.predict(28).merge(forecaster.series_attributes_, on="unique_id")
         seconds["load_champion_and_forecast_all"] = time.perf_counter() - t
 
         site = load_site(data / "site.yaml")

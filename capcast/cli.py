@@ -84,6 +84,7 @@ def train(
     data: Annotated[Path, typer.Option(help="panel file or data directory (with sales.csv)")],
     horizon: Annotated[int, typer.Option(min=1, max=366, help="longest horizon served, in days")] = 28,
     n_estimators: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds")] = 300,
+    threads: Annotated[int, typer.Option(min=0, help="LightGBM threads (0 = all cores)")] = 0,
 ) -> None:
     """Backtest, train and register a model version in MLflow (the first one becomes @champion)."""
     from features.io import load_panel
@@ -97,14 +98,16 @@ def train(
         panel = load_panel(data)
     except PanelError as error:
         _fail([str(p) for p in error.problems])
-    tracking = TrackingConfig(settings.tracking_uri, settings.artifact_location, settings.experiment, settings.model_name)
+    tracking = TrackingConfig(
+        settings.tracking_uri, settings.artifact_location, settings.experiment, settings.model_name, settings.model_alias
+    )
     try:
-        result = run_training(panel, tracking, TrainConfig(horizon=horizon, n_estimators=n_estimators), source=str(data))
+        result = run_training(panel, tracking, TrainConfig(horizon=horizon, n_estimators=n_estimators, num_threads=threads), source=str(data))
     except ValueError as error:
         _fail(f"{data}: {error}")
     metrics = result.metrics
     typer.echo(
-        f"registered {result.model_name} version {result.version}{' as @champion' if result.is_champion else ''} "
+        f"registered {result.model_name} version {result.version}{f' as @{settings.model_alias}' if result.is_champion else ' (challenger)'} "
         f"(run {result.run_id}); holdout WAPE lightgbm {metrics['holdout_wape_lgbm']:.3f} vs seasonal naive "
         f"{metrics['holdout_wape_seasonal_naive']:.3f}"
     )
@@ -138,6 +141,21 @@ def forecast(
     typer.echo(f"wrote {out}: {frame['unique_id'].nunique()} series x {horizon} days from model version {model.info.version}")
 
 
+def _load_site_or_fail(path: Path):
+    from pydantic import ValidationError
+
+    from planning.site import load_site
+
+    if not path.exists():
+        _fail(f"{path}: file not found")
+    try:
+        return load_site(path)
+    except ValidationError as error:
+        _fail(_validation_lines(str(path), error))
+    except (ValueError, OSError) as error:
+        _fail(f"{path}: {error}" if not str(error).startswith(str(path)) else str(error))
+
+
 @app.command()
 def plan(
     forecast: Annotated[Path, typer.Option(help="forecast CSV (unique_id, ds, [family], mean, q..)")],
@@ -150,20 +168,11 @@ def plan(
 ) -> None:
     """Plan shifts, line speeds and maintenance for a forecast with CP-SAT."""
     import pandas as pd
-    from pydantic import ValidationError
 
     from planning.demand import demand_from_forecast
-    from planning.site import load_site
     from planning.solve import PlanningError, SolverSettings, solve
 
-    if not site.exists():
-        _fail(f"{site}: file not found")
-    try:
-        site_model = load_site(site)
-    except ValidationError as error:
-        _fail(_validation_lines(str(site), error))
-    except ValueError as error:
-        _fail(str(error))
+    site_model = _load_site_or_fail(site)
     if not forecast.exists():
         _fail(f"{forecast}: file not found")
     try:
@@ -205,13 +214,17 @@ def serve(
         version = ServedModel.lookup(settings.tracking_uri, settings.model_name, settings.model_alias)
     except ModelNotFound as error:
         _fail(str(error))
+    site_path = settings.site_path.resolve()
+    if site_path.exists():
+        _load_site_or_fail(site_path)
     host, port = host or settings.host, port or settings.port
     base = f"http://{host}:{port}"
     typer.echo(f"serving {settings.model_name} version {version.version} (@{settings.model_alias}) on {base}")
     typer.echo(f"  GET  {base}/readyz    GET {base}/model    GET {base}/docs")
     typer.echo(f"  POST {base}/forecast  POST {base}/recommend")
     root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "CAPCAST_HOME": str(settings.home.resolve())}
+    # The server runs from the project root: pass every path absolute.
+    env = {**os.environ, "CAPCAST_HOME": str(settings.home.resolve()), "CAPCAST_SITE": str(site_path)}
     command = [sys.executable, "-m", "bentoml", "serve", "serving.service:Capcast", "--host", host, "--port", str(port), "--working-dir", str(root)]
     sys.stdout.flush()
     os.execvpe(command[0], command, env)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -20,6 +21,7 @@ __all__ = ["Problem", "PanelError", "REQUIRED_COLUMNS", "validate_panel", "parse
 
 REQUIRED_COLUMNS = ("unique_id", "ds", "y")
 NUMERIC_COLUMNS = ("y", "price", "promo")
+_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})$"
 # Header line plus 1-based numbering: data row at index i sits on file line i + 2.
 _FIRST_DATA_LINE = 2
 
@@ -73,8 +75,14 @@ def _parse_problems(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[
     typed = raw.copy()
     typed["unique_id"] = raw["unique_id"].astype(str).str.strip()
     text_ds = raw["ds"].astype(str).str.strip()
-    typed["ds"] = pd.to_datetime(text_ds, errors="coerce", format="ISO8601")
-    bad = typed["ds"].isna()
+    # Offsets would mix instants and local dates; the panel is in local time.
+    offset = text_ds.str.contains(_OFFSET, regex=True)
+    typed["ds"] = pd.to_datetime(text_ds.where(~offset, ""), errors="coerce", format="ISO8601")
+    problems += [
+        Problem(source, _row(i), "ds", f"time-zone offsets are not supported, use local time: {text_ds[i]!r}")
+        for i in raw.index[offset]
+    ]
+    bad = typed["ds"].isna() & ~offset
     problems += [
         Problem(source, _row(i), "ds", "missing date" if text_ds[i] == "" else f"not a date: {text_ds[i]!r}")
         for i in raw.index[bad]
@@ -87,7 +95,10 @@ def _parse_problems(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[
         missing = text.eq("")
         if column == "y":
             problems += [Problem(source, _row(i), column, "missing value") for i in raw.index[missing]]
-        not_numeric = typed[column].isna() & ~missing
+        infinite = np.isinf(typed[column])
+        problems += [Problem(source, _row(i), column, f"not a finite number: {text[i]!r}") for i in raw.index[infinite]]
+        typed.loc[infinite, column] = np.nan
+        not_numeric = typed[column].isna() & ~missing & ~infinite
         problems += [Problem(source, _row(i), column, f"not a number: {text[i]!r}") for i in raw.index[not_numeric]]
     return typed, problems
 
@@ -96,14 +107,14 @@ def _contract_problems(typed: pd.DataFrame, source: str) -> list[Problem]:
     try:
         _TYPED_SCHEMA.validate(typed, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases.dropna(subset=["index"])
         problems = []
-        for case in cases.itertuples(index=False):
+        for case in errors.failure_cases.itertuples(index=False):
             if case.check == "multiple_fields_uniqueness":
                 message, column = "duplicate (unique_id, ds) row", "ds"
             else:
                 message, column = f"{case.check} (got {case.failure_case!r})", case.column
-            problems.append(Problem(source, _row(case.index), column, message))
+            row = None if pd.isna(case.index) else _row(case.index)
+            problems.append(Problem(source, row, column, message))
         return problems
     return []
 
@@ -137,6 +148,26 @@ def _frequency_problems(typed: pd.DataFrame, source: str) -> list[Problem]:
     ]
 
 
+def _alignment_problems(typed: pd.DataFrame, source: str) -> list[Problem]:
+    """Every series runs to the panel's last period, so all forecasts start on the same day."""
+    frame = typed.dropna(subset=["ds"])
+    if frame.empty:
+        return []
+    end = frame["ds"].max()
+    last_rows = frame.sort_values("ds").groupby("unique_id", sort=False).tail(1)
+    stale = last_rows[last_rows["ds"] < end]
+    return [
+        Problem(
+            source,
+            _row(i),
+            "ds",
+            f"series {row.unique_id!r} ends on {row.ds.date()} but the panel runs to {end.date()}: "
+            "add its missing periods explicitly (e.g. zero demand) or remove the series",
+        )
+        for i, row in stale.iterrows()
+    ]
+
+
 def validate_panel(raw: pd.DataFrame, source: str = "<panel>") -> list[Problem]:
     """All contract problems of a panel read as text (``dtype=str``).
 
@@ -155,6 +186,7 @@ def validate_panel(raw: pd.DataFrame, source: str = "<panel>") -> list[Problem]:
     typed, problems = _parse_problems(raw, source)
     problems += _contract_problems(typed, source)
     problems += _frequency_problems(typed, source)
+    problems += _alignment_problems(typed, source)
     unique = {(p.row, p.column, p.message): p for p in problems}
     return sorted(unique.values(), key=lambda p: (p.row or 0, p.column or "", p.message))
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -109,12 +108,13 @@ class Forecaster(ABC):
         frame = self._predict(horizon, None if ids is None else list(ids))
         return frame.sort_values(["unique_id", "ds"], ignore_index=True)
 
-    def save(self, path: Path) -> None:
-        path.write_bytes(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+    def to_bytes(self) -> bytes:
+        """The fitted forecaster serialised (pickle); the caller decides where it is stored."""
+        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
 
     @staticmethod
-    def load(path: Path) -> "Forecaster":
-        forecaster = pickle.loads(path.read_bytes())
+    def from_bytes(data: bytes) -> "Forecaster":
+        forecaster = pickle.loads(data)
         if not isinstance(forecaster, Forecaster):
-            raise TypeError(f"{path} does not hold a Forecaster")
+            raise TypeError("the data does not hold a Forecaster")
         return forecaster

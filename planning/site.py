@@ -16,7 +16,7 @@ __all__ = ["SpeedLevel", "Maintenance", "Line", "Shift", "Costs", "Site", "load_
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SpeedLevel(_Strict):

@@ -119,7 +119,10 @@ def solve(site: Site, demand: Demand, settings: SolverSettings = SolverSettings(
     status = solver.solve(m.model)
     name = solver.status_name(status)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        reason = "the site's rules admit no plan" if status == cp_model.INFEASIBLE else "no plan found within the time limit"
+        reason = {
+            cp_model.INFEASIBLE: "the site's rules admit no plan",
+            cp_model.MODEL_INVALID: f"the site's numbers are out of range for the solver ({m.model.validate()})",
+        }.get(status, "no plan found within the time limit")
         raise PlanningError(f"{reason} (solver status {name})")
     objective, bound = solver.objective_value / MONEY_SCALE, solver.best_objective_bound / MONEY_SCALE
     gap = 0.0 if objective == 0 else max(0.0, (objective - bound) / abs(objective))

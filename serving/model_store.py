@@ -1,6 +1,15 @@
-"""Resolve the served model version in MLflow once, load it, and answer forecasts with it."""
+"""Resolve the served model version in MLflow once, load it, and answer forecasts with it.
+
+Nothing here imports ``models`` or ``features``: the model version brings its
+own copy of that code (MLflow ``code_paths``), and it must be the first copy
+imported in the process, or the version would run whatever code happens to
+be installed.
+"""
 
 from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
 
 import mlflow
 import pandas as pd
@@ -8,13 +17,15 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from models.base import Forecaster
 from serving.errors import ApiError
 from serving.schemas import ForecastPoint, ModelInfo, SeriesForecast
 
 __all__ = ["ModelNotFound", "ServedModel", "to_series_forecasts"]
 
 DEFAULT_HORIZON = 28
+
+if TYPE_CHECKING:
+    from models.base import Forecaster
 
 
 class ModelNotFound(RuntimeError):
@@ -29,6 +40,8 @@ class ServedModel:
         self.pyfunc = pyfunc
         self.forecaster: Forecaster = pyfunc.unwrap_python_model().forecaster
         self.series_ids = set(self.forecaster.series_ids_)
+        # mlforecast's predict swaps state on the fitted object while it runs: one call at a time.
+        self._predict_lock = threading.Lock()
 
     @staticmethod
     def lookup(tracking_uri: str, name: str, alias: str) -> ModelVersion:
@@ -74,11 +87,13 @@ class ServedModel:
             index = unique_ids.index(unknown[0])
             raise ApiError(404, "unknown_series", f"{len(unknown)} unknown series: {shown}", f"unique_ids.{index}")
         request = pd.DataFrame({"unique_id": list(dict.fromkeys(unique_ids)), "horizon": horizon}).astype({"horizon": "int64"})
-        return self.pyfunc.predict(request)
+        with self._predict_lock:
+            return self.pyfunc.predict(request)
 
     def all_series_forecast(self, horizon: int) -> pd.DataFrame:
         """Forecast of every series with its static attributes (``family`` etc.)."""
-        frame = self.forecaster.predict(horizon)
+        with self._predict_lock:
+            frame = self.forecaster.predict(horizon)
         return frame.merge(self.forecaster.series_attributes_, on="unique_id", how="left")
 
 

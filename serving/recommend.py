@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -23,11 +24,12 @@ def load_default_site(path: Path) -> Site | None:
 
 def plan_from_forecast(forecast: pd.DataFrame, site: Site, column: str, time_limit_s: float) -> Plan:
     """Plan ``site`` for the family-level sums of ``forecast[column]``; 4xx ``ApiError`` on bad combinations."""
-    if column not in forecast.columns or column in ("unique_id", "ds", "family"):
-        choices = ", ".join(c for c in forecast.columns if c == "mean" or c.startswith("q"))
-        raise ApiError(422, "unknown_demand_column", f"demand must be one of: {choices}", "demand")
+    choices = [c for c in forecast.columns if c == "mean" or re.fullmatch(r"q\d+(\.\d+)?", c)]
+    if column not in choices:
+        raise ApiError(422, "unknown_demand_column", f"demand must be one of: {', '.join(choices)}", "demand")
+    columns = [c for c in ("unique_id", "ds", "family", column) if c in forecast.columns]
     try:
-        demand = demand_from_forecast(forecast[["unique_id", "ds", "family", column]].to_dict("records"), column)
+        demand = demand_from_forecast(forecast[columns].to_dict("records"), column)
         return solve(site, demand, SolverSettings(time_limit_s=time_limit_s))
     except PlanningError as error:
         raise ApiError(409, "no_plan", str(error), "site") from error

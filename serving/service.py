@@ -13,6 +13,17 @@ from serving.schemas import ForecastRequest, ForecastResponse, ModelInfo, Recomm
 
 api = FastAPI(title="capcast", version="0.1.0", description="Demand forecasts and capacity recommendations.")
 install_error_handlers(api)
+MODEL_VERSION_HEADER = "X-Capcast-Model"
+
+
+@api.middleware("http")
+async def _name_the_served_model(request, call_next):
+    """Every response, errors included, names the model version that produced it."""
+    response = await call_next(request)
+    served = getattr(api.state, "served_model", None)
+    if served is not None:
+        response.headers[MODEL_VERSION_HEADER] = served
+    return response
 
 
 @bentoml.service(name="capcast", traffic={"timeout": 360}, workers=1)
@@ -21,6 +32,7 @@ class Capcast:
     def __init__(self) -> None:
         settings = Settings()
         self.model = ServedModel.resolve(settings.tracking_uri, settings.model_name, settings.model_alias)
+        api.state.served_model = f"{self.model.info.name}/{self.model.info.version}"
         self.site = load_default_site(settings.site_path)
         self.plan_time_limit_s = settings.plan_time_limit_s
 

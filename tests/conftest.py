@@ -31,7 +31,9 @@ def sample_panel(sample_dir):
 
 @pytest.fixture(scope="session")
 def fast_train_config() -> TrainConfig:
-    return TrainConfig(horizon=TEST_HORIZON, n_estimators=60)
+    # One LightGBM thread: OpenMP threads that spin while another process holds the
+    # cores slow training by orders of magnitude on a shared 2-core machine.
+    return TrainConfig(horizon=TEST_HORIZON, n_estimators=60, num_threads=1)
 
 
 @pytest.fixture(scope="session")

@@ -49,7 +49,7 @@ def parse_request(model_input: pd.DataFrame, known_ids: set[str], max_horizon: i
 
 class DemandModel(PythonModel):
     def load_context(self, context) -> None:
-        self.forecaster: Forecaster = Forecaster.load(Path(context.artifacts["forecaster"]))
+        self.forecaster: Forecaster = Forecaster.from_bytes(Path(context.artifacts["forecaster"]).read_bytes())
         self.known_ids = set(self.forecaster.series_ids_)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:

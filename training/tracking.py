@@ -21,12 +21,14 @@ class TrackingConfig:
             tracking server decide.
         experiment: experiment holding training runs.
         model_name: registered model that serving resolves.
+        champion_alias: alias serving resolves; the first version gets it.
     """
 
     tracking_uri: str
     artifact_location: str | None = None
     experiment: str = "capcast"
     model_name: str = "demand"
+    champion_alias: str = "champion"
 
     @classmethod
     def embedded(cls, home: Path, **names: str) -> "TrackingConfig":

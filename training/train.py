@@ -23,9 +23,7 @@ from models.lgbm import LightGBMForecaster
 from training.backtest import holdout_backtest
 from training.tracking import TrackingConfig, connect
 
-__all__ = ["TrainConfig", "TrainResult", "train", "CHAMPION"]
-
-CHAMPION = "champion"
+__all__ = ["TrainConfig", "TrainResult", "train"]
 _PYFUNC_FILE = Path(__file__).with_name("pyfunc_model.py")
 # What a model version needs at load time; pinned to what trained it.
 _RUNTIME_PACKAGES = ("mlflow", "lightgbm", "mlforecast", "coreforecast", "utilsforecast", "pandas", "numpy", "scikit-learn", "statsforecast")
@@ -42,6 +40,7 @@ class TrainConfig:
     objective: str = "tweedie"
     conformal_windows: int = 2
     seed: int = 0
+    num_threads: int = 0  # LightGBM threads; 0 = all cores
 
     def forecaster(self) -> LightGBMForecaster:
         return LightGBMForecaster(
@@ -53,6 +52,7 @@ class TrainConfig:
             num_leaves=self.num_leaves,
             conformal_windows=self.conformal_windows,
             seed=self.seed,
+            num_threads=self.num_threads,
         )
 
 
@@ -89,7 +89,7 @@ def _request_example(forecaster: LightGBMForecaster) -> pd.DataFrame:
 
 def _log_model(forecaster: LightGBMForecaster, workdir: Path) -> mlflow.models.model.ModelInfo:
     artifact = workdir / "forecaster.pkl"
-    forecaster.save(artifact)
+    artifact.write_bytes(forecaster.to_bytes())
     package_dirs = [str(Path(pkg.__file__).parent) for pkg in (features, models)]
     with warnings.catch_warnings():
         # The request example's integer horizon is intended; MLflow warns about any int column.
@@ -104,9 +104,9 @@ def _log_model(forecaster: LightGBMForecaster, workdir: Path) -> mlflow.models.m
         )
 
 
-def _has_champion(client, name: str) -> bool:
+def _has_alias(client, name: str, alias: str) -> bool:
     try:
-        client.get_model_version_by_alias(name, CHAMPION)
+        client.get_model_version_by_alias(name, alias)
     except MlflowException:
         return False
     return True
@@ -115,8 +115,8 @@ def _has_champion(client, name: str) -> bool:
 def train(panel: pd.DataFrame, tracking: TrackingConfig, config: TrainConfig = TrainConfig(), source: str = "") -> TrainResult:
     """Backtest, fit on the whole panel, log and register a model version.
 
-    The first version of a model becomes ``@champion``; later versions are
-    registered as challengers and promoted explicitly.
+    The first version of a model gets the champion alias (``@champion`` by
+    default); later versions are registered as challengers and promoted explicitly.
     """
     client, experiment_id = connect(tracking)
     started = time.perf_counter()
@@ -148,9 +148,9 @@ def train(panel: pd.DataFrame, tracking: TrackingConfig, config: TrainConfig = T
         mlflow.pyfunc.load_model(info.model_uri).predict(_request_example(forecaster))
         registered = mlflow.register_model(info.model_uri, tracking.model_name, tags={"run_id": run.info.run_id})
         client.set_model_version_tag(tracking.model_name, registered.version, "metrics", json.dumps(metrics))
-        crowned = not _has_champion(client, tracking.model_name)
+        crowned = not _has_alias(client, tracking.model_name, tracking.champion_alias)
         if crowned:
-            client.set_registered_model_alias(tracking.model_name, CHAMPION, registered.version)
+            client.set_registered_model_alias(tracking.model_name, tracking.champion_alias, registered.version)
         seconds = {"backtest": backtested - started, "fit": fitted - backtested, "log_and_register": time.perf_counter() - fitted}
         mlflow.log_metrics({f"seconds_{stage}": value for stage, value in seconds.items()})
     return TrainResult(run.info.run_id, tracking.model_name, str(registered.version), crowned, metrics, seconds)

@@ -10,6 +10,7 @@ from planning.verify import plan_violations
 
 def _error(response, status):
     assert response.status_code == status, response.text
+    assert response.headers["X-Capcast-Model"] == "demand/1"
     body = response.json()
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
     return body["error"]
@@ -55,11 +56,19 @@ def test_bad_forecast_requests_get_4xx_with_field(service_client, body, status, 
     assert (error["code"], error["field"]) == (code, field)
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"", b"[1, 2", b"\xff\xfe"])
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2", b"\xff\xfe", b'{"unique_ids": ["P001-S1"],}'])
 def test_malformed_json_gets_400(service_client, raw):
     response = service_client.post("/forecast", content=raw, headers={"content-type": "application/json"})
-    assert response.status_code in (400, 422)
-    assert _error(response, response.status_code)["code"] in ("malformed_json", "invalid_request")
+    assert _error(response, 400)["code"] == "malformed_json"
+
+
+def test_empty_body_gets_422(service_client):
+    response = service_client.post("/forecast", content=b"", headers={"content-type": "application/json"})
+    assert _error(response, 422)["code"] == "invalid_request"
+
+
+def test_successful_responses_name_the_model_too(service_client):
+    assert service_client.get("/model").headers["X-Capcast-Model"] == "demand/1"
 
 
 def test_recommend_returns_a_plan_that_passes_the_checker(service_client, trained_home, sample_panel):

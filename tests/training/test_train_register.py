@@ -9,7 +9,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from training.tracking import TrackingConfig, connect
-from training.train import CHAMPION, panel_fingerprint, train
+from training.train import panel_fingerprint, train
+
+CHAMPION = "champion"
 
 
 @pytest.fixture
