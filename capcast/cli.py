@@ -161,7 +161,8 @@ def plan(
     forecast: Annotated[Path, typer.Option(help="forecast CSV (unique_id, ds, [family], mean, q..)")],
     site: Annotated[Path, typer.Option(help="site YAML/JSON")],
     out: Annotated[Path | None, typer.Option(help="write the plan as JSON here")] = None,
-    demand: Annotated[str, typer.Option(help='forecast column to plan for: "mean" or a quantile such as "q90"')] = "mean",
+    service_level: Annotated[float, typer.Option(min=0.0, max=1.0, help="cover cumulative demand with this probability")] = 0.95,
+    demand: Annotated[str | None, typer.Option(help='plan for the daily sums of this column instead ("mean", "q90")')] = None,
     time_limit: Annotated[float, typer.Option(min=0.1, help="CP-SAT time limit, seconds")] = 10.0,
     seed: Annotated[int, typer.Option(help="CP-SAT random seed")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="CP-SAT search workers")] = 2,
@@ -170,6 +171,7 @@ def plan(
     import pandas as pd
 
     from planning.demand import demand_from_forecast
+    from planning.service_level import service_level_demand
     from planning.solve import PlanningError, SolverSettings, solve
 
     site_model = _load_site_or_fail(site)
@@ -179,11 +181,12 @@ def plan(
         frame = pd.read_csv(forecast)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         _fail(f"{forecast}: cannot read: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
-    missing = [c for c in ("unique_id", "ds", demand) if c not in frame.columns]
+    missing = [c for c in ("unique_id", "ds", demand or "mean") if c not in frame.columns]
     if missing:
         _fail([f"{forecast}: row 1, column {c}: missing required column" for c in missing])
     try:
-        demand_table = demand_from_forecast(frame.to_dict("records"), demand)
+        rows = frame.to_dict("records")
+        demand_table = demand_from_forecast(rows, demand) if demand else service_level_demand(rows, service_level)
         result = solve(site_model, demand_table, SolverSettings(time_limit_s=time_limit, workers=workers, seed=seed))
     except PlanningError as error:
         _fail(f"{site}: {error}", code=2)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-__all__ = ["Demand", "demand_from_forecast"]
+__all__ = ["Demand", "as_date", "demand_from_forecast"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Demand:
         return sorted(self.units)
 
 
-def _as_date(value: object) -> date:
+def as_date(value: object) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -52,7 +52,7 @@ def demand_from_forecast(rows: Iterable[Mapping], column: str = "mean", family_k
     totals: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
     days: set[date] = set()
     for row in rows:
-        day = _as_date(row["ds"])
+        day = as_date(row["ds"])
         value = float(row[column])
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"forecast value {column}={row[column]!r} for {row.get('unique_id')} on {day} is not a non-negative number")

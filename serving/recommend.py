@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from planning.demand import demand_from_forecast
 from planning.plan import Plan
+from planning.service_level import service_level_demand
 from planning.site import Site, load_site
 from planning.solve import PlanningError, SolverSettings, solve
 from serving.errors import ApiError
@@ -22,14 +23,18 @@ def load_default_site(path: Path) -> Site | None:
     return load_site(path) if path.exists() else None
 
 
-def plan_from_forecast(forecast: pd.DataFrame, site: Site, column: str, time_limit_s: float) -> Plan:
-    """Plan ``site`` for the family-level sums of ``forecast[column]``; 4xx ``ApiError`` on bad combinations."""
+def plan_from_forecast(
+    forecast: pd.DataFrame, site: Site, column: str | None, time_limit_s: float, service_level: float = 0.95
+) -> Plan:
+    """Plan ``site`` to cover the forecast at ``service_level`` (cumulative, per family), or, when
+    ``column`` is given, the family-level sums of that column; 4xx ``ApiError`` on bad combinations."""
     choices = [c for c in forecast.columns if c == "mean" or re.fullmatch(r"q\d+(\.\d+)?", c)]
-    if column not in choices:
+    if column is not None and column not in choices:
         raise ApiError(422, "unknown_demand_column", f"demand must be one of: {', '.join(choices)}", "demand")
-    columns = [c for c in ("unique_id", "ds", "family", column) if c in forecast.columns]
+    columns = [c for c in ("unique_id", "ds", "family") if c in forecast.columns] + choices
+    rows = forecast[columns].to_dict("records")
     try:
-        demand = demand_from_forecast(forecast[columns].to_dict("records"), column)
+        demand = demand_from_forecast(rows, column) if column else service_level_demand(rows, service_level)
         return solve(site, demand, SolverSettings(time_limit_s=time_limit_s))
     except PlanningError as error:
         raise ApiError(409, "no_plan", str(error), "site") from error

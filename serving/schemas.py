@@ -53,12 +53,17 @@ class RecommendRequest(_Request):
     horizon: int | None = Field(
         None, ge=1, description="days to plan from the day after the model's data ends; default the model's max_horizon"
     )
-    demand: str = Field("mean", description='forecast column to plan for: "mean" or a quantile such as "q90"')
+    service_level: float = Field(
+        0.95, gt=0, lt=1, description="probability that cumulative demand up to each day is covered"
+    )
+    demand: str | None = Field(
+        None, description='plan for the daily sums of one forecast column instead ("mean", "q90", ...)'
+    )
     time_limit_s: float | None = Field(None, gt=0, le=300, description="CP-SAT time limit; the service default when omitted")
     site: Site | None = Field(None, description="the site to plan; the service's configured site when omitted")
 
 
 class RecommendResponse(BaseModel):
     model: ModelInfo
-    demand: str
+    demand: str = Field(description='what the plan covers: "service level 0.95" or a forecast column')
     plan: Plan

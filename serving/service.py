@@ -55,5 +55,7 @@ class Capcast:
         if site is None:
             raise ApiError(422, "no_site", "no site configured on the service; send one in the request", "site")
         forecast = self.model.all_series_forecast(self.model.horizon(request.horizon))
-        plan = plan_from_forecast(forecast, site, request.demand, request.time_limit_s or self.plan_time_limit_s)
-        return RecommendResponse(model=self.model.info, demand=request.demand, plan=plan)
+        time_limit_s = request.time_limit_s or self.plan_time_limit_s
+        plan = plan_from_forecast(forecast, site, request.demand, time_limit_s, request.service_level)
+        basis = request.demand or f"service level {request.service_level:g}"
+        return RecommendResponse(model=self.model.info, demand=basis, plan=plan)

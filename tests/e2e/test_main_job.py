@@ -4,7 +4,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from capcast.cli import app
-from planning.demand import demand_from_forecast
+from planning.service_level import service_level_demand
 from planning.plan import Plan
 from planning.site import load_site
 from planning.verify import plan_violations
@@ -36,7 +36,7 @@ def test_main_job_from_raw_data_to_a_checked_plan(tmp_path, monkeypatch):
     assert forecast["ds"].nunique() == 7 and forecast["unique_id"].nunique() == 10
     plan = Plan.model_validate_json((tmp_path / "plan.json").read_text())
     site = load_site(data / "site.yaml")
-    assert plan_violations(site, demand_from_forecast(forecast.to_dict("records")), plan) == []
+    assert plan_violations(site, service_level_demand(forecast.to_dict("records"), 0.95), plan) == []
     assert plan.kpis.expected_fill_rate > 0.9
 
 

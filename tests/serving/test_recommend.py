@@ -25,6 +25,12 @@ def test_series_without_family_are_planned_as_their_own_product(with_family):
     assert all(f.demand == 40 for f in plan.families)
 
 
+def test_default_covers_a_service_level_above_the_mean():
+    mean_plan = plan_from_forecast(_forecast(True), make_site(), "mean", time_limit_s=1)
+    covered = plan_from_forecast(_forecast(True), make_site(), None, time_limit_s=1, service_level=0.95)
+    assert sum(f.demand for f in covered.families) > sum(f.demand for f in mean_plan.families)
+
+
 @pytest.mark.parametrize("column", ["unique_id", "family", "ds", "q99", "item_id"])
 def test_only_mean_or_quantile_columns_can_be_planned_for(column):
     with pytest.raises(ApiError) as error:

@@ -4,6 +4,7 @@ import pytest
 
 from planning.demand import demand_from_forecast
 from planning.plan import Plan
+from planning.service_level import service_level_demand
 from planning.site import load_site
 from planning.verify import plan_violations
 
@@ -84,12 +85,15 @@ def test_recommend_returns_a_plan_that_passes_the_checker(service_client, traine
     family_of = sample_panel.drop_duplicates("unique_id").set_index("unique_id")["family"].to_dict()
     forecast = service_client.post("/forecast", json={"unique_ids": sorted(family_of), "horizon": 14}).json()
     rows = [
-        {"unique_id": s["unique_id"], "ds": p["ds"], "mean": p["mean"], "family": family_of[s["unique_id"]]}
+        {"unique_id": s["unique_id"], "ds": p["ds"], "mean": p["mean"], **p["quantiles"], "family": family_of[s["unique_id"]]}
         for s in forecast["forecasts"]
         for p in s["points"]
     ]
     site = load_site(trained_home / "sample" / "site.yaml")
-    assert plan_violations(site, demand_from_forecast(rows, "mean"), plan) == []
+    assert body["demand"] == "service level 0.95"
+    assert plan_violations(site, service_level_demand(rows, 0.95), plan) == []
+    # The service level covers more than the mean forecast.
+    assert sum(f.demand for f in plan.families) > sum(sum(v) for v in demand_from_forecast(rows, "mean").units.values())
 
 
 @pytest.mark.parametrize(
