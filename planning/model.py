@@ -15,20 +15,26 @@ every coefficient is exact.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
 from planning.demand import Demand
+from planning.plan import Lock
 from planning.site import Site
 
-__all__ = ["CapacityModel", "build_model", "maintenance_starts", "shift_capacity", "MONEY_SCALE"]
+__all__ = ["CapacityModel", "LockError", "build_model", "maintenance_starts", "shift_capacity", "MONEY_SCALE"]
 
 # Money enters the model as integers of 1/10,000 of the site's currency: exact for rates
 # given to four decimals, and far from int64 limits at any realistic plan size.
 MONEY_SCALE = 10_000
 
 Slot = tuple[str, int, int]  # (line id, day, shift index)
+
+
+class LockError(ValueError):
+    """A lock names a line, shift, day, family or speed level the plan does not have."""
 
 
 @dataclass
@@ -49,6 +55,8 @@ class CapacityModel:
     backlog: dict[tuple[str, int], cp_model.IntVar] = field(default_factory=dict)
     overtime_hours: dict[int, cp_model.IntVar] = field(default_factory=dict)
     cost_terms: dict[str, cp_model.LinearExprT] = field(default_factory=dict)
+    # Diagnosis mode: each hard rule is switched on by its own literal, named in planner language.
+    rules: dict[str, cp_model.IntVar] | None = None
 
     @property
     def days(self) -> range:
@@ -66,6 +74,14 @@ class CapacityModel:
 
     def scaled(self, money: float) -> int:
         return round(money * MONEY_SCALE)
+
+    def rule(self, description: str) -> list[cp_model.IntVar]:
+        """Enforcement literals for one hard rule: none normally, one named literal when diagnosing."""
+        if self.rules is None:
+            return []
+        if description not in self.rules:
+            self.rules[description] = self.model.new_bool_var(description)
+        return [self.rules[description]]
 
 
 def shift_capacity(site: Site, line_index: int, shift_index: int, level_index: int) -> int:
@@ -140,7 +156,13 @@ def add_maintenance_windows(m: CapacityModel) -> None:
                 f"maintenance_start(line={line.id}, day={slot // n_shifts}, shift={slot % n_shifts})"
             )
         if starts:
-            m.model.add_exactly_one(m.maintenance_start[line.id, slot] for slot in starts)
+            rule = line.maintenance
+            m.model.add(sum(m.maintenance_start[line.id, slot] for slot in starts) == 1).only_enforce_if(
+                m.rule(
+                    f"maintenance of line {line.id} takes {rule.duration_shifts} consecutive shifts "
+                    f"starting on days {rule.earliest_day}-{min(rule.latest_day, len(m.days) - 1)}"
+                )
+            )
         duration = line.maintenance.duration_shifts if line.maintenance else 0
         for d in m.days:
             for s in m.shift_range:
@@ -153,7 +175,9 @@ def add_maintenance_windows(m: CapacityModel) -> None:
         for s in m.shift_range:
             down = [m.down[line.id, d, s] for line in m.site.lines if (line.id, d, s) in m.down]
             if len(down) > m.site.max_lines_in_maintenance:
-                m.model.add(sum(down) <= m.site.max_lines_in_maintenance)
+                m.model.add(sum(down) <= m.site.max_lines_in_maintenance).only_enforce_if(
+                    m.rule(f"at most {m.site.max_lines_in_maintenance} line(s) in maintenance at once")
+                )
 
 
 def crew_on_day(m: CapacityModel, d: int, weight_by_hours: bool = False) -> cp_model.LinearExprT:
@@ -169,7 +193,9 @@ def crew_on_day(m: CapacityModel, d: int, weight_by_hours: bool = False) -> cp_m
 def add_labour_pool(m: CapacityModel) -> None:
     """People staffed in one day never exceed the day's labour pool."""
     for d in m.days:
-        m.model.add(crew_on_day(m, d) <= m.site.labour_pool_per_day)
+        m.model.add(crew_on_day(m, d) <= m.site.labour_pool_per_day).only_enforce_if(
+            m.rule(f"labour pool of {m.site.labour_pool_per_day} people on {m.demand.days[d]}")
+        )
 
 
 def add_shift_limits(m: CapacityModel) -> None:
@@ -177,7 +203,9 @@ def add_shift_limits(m: CapacityModel) -> None:
     for line in m.site.lines:
         if line.max_shifts_per_day is not None and line.max_shifts_per_day < len(m.site.shifts):
             for d in m.days:
-                m.model.add(sum(m.staffed[line.id, d, s] for s in m.shift_range) <= line.max_shifts_per_day)
+                m.model.add(sum(m.staffed[line.id, d, s] for s in m.shift_range) <= line.max_shifts_per_day).only_enforce_if(
+                    m.rule(f"line {line.id} runs at most {line.max_shifts_per_day} shift(s) a day")
+                )
 
 
 def add_overtime(m: CapacityModel) -> None:
@@ -271,7 +299,9 @@ def add_weekly_budget(m: CapacityModel, operating: dict[str, dict[int, cp_model.
         return
     for start in range(0, len(m.days), 7):
         week = range(start, min(start + 7, len(m.days)))
-        m.model.add(sum(by_day[d] for by_day in operating.values() for d in week) <= m.scaled(m.site.weekly_budget))
+        m.model.add(sum(by_day[d] for by_day in operating.values() for d in week) <= m.scaled(m.site.weekly_budget)).only_enforce_if(
+            m.rule(f"weekly budget of {m.site.weekly_budget:,.2f} in week {start // 7 + 1}")
+        )
 
 
 def add_costs(m: CapacityModel, operating: dict[str, dict[int, cp_model.LinearExprT]]) -> None:
@@ -284,12 +314,50 @@ def add_costs(m: CapacityModel, operating: dict[str, dict[int, cp_model.LinearEx
     m.model.minimize(sum(m.cost_terms.values()))
 
 
-def build_model(site: Site, demand: Demand) -> CapacityModel:
+def add_locks(m: CapacityModel, locks: Sequence[Lock]) -> None:
+    """Decisions the planner fixed by hand hold in the plan."""
+    day_index = {day: d for d, day in enumerate(m.demand.days)}
+    shift_index = {shift.name: s for s, shift in enumerate(m.site.shifts)}
+    lines = {line.id: line for line in m.site.lines}
+    for lock in locks:
+        line = lines.get(lock.line)
+        problem = (
+            f"unknown line {lock.line!r}" if line is None
+            else f"unknown shift {lock.shift!r}" if lock.shift not in shift_index
+            else f"{lock.day} is outside the planned days" if lock.day not in day_index
+            else f"line {lock.line} cannot make {lock.family}" if lock.family is not None and lock.family not in line.families
+            else f"line {lock.line} has no speed level {lock.speed_level!r}"
+            if lock.speed_level is not None and lock.speed_level not in [l.name for l in line.speed_levels]
+            else None
+        )
+        if problem:
+            raise LockError(f"lock {lock.describe()}: {problem}")
+        key = (line.id, day_index[lock.day], shift_index[lock.shift])
+        enforce = m.rule(f"lock: {lock.describe()}")
+        if lock.staffed is not None:
+            m.model.add(m.staffed[key] == int(lock.staffed)).only_enforce_if(enforce)
+        if lock.family is not None:
+            m.model.add(m.run[(*key, lock.family)] == 1).only_enforce_if(enforce)
+        if lock.speed_level is not None:
+            k = [l.name for l in line.speed_levels].index(lock.speed_level)
+            m.model.add(m.speed[(*key, k)] == 1).only_enforce_if(enforce)
+        if lock.maintenance is not None:
+            down = m.down.get(key, 0)
+            m.model.add(down == int(lock.maintenance)).only_enforce_if(enforce)
+
+
+def build_model(site: Site, demand: Demand, locks: Sequence[Lock] = (), diagnose: bool = False) -> CapacityModel:
     """The full capacity model for ``site`` over the days of ``demand``.
 
+    Args:
+        locks: decisions fixed by the planner.
+        diagnose: switch every hard rule by its own literal (``CapacityModel.rules``)
+            so that an infeasible model can name the rules in conflict.
+
     Raises:
-        ValueError: when demand names a family no line can make, or a
-            maintenance requirement cannot fit in the horizon.
+        ValueError: when demand names a family no line can make, a lock names
+            something the site does not have, or a maintenance requirement
+            cannot fit in the horizon.
     """
     unmade = sorted(set(demand.families) - set(site.families))
     if unmade:
@@ -297,7 +365,7 @@ def build_model(site: Site, demand: Demand) -> CapacityModel:
     # Families with no forecast still balance (zero demand) so nothing is made off the books.
     zeros = tuple(0 for _ in demand.days)
     demand = Demand(demand.days, {f: demand.units.get(f, zeros) for f in site.families})
-    m = CapacityModel(cp_model.CpModel(), site, demand)
+    m = CapacityModel(cp_model.CpModel(), site, demand, rules={} if diagnose else None)
     add_line_assignment(m)
     add_production_capacity(m)
     add_maintenance_windows(m)
@@ -306,6 +374,7 @@ def build_model(site: Site, demand: Demand) -> CapacityModel:
     add_overtime(m)
     add_changeovers(m)
     add_inventory_balance(m)
+    add_locks(m, locks)
     operating = _operating_cost_by_day(m)
     add_weekly_budget(m, operating)
     add_costs(m, operating)

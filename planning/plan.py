@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-__all__ = ["ShiftDecision", "FamilyDay", "CostBreakdown", "Kpis", "SolverReport", "Plan"]
+__all__ = ["Lock", "ShiftDecision", "FamilyDay", "CostBreakdown", "Kpis", "SolverReport", "Plan"]
+
+
+class Lock(BaseModel):
+    """A decision the planner fixed for one line-shift; unset fields are left to the solver."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    line: str
+    day: date
+    shift: str
+    staffed: bool | None = None
+    family: str | None = None
+    speed_level: str | None = None
+    maintenance: bool | None = None
+
+    def describe(self) -> str:
+        fixed = {k: v for k, v in self.model_dump(exclude={"line", "day", "shift"}).items() if v is not None}
+        return f"line {self.line} on {self.day}, shift {self.shift}: " + ", ".join(f"{k}={v}" for k, v in fixed.items())
 
 
 class ShiftDecision(BaseModel):

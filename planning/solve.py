@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from ortools.sat.python import cp_model
 
 from planning.demand import Demand
+from planning.diagnose import Diagnosis, diagnose
 from planning.heuristic import apply_hint, greedy_plan
 from planning.kpis import plan_kpis
 from planning.model import MONEY_SCALE, CapacityModel, build_model
-from planning.plan import FamilyDay, Plan, ShiftDecision, SolverReport
+from planning.plan import FamilyDay, Lock, Plan, ShiftDecision, SolverReport
 from planning.site import Site
 
 __all__ = ["SolverSettings", "PlanningError", "solve"]
 
 
 class PlanningError(RuntimeError):
-    """No plan could be produced (infeasible rules or no solution within the time limit)."""
+    """No plan could be produced (infeasible rules or no solution within the time limit).
+
+    ``diagnosis`` names the conflicting rules when the rules admit no plan.
+    """
+
+    def __init__(self, message: str, diagnosis: Diagnosis | None = None):
+        super().__init__(message)
+        self.diagnosis = diagnosis
 
 
 @dataclass(frozen=True)
@@ -104,20 +113,26 @@ def _flows(m: CapacityModel, solver: cp_model.CpSolver) -> list[FamilyDay]:
     return flows
 
 
-def solve(site: Site, demand: Demand, settings: SolverSettings = SolverSettings()) -> Plan:
-    """Build and solve the capacity model.
+def solve(site: Site, demand: Demand, settings: SolverSettings = SolverSettings(), locks: Sequence[Lock] = ()) -> Plan:
+    """Build and solve the capacity model, keeping the planner's ``locks``.
 
     Raises:
         PlanningError: when the rules admit no plan or none was found in time.
         ValueError: when site and demand do not fit together.
     """
-    m = build_model(site, demand)
+    m = build_model(site, demand, locks)
+    if settings.greedy_only and locks:
+        raise ValueError("the greedy plan does not take locks; solve with CP-SAT")
+    # The greedy plan ignores locks; CP-SAT repairs the parts of the hint that break them.
     if settings.greedy_hint or settings.greedy_only:
         apply_hint(m, greedy_plan(m))
     solver = cp_model.CpSolver()
     settings.apply(solver)
     status = solver.solve(m.model)
     name = solver.status_name(status)
+    if status == cp_model.INFEASIBLE:
+        diagnosis = diagnose(site, demand, locks, settings.time_limit_s, settings.workers, settings.seed)
+        raise PlanningError(f"{diagnosis.explain()} (solver status {name})", diagnosis)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         reason = {
             cp_model.INFEASIBLE: "the site's rules admit no plan",

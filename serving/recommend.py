@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 from pydantic import ValidationError
 
 from planning.demand import demand_from_forecast
-from planning.plan import Plan
+from planning.model import LockError
+from planning.plan import Lock, Plan
 from planning.service_level import service_level_demand
 from planning.site import Site, load_site
 from planning.solve import PlanningError, SolverSettings, solve
@@ -24,7 +26,12 @@ def load_default_site(path: Path) -> Site | None:
 
 
 def plan_from_forecast(
-    forecast: pd.DataFrame, site: Site, column: str | None, time_limit_s: float, service_level: float = 0.95
+    forecast: pd.DataFrame,
+    site: Site,
+    column: str | None,
+    time_limit_s: float,
+    service_level: float = 0.95,
+    locks: Sequence[Lock] = (),
 ) -> Plan:
     """Plan ``site`` to cover the forecast at ``service_level`` (cumulative, per family), or, when
     ``column`` is given, the family-level sums of that column; 4xx ``ApiError`` on bad combinations."""
@@ -35,8 +42,10 @@ def plan_from_forecast(
     rows = forecast[columns].to_dict("records")
     try:
         demand = demand_from_forecast(rows, column) if column else service_level_demand(rows, service_level)
-        return solve(site, demand, SolverSettings(time_limit_s=time_limit_s))
+        return solve(site, demand, SolverSettings(time_limit_s=time_limit_s), locks=locks)
     except PlanningError as error:
-        raise ApiError(409, "no_plan", str(error), "site") from error
+        raise ApiError(409, "no_plan", str(error), "locks" if locks else "site") from error
+    except LockError as error:
+        raise ApiError(422, "invalid_lock", str(error), "locks") from error
     except (ValueError, ValidationError) as error:
         raise ApiError(422, "site_does_not_fit", str(error), "site") from error

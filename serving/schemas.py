@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from planning.plan import Plan
+from planning.plan import Lock, Plan
 from planning.site import Site
 
 __all__ = ["ModelInfo", "ForecastRequest", "ForecastPoint", "SeriesForecast", "ForecastResponse", "RecommendRequest", "RecommendResponse"]
@@ -61,6 +61,7 @@ class RecommendRequest(_Request):
     )
     time_limit_s: float | None = Field(None, gt=0, le=300, description="CP-SAT time limit; the service default when omitted")
     site: Site | None = Field(None, description="the site to plan; the service's configured site when omitted")
+    locks: list[Lock] = Field(default_factory=list, description="decisions fixed by the planner; kept in the plan")
 
 
 class RecommendResponse(BaseModel):

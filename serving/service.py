@@ -56,6 +56,6 @@ class Capcast:
             raise ApiError(422, "no_site", "no site configured on the service; send one in the request", "site")
         forecast = self.model.all_series_forecast(self.model.horizon(request.horizon))
         time_limit_s = request.time_limit_s or self.plan_time_limit_s
-        plan = plan_from_forecast(forecast, site, request.demand, time_limit_s, request.service_level)
+        plan = plan_from_forecast(forecast, site, request.demand, time_limit_s, request.service_level, request.locks)
         basis = request.demand or f"service level {request.service_level:g}"
         return RecommendResponse(model=self.model.info, demand=basis, plan=plan)

@@ -54,8 +54,15 @@ def test_infeasible_maintenance_rules_raise_a_planning_error(week_demand):
     for line in lines:  # both lines must be down for the whole of day 0, one at a time
         line["maintenance"] = {"duration_shifts": 2, "earliest_day": 0, "latest_day": 0}
     site = make_site(lines=lines)
-    with pytest.raises(PlanningError, match="INFEASIBLE"):
+    with pytest.raises(PlanningError, match="INFEASIBLE") as error:
         solve(site, week_demand, FAST)
+    rules = error.value.diagnosis.conflicting_rules
+    assert "at most 1 line(s) in maintenance at once" in rules
+    assert {r for r in rules if r.startswith("maintenance of line")} == {
+        "maintenance of line L1 takes 2 consecutive shifts starting on days 0-0",
+        "maintenance of line L2 takes 2 consecutive shifts starting on days 0-0",
+    }
+    assert error.value.diagnosis.relaxation in rules
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -193,3 +200,52 @@ def test_tight_budget_limits_spend_and_leaves_backlog(week_demand):
     operating = plan.kpis.cost.labour + plan.kpis.cost.overtime + plan.kpis.cost.energy + plan.kpis.cost.changeover
     assert operating <= 1000.0 + 0.01
     assert plan.kpis.expected_fill_rate < free.kpis.expected_fill_rate
+
+
+def _lock(line, day, shift, **fixed):
+    from planning.plan import Lock
+
+    return Lock(line=line, day=day, shift=shift, **fixed)
+
+
+def test_locks_are_kept(site, week_demand):
+    day1, day4 = week_demand.days[1], week_demand.days[4]
+    locks = [
+        _lock("L2", day1, "night", staffed=True),
+        _lock("L1", day4, "day", staffed=True, family="B", speed_level="slow"),
+        _lock("L1", day1, "day", maintenance=True),
+    ]
+    plan = solve(site, week_demand, FAST, locks=locks)
+    assert plan_violations(site, week_demand, plan) == []
+    decisions = {(d.line, d.day, d.shift): d for d in plan.shifts}
+    assert decisions["L2", day1, "night"].staffed
+    locked = decisions["L1", day4, "day"]
+    assert (locked.staffed, locked.family, locked.speed_level) == (True, "B", "slow")
+    assert decisions["L1", day1, "day"].maintenance
+
+
+def test_conflicting_locks_name_the_rules_and_the_cheapest_relaxation(site, week_demand):
+    day0 = week_demand.days[0]
+    # Both lines on both shifts of day 0 need 3+3+2+2 = 10 people; the pool is 8.
+    locks = [_lock(line, day0, shift, staffed=True) for line in ("L1", "L2") for shift in ("day", "night")]
+    with pytest.raises(PlanningError) as error:
+        solve(site, week_demand, FAST, locks=locks)
+    diagnosis = error.value.diagnosis
+    assert f"labour pool of 8 people on {day0}" in diagnosis.conflicting_rules
+    assert any(rule.startswith("lock: line L1") for rule in diagnosis.conflicting_rules)
+    assert diagnosis.relaxation in diagnosis.conflicting_rules and diagnosis.relaxed_cost > 0
+    assert "Cheapest relaxation" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "fixed, message",
+    [
+        (dict(line="L9", shift="day", staffed=True), "unknown line"),
+        (dict(line="L2", shift="noon", staffed=True), "unknown shift"),
+        (dict(line="L2", shift="day", family="A"), "cannot make A"),
+        (dict(line="L2", shift="day", speed_level="turbo"), "no speed level"),
+    ],
+)
+def test_locks_naming_what_the_site_lacks_are_rejected(site, week_demand, fixed, message):
+    with pytest.raises(ValueError, match=message):
+        solve(site, week_demand, FAST, locks=[_lock(day=week_demand.days[0], **fixed)])

@@ -104,8 +104,28 @@ def test_recommend_returns_a_plan_that_passes_the_checker(service_client, traine
         ({"horizon": 500}, 422, "horizon_too_long", "horizon"),
         ({"time_limit_s": 0}, 422, "invalid_request", "time_limit_s"),
         ({"site": {"lines": []}}, 422, "invalid_request", "site.shifts"),
+        ({"locks": [{"line": "L9", "day": "2023-08-29", "shift": "early", "staffed": True}]}, 422, "invalid_lock", "locks"),
+        ({"locks": [{"line": "L1", "shift": "early"}]}, 422, "invalid_request", "locks.0.day"),
+        ({"service_level": 1.2}, 422, "invalid_request", "service_level"),
     ],
 )
 def test_bad_recommend_requests_get_4xx_with_field(service_client, body, status, code, field):
     error = _error(service_client.post("/recommend", json=body), status)
     assert (error["code"], error["field"]) == (code, field)
+
+
+def test_recommend_keeps_locks_and_reports_conflicts(service_client):
+    start = service_client.get("/model").json()["trained_until"]
+    from datetime import date, timedelta
+
+    day = str(date.fromisoformat(start) + timedelta(days=2))
+    kept = service_client.post(
+        "/recommend", json={"horizon": 7, "time_limit_s": 1, "locks": [{"line": "L1", "day": day, "shift": "night", "staffed": True}]}
+    )
+    assert kept.status_code == 200, kept.text
+    night = [d for d in kept.json()["plan"]["shifts"] if (d["line"], d["day"], d["shift"]) == ("L1", day, "night")]
+    assert night[0]["staffed"] is True
+    impossible = [{"line": line, "day": day, "shift": shift, "staffed": True} for line in ("L1", "L2", "L3", "L4") for shift in ("early", "late", "night")]
+    error = _error(service_client.post("/recommend", json={"horizon": 7, "time_limit_s": 2, "locks": impossible}), 409)
+    assert error["code"] == "no_plan" and error["field"] == "locks"
+    assert "labour pool" in error["message"] and "Cheapest relaxation" in error["message"]
