@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 OUT = Path(__file__).resolve().parent / "out"
-console = Console()
+# Wide enough for the accuracy tables when output goes to a file or pipe (rich defaults to 80 there).
+console = Console(width=None if sys.stdout.isatty() else 200)
 
 
 def machine() -> dict:

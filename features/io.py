@@ -1,4 +1,4 @@
-"""Reading panels from disk; the only module in ``features`` that touches files."""
+"""Reading panels in capcast's own layout from disk (public layouts such as M5 live in ``features.loaders``)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,246 @@
+"""Accuracy of capcast's forecasts against seasonal naive and mlforecast anchors on real data.
+
+M5 subset (280 item-store series, daily): window W1 trains through d_1913 and
+forecasts d_1914-d_1941; W2 trains through d_1941 and forecasts d_1942-d_1969.
+Scores: WRMSSE (M5 weights: dollar sales of the last 28 training days),
+mean RMSSE, WAPE, bias, coverage and width (relative to mean demand) of the
+80% and 95% intervals where a model gives them, pinball loss, fit and
+predict wall time, and WRMSSE per category.
+
+Bike sharing (UCI, hourly, one series; missing hours count as zero rentals):
+four weekly origins from 2012-10-01 00:00, 168-hour horizon, no weather.
+
+Data come from ``../shared/data`` beside the project (see its README); nothing
+here is tuned: every configuration is scored once per window.
+
+    python -m benchmarks.accuracy            # M5 W1 + W2 (280 series), bike 4 origins
+    python -m benchmarks.accuracy --quick    # 40 series, W1 only, bike 1 origin
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks.anchors import DAILY_ANCHOR, AnchorRecipe, daily_best_anchor, hourly_anchor
+from benchmarks.common import print_table, write_result
+from features.loaders import EVENT_TYPES, read_bike_hourly, read_m5_subset
+from models.baselines import SeasonalNaive
+from models.base import Forecaster
+from models.lgbm import LightGBMForecaster
+from models.metrics import (
+    bias,
+    dollar_sales_weights,
+    interval_coverage,
+    mean_rmsse,
+    pinball_loss,
+    relative_interval_width,
+    wape,
+    wrmsse,
+    wrmsse_by_group,
+)
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+LEVELS = (80, 95)
+M5_EXOGENOUS = ("sell_price", "snap", "event", *(f"event_{t}" for t in EVENT_TYPES))
+CATEGORIES = ("FOODS", "HOBBIES", "HOUSEHOLD")
+QUICK_SERIES = 40
+BIKE_HORIZON = 168
+
+
+@dataclass(frozen=True)
+class Window:
+    """A test window: train through day ``last_train_day`` (M5 ``d_`` number), forecast ``horizon`` days."""
+
+    name: str
+    last_train_day: int
+    horizon: int = 28
+
+
+M5_WINDOWS = (Window("W1", 1913), Window("W2", 1941))
+
+
+@dataclass(frozen=True)
+class Run:
+    """One model's forecast for one window, with its wall times in seconds."""
+
+    forecast: pd.DataFrame
+    fit_s: float
+    predict_s: float
+
+
+# A contender takes (train panel, future rows with known exogenous values, horizon) and returns a Run.
+Contender = Callable[[pd.DataFrame, pd.DataFrame, int], Run]
+
+
+def _forecaster(make: Callable[[], Forecaster]) -> Contender:
+    def run(train: pd.DataFrame, future: pd.DataFrame, horizon: int) -> Run:
+        started = time.perf_counter()
+        model = make().fit(train)
+        fitted = time.perf_counter()
+        forecast = model.predict(horizon)
+        return Run(forecast, fitted - started, time.perf_counter() - fitted)
+
+    return run
+
+
+def _anchor(recipe: AnchorRecipe, threads: int) -> Contender:
+    def run(train: pd.DataFrame, future: pd.DataFrame, horizon: int) -> Run:
+        started = time.perf_counter()
+        mlf = recipe.fit(train, threads=threads)
+        fitted = time.perf_counter()
+        forecast = recipe.predict(mlf, horizon, future)
+        return Run(forecast, fitted - started, time.perf_counter() - fitted)
+
+    return run
+
+
+def m5_contenders(threads: int) -> dict[str, Contender]:
+    return {
+        "seasonal naive (7)": _forecaster(lambda: SeasonalNaive(season_length=7, levels=LEVELS)),
+        "anchor recipe": _anchor(DAILY_ANCHOR, threads),
+        "best anchor (exog)": _anchor(daily_best_anchor(M5_EXOGENOUS), threads),
+        "capcast LightGBMForecaster": _forecaster(
+            lambda: LightGBMForecaster(horizon=28, levels=LEVELS, num_threads=threads)
+        ),
+    }
+
+
+def bike_contenders(threads: int) -> dict[str, Contender]:
+    return {
+        "seasonal naive (168)": _forecaster(lambda: SeasonalNaive(season_length=BIKE_HORIZON, levels=LEVELS)),
+        "hourly anchor (no weather)": _anchor(hourly_anchor(), threads),
+        "capcast LightGBMForecaster": _forecaster(
+            lambda: LightGBMForecaster(horizon=BIKE_HORIZON, levels=LEVELS, num_threads=threads)
+        ),
+    }
+
+
+def _interval_figures(actual: pd.DataFrame, forecast: pd.DataFrame) -> dict[str, float | str]:
+    figures: dict[str, float | str] = {}
+    for level in LEVELS:
+        has_band = f"q{50 - level / 2:g}" in forecast.columns
+        figures[f"cov{level}"] = interval_coverage(actual, forecast, level) if has_band else "-"
+        figures[f"width{level}"] = relative_interval_width(actual, forecast, level) if has_band else "-"
+    return figures
+
+
+def _pinball(actual: pd.DataFrame, forecast: pd.DataFrame) -> dict[str, float]:
+    quantiles = sorted({0.5, *(q / 100 for level in LEVELS for q in (50 - level / 2, 50 + level / 2))})
+    if not all(f"q{100 * q:g}" in forecast.columns for q in quantiles):
+        return {}
+    return {f"q{100 * q:g}": loss for q, loss in pinball_loss(actual, forecast, quantiles).items()}
+
+
+def _m5_day(calendar_path: Path) -> Callable[[int], pd.Timestamp]:
+    dates = pd.read_csv(calendar_path, usecols=["d", "date"]).set_index("d")["date"]
+    return lambda number: pd.Timestamp(dates[f"d_{number}"])
+
+
+def run_m5(data: Path, windows: tuple[Window, ...], series: int | None, threads: int) -> tuple[list, list, dict]:
+    """Score every M5 contender on every window; returns (rows, category rows, pinball losses)."""
+    panel = read_m5_subset(data / "sales_daily_280.csv.gz", data / "calendar.csv.gz")
+    if series is not None:
+        # Every k-th series of the sorted ids: a fixed, category-spanning sample.
+        ids = sorted(panel["unique_id"].unique())
+        panel = panel[panel["unique_id"].isin(ids[:: max(len(ids) // series, 1)][:series])]
+    day = _m5_day(data / "calendar.csv.gz")
+    categories = panel.drop_duplicates("unique_id").set_index("unique_id")["cat_id"]
+    rows, category_rows, pinball = [], [], {}
+    for window in windows:
+        cutoff = day(window.last_train_day)
+        end = cutoff + pd.Timedelta(days=window.horizon)
+        train = panel[panel["ds"] <= cutoff]
+        test = panel[(panel["ds"] > cutoff) & (panel["ds"] <= end)]
+        weights = dollar_sales_weights(train, price_column="sell_price", days=28)
+        for name, contender in m5_contenders(threads).items():
+            run = contender(train, test.drop(columns="y"), window.horizon)
+            forecast = run.forecast
+            rows.append(
+                {
+                    "window": window.name,
+                    "model": name,
+                    "wrmsse": wrmsse(test, forecast, train, weights),
+                    "mean_rmsse": mean_rmsse(test, forecast, train),
+                    "wape": wape(test, forecast),
+                    "bias": bias(test, forecast),
+                    **_interval_figures(test, forecast),
+                    "fit_s": round(run.fit_s, 2),
+                    "predict_s": round(run.predict_s, 2),
+                }
+            )
+            by_category = wrmsse_by_group(test, forecast, train, weights, categories)
+            category_rows.append({"window": window.name, "model": name, **{c: by_category.get(c, "-") for c in CATEGORIES}})
+            pinball[f"{window.name} {name}"] = _pinball(test, forecast)
+            print_table(f"M5 {window.name}: {name}", [rows[-1]])
+    return rows, category_rows, pinball
+
+
+def run_bike(data: Path, origins: pd.DatetimeIndex, threads: int) -> tuple[list, dict]:
+    """Score every bike contender over the origins, pooling the forecast weeks."""
+    panel = read_bike_hourly(data / "hour.csv.gz", missing_hours="zero", weather=False)
+    horizon = pd.Timedelta(hours=BIKE_HORIZON)
+    rows, per_origin = [], {}
+    for name, contender in bike_contenders(threads).items():
+        actuals, forecasts, trains, fit_s, predict_s = [], [], [], 0.0, 0.0
+        for number, origin in enumerate(origins):
+            train = panel[panel["ds"] < origin]
+            test = panel[(panel["ds"] >= origin) & (panel["ds"] < origin + horizon)]
+            run = contender(train, test.drop(columns="y"), BIKE_HORIZON)
+            # One pseudo-series per origin, so pooled metrics keep each week's own scale.
+            tag = f"#{number + 1}"
+            actuals.append(test.assign(unique_id=test["unique_id"] + tag))
+            forecasts.append(run.forecast.assign(unique_id=run.forecast["unique_id"] + tag))
+            trains.append(train.assign(unique_id=train["unique_id"] + tag))
+            fit_s, predict_s = fit_s + run.fit_s, predict_s + run.predict_s
+            per_origin[f"{name} {origin:%Y-%m-%d}"] = wape(test, run.forecast)
+        actual, forecast, train = pd.concat(actuals), pd.concat(forecasts), pd.concat(trains)
+        rows.append(
+            {
+                "model": name,
+                "wape": wape(actual, forecast),
+                "mean_rmsse": mean_rmsse(actual, forecast, train),
+                "bias": bias(actual, forecast),
+                **_interval_figures(actual, forecast),
+                "fit_s": round(fit_s / len(origins), 2),
+                "predict_s": round(predict_s / len(origins), 2),
+            }
+        )
+        print_table(f"bike: {name}", [rows[-1]])
+    return rows, per_origin
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_SERIES} M5 series, W1 only, one bike origin")
+    parser.add_argument("--data", type=Path, default=DATA, help="folder holding m5_subset/ and bike_sharing/")
+    parser.add_argument("--threads", type=int, default=2, help="LightGBM threads on M5")
+    # On 15k rows two OpenMP threads on shared cores ran 7x to 300x slower than one (measured here).
+    parser.add_argument("--bike-threads", type=int, default=1, help="LightGBM threads on the bike series")
+    parser.add_argument("--skip-bike", action="store_true", help="M5 only")
+    args = parser.parse_args()
+
+    windows = M5_WINDOWS[:1] if args.quick else M5_WINDOWS
+    m5_rows, category_rows, pinball = run_m5(
+        args.data / "m5_subset", windows, QUICK_SERIES if args.quick else None, args.threads
+    )
+    print_table("M5 subset: accuracy (coverage/width of 80% and 95% intervals; width / mean demand)", m5_rows)
+    print_table("M5 subset: WRMSSE per category", category_rows)
+    tables = {"m5": m5_rows, "m5_categories": category_rows}
+    extra = {"m5_pinball_units": pinball, "m5_series": "all 280" if not args.quick else QUICK_SERIES}
+    if not args.skip_bike:
+        origins = pd.date_range("2012-10-01", periods=1 if args.quick else 4, freq="7D")
+        bike_rows, per_origin = run_bike(args.data / "bike_sharing", origins, args.bike_threads)
+        print_table(f"bike hourly: {len(origins)} weekly origins, {BIKE_HORIZON} h, pooled", bike_rows)
+        tables["bike"] = bike_rows
+        extra["bike_wape_per_origin"] = per_origin
+    write_result("accuracy", tables, extra=extra)
+
+
+if __name__ == "__main__":
+    main()
