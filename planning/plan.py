@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Lock", "ShiftDecision", "FamilyDay", "CostBreakdown", "Kpis", "SolverReport", "Plan"]
+__all__ = ["BindingConstraint", "Explanation", "LineDay", "MaintenanceReason", "Lock", "ShiftDecision", "FamilyDay", "CostBreakdown", "Kpis", "SolverReport", "Plan"]
 
 
 class Lock(BaseModel):
@@ -87,6 +87,42 @@ class SolverReport(BaseModel):
     workers: int
 
 
+class BindingConstraint(BaseModel):
+    """A resource that limited the plan on one day."""
+
+    day: date
+    resource: str  # "labour pool", "line capacity", "storage", "weekly budget"
+    detail: str
+
+
+class LineDay(BaseModel):
+    line: str
+    day: date
+    staffed_shifts: int
+    available_shifts: int
+    production: int
+    capacity: int  # units the staffed shifts could make at their chosen speeds
+    utilisation: float  # production / capacity, 0 when nothing is staffed
+
+
+class MaintenanceReason(BaseModel):
+    line: str
+    day: date
+    shift: str
+    window: tuple[date, date]
+    demand_on_days: int
+    window_average_demand: float
+    reason: str
+
+
+class Explanation(BaseModel):
+    """Why the plan looks as it does: what bound it, how busy each line was, why maintenance sits where it does."""
+
+    binding: list[BindingConstraint]
+    utilisation: list[LineDay]
+    maintenance: list[MaintenanceReason]
+
+
 class Plan(BaseModel):
     site: str
     start: date
@@ -95,3 +131,4 @@ class Plan(BaseModel):
     families: list[FamilyDay]
     kpis: Kpis
     solver: SolverReport
+    explanation: Explanation | None = None

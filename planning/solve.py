@@ -10,6 +10,7 @@ from ortools.sat.python import cp_model
 
 from planning.demand import Demand
 from planning.diagnose import Diagnosis, diagnose
+from planning.explain import explain
 from planning.heuristic import apply_hint, greedy_plan
 from planning.kpis import plan_kpis
 from planning.model import MONEY_SCALE, CapacityModel, build_model
@@ -142,7 +143,7 @@ def solve(site: Site, demand: Demand, settings: SolverSettings = SolverSettings(
     objective, bound = solver.objective_value / MONEY_SCALE, solver.best_objective_bound / MONEY_SCALE
     gap = 0.0 if objective == 0 else max(0.0, (objective - bound) / abs(objective))
     shifts, flows = _decisions(m, solver), _flows(m, solver)
-    return Plan(
+    plan = Plan(
         site=site.name,
         start=demand.days[0],
         days=len(demand.days),
@@ -160,3 +161,4 @@ def solve(site: Site, demand: Demand, settings: SolverSettings = SolverSettings(
             workers=settings.workers,
         ),
     )
+    return plan.model_copy(update={"explanation": explain(site, m.demand, plan)})

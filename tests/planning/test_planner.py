@@ -249,3 +249,39 @@ def test_conflicting_locks_name_the_rules_and_the_cheapest_relaxation(site, week
 def test_locks_naming_what_the_site_lacks_are_rejected(site, week_demand, fixed, message):
     with pytest.raises(ValueError, match=message):
         solve(site, week_demand, FAST, locks=[_lock(day=week_demand.days[0], **fixed)])
+
+
+def test_explanation_names_binding_resources_utilisation_and_maintenance(week_demand):
+    site = make_site(labour_pool_per_day=3)  # one shift a day at most: labour binds every day
+    plan = solve(site, week_demand, FAST)
+    explanation = plan.explanation
+    labour_days = {b.day for b in explanation.binding if b.resource == "labour pool"}
+    assert labour_days == set(week_demand.days)
+    assert len(explanation.utilisation) == len(site.lines) * plan.days
+    for row in explanation.utilisation:
+        assert 0 <= row.utilisation <= 1 and row.staffed_shifts <= row.available_shifts
+    lines_with_maintenance = {r.line for r in explanation.maintenance}
+    assert lines_with_maintenance == {"L1", "L2"}
+    for reason in explanation.maintenance:
+        assert reason.window[0] <= reason.day <= reason.window[1] and reason.reason
+
+
+def test_maintenance_goes_to_the_quietest_day_when_nothing_else_matters():
+    site = make_site(
+        lines=[
+            {
+                "id": "L1",
+                "crew_per_shift": 1,
+                "families": ["A"],
+                "speed_levels": [{"name": "only", "units_per_hour": 20, "energy_cost_per_hour": 1}],
+                "maintenance": {"duration_shifts": 2, "earliest_day": 0, "latest_day": 4},
+            }
+        ],
+        initial_inventory={},
+        storage_capacity=0,  # nothing can be made ahead: every busy day needs its shifts
+    )
+    demand = make_demand({"A": [300, 300, 0, 300, 300]})
+    plan = solve(site, demand, SolverSettings(time_limit_s=5, workers=1))
+    assert plan.solver.status == "OPTIMAL"
+    (reason,) = plan.explanation.maintenance
+    assert reason.day == demand.days[2] and reason.reason == "the quietest day of its window"
