@@ -156,6 +156,21 @@ def _load_site_or_fail(path: Path):
         _fail(f"{path}: {error}" if not str(error).startswith(str(path)) else str(error))
 
 
+def _load_models_or_fail(path: Path, kind):
+    """A YAML/JSON file validated as ``kind`` (a pydantic model or a list of them)."""
+    import yaml
+    from pydantic import TypeAdapter, ValidationError
+
+    if not path.exists():
+        _fail(f"{path}: file not found")
+    try:
+        return TypeAdapter(kind).validate_python(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as error:
+        _fail(_validation_lines(str(path), error))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        _fail(f"{path}: not valid YAML/JSON: {str(error).splitlines()[0]}")
+
+
 @app.command()
 def plan(
     forecast: Annotated[Path, typer.Option(help="forecast CSV (unique_id, ds, [family], mean, q..)")],
@@ -166,15 +181,23 @@ def plan(
     time_limit: Annotated[float, typer.Option(min=0.1, help="CP-SAT time limit, seconds")] = 10.0,
     seed: Annotated[int, typer.Option(help="CP-SAT random seed")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="CP-SAT search workers")] = 2,
+    locks: Annotated[Path | None, typer.Option(help="JSON/YAML list of locked decisions (line, day, shift, ...)")] = None,
+    previous: Annotated[Path | None, typer.Option(help="plan JSON this plan replaces (warm start, change penalty)")] = None,
+    frozen_days: Annotated[int, typer.Option(min=0, help="first days in which changes to --previous are charged")] = 0,
+    change_penalty: Annotated[float, typer.Option(min=0, help="charge per changed line-shift in frozen days")] = 100.0,
 ) -> None:
     """Plan shifts, line speeds and maintenance for a forecast with CP-SAT."""
     import pandas as pd
 
     from planning.demand import demand_from_forecast
+    from planning.model import LockError
+    from planning.plan import Lock, Plan
     from planning.service_level import service_level_demand
-    from planning.solve import PlanningError, SolverSettings, solve
+    from planning.solve import PlanningError, Replan, SolverSettings, solve
 
     site_model = _load_site_or_fail(site)
+    lock_list = _load_models_or_fail(locks, list[Lock]) if locks else []
+    replan = Replan(_load_models_or_fail(previous, Plan), frozen_days, change_penalty) if previous else None
     if not forecast.exists():
         _fail(f"{forecast}: file not found")
     try:
@@ -187,9 +210,12 @@ def plan(
     try:
         rows = frame.to_dict("records")
         demand_table = demand_from_forecast(rows, demand) if demand else service_level_demand(rows, service_level)
-        result = solve(site_model, demand_table, SolverSettings(time_limit_s=time_limit, workers=workers, seed=seed))
+        settings = SolverSettings(time_limit_s=time_limit, workers=workers, seed=seed)
+        result = solve(site_model, demand_table, settings, locks=lock_list, replan=replan)
     except PlanningError as error:
         _fail(f"{site}: {error}", code=2)
+    except LockError as error:
+        _fail(f"{locks}: {error}")
     except ValueError as error:
         _fail(f"{forecast}: {error}")
     document = result.model_dump_json(indent=2)

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from planning.model import CapacityModel, crew_hours, maintenance_starts, shift_capacity
+from planning.plan import ShiftDecision
 
-__all__ = ["GreedyPlan", "greedy_plan", "apply_hint"]
+__all__ = ["GreedyPlan", "greedy_plan", "warm_start", "apply_hint"]
 
 
 @dataclass
@@ -106,6 +107,33 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
                 week_spend[d // 7] = week_spend.get(d // 7, 0.0) + cost
         for f in families:
             net[f] += plan.made(f, d) - m.demand.units[f][d]
+    return plan
+
+
+def warm_start(m: CapacityModel, previous: list[ShiftDecision], fallback: GreedyPlan) -> GreedyPlan:
+    """The previous plan's decisions where it covers the horizon, the greedy plan elsewhere."""
+    n_shifts = len(m.site.shifts)
+    day_index = {day: d for d, day in enumerate(m.demand.days)}
+    shift_index = {shift.name: s for s, shift in enumerate(m.site.shifts)}
+    lines = {line.id: line for line in m.site.lines}
+    covered = {day_index[d.day] for d in previous if d.day in day_index}
+    previous_starts: dict[str, int] = {}
+    plan = GreedyPlan(
+        runs={key: run for key, run in fallback.runs.items() if key[1] not in covered},
+        maintenance_start=dict(fallback.maintenance_start),
+    )
+    for d in previous:
+        if d.day not in day_index or d.line not in lines or d.shift not in shift_index:
+            continue
+        slot = (d.line, day_index[d.day], shift_index[d.shift])
+        levels = [l.name for l in lines[d.line].speed_levels]
+        if d.staffed and d.family in lines[d.line].families and d.speed_level in levels:
+            plan.runs[slot] = (d.family, levels.index(d.speed_level), d.production)
+        if d.maintenance:
+            flat = slot[1] * n_shifts + slot[2]
+            if d.line not in previous_starts or flat < previous_starts[d.line]:
+                previous_starts[d.line] = flat
+    plan.maintenance_start.update(previous_starts)
     return plan
 
 

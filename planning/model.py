@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from planning.demand import Demand
-from planning.plan import Lock
+from planning.plan import Lock, ShiftDecision
 from planning.site import Site
 
 __all__ = ["CapacityModel", "LockError", "build_model", "maintenance_starts", "shift_capacity", "MONEY_SCALE"]
@@ -54,6 +54,7 @@ class CapacityModel:
     stock: dict[tuple[str, int], cp_model.IntVar] = field(default_factory=dict)
     backlog: dict[tuple[str, int], cp_model.IntVar] = field(default_factory=dict)
     overtime_hours: dict[int, cp_model.IntVar] = field(default_factory=dict)
+    changed: dict[Slot, cp_model.IntVar] = field(default_factory=dict)
     cost_terms: dict[str, cp_model.LinearExprT] = field(default_factory=dict)
     # Diagnosis mode: each hard rule is switched on by its own literal, named in planner language.
     rules: dict[str, cp_model.IntVar] | None = None
@@ -344,6 +345,27 @@ def add_locks(m: CapacityModel, locks: Sequence[Lock]) -> None:
         if lock.maintenance is not None:
             down = m.down.get(key, 0)
             m.model.add(down == int(lock.maintenance)).only_enforce_if(enforce)
+
+
+def add_change_penalty(m: CapacityModel, previous: Sequence[ShiftDecision], frozen_days: int, penalty: float) -> None:
+    """In the first ``frozen_days``, each line-shift whose staffing or family differs from the
+    previous plan costs ``penalty``: re-plans move only what is worth moving."""
+    day_index = {day: d for d, day in enumerate(m.demand.days)}
+    shift_index = {shift.name: s for s, shift in enumerate(m.site.shifts)}
+    changes = []
+    for decision in previous:
+        d, s = day_index.get(decision.day), shift_index.get(decision.shift)
+        if d is None or s is None or d >= frozen_days or (decision.line, d, s) not in m.staffed:
+            continue
+        changed = m.model.new_bool_var(f"changed(line={decision.line}, day={d}, shift={s})")
+        if decision.staffed and (decision.line, d, s, decision.family) in m.run:
+            m.model.add(changed >= 1 - m.run[decision.line, d, s, decision.family])
+        else:
+            m.model.add(changed >= m.staffed[decision.line, d, s])
+        m.changed[decision.line, d, s] = changed
+        changes.append(changed)
+    m.cost_terms["plan_changes"] = m.scaled(penalty) * sum(changes)
+    m.model.minimize(sum(m.cost_terms.values()))
 
 
 def build_model(site: Site, demand: Demand, locks: Sequence[Lock] = (), diagnose: bool = False) -> CapacityModel:

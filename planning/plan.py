@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["BindingConstraint", "Explanation", "LineDay", "MaintenanceReason", "Lock", "ShiftDecision", "FamilyDay", "CostBreakdown", "Kpis", "SolverReport", "Plan"]
+__all__ = ["BindingConstraint", "Explanation", "LineDay", "MaintenanceReason", "Lock", "ReplanReport", "ShiftDecision", "FamilyDay", "CostBreakdown", "Kpis", "SolverReport", "Plan"]
 
 
 class Lock(BaseModel):
@@ -123,6 +123,16 @@ class Explanation(BaseModel):
     maintenance: list[MaintenanceReason]
 
 
+class ReplanReport(BaseModel):
+    """How a re-plan relates to the plan it replaces."""
+
+    previous_start: date
+    frozen_days: int
+    change_penalty_per_shift: float
+    changed_shifts: int  # line-shifts in the frozen days whose staffing or family changed
+    change_penalty: float  # included in the solver's objective, not in the plan's cost
+
+
 class Plan(BaseModel):
     site: str
     start: date
@@ -132,3 +142,4 @@ class Plan(BaseModel):
     kpis: Kpis
     solver: SolverReport
     explanation: Explanation | None = None
+    replan: ReplanReport | None = None

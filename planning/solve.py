@@ -11,13 +11,13 @@ from ortools.sat.python import cp_model
 from planning.demand import Demand
 from planning.diagnose import Diagnosis, diagnose
 from planning.explain import explain
-from planning.heuristic import apply_hint, greedy_plan
+from planning.heuristic import apply_hint, greedy_plan, warm_start
 from planning.kpis import plan_kpis
-from planning.model import MONEY_SCALE, CapacityModel, build_model
-from planning.plan import FamilyDay, Lock, Plan, ShiftDecision, SolverReport
+from planning.model import MONEY_SCALE, CapacityModel, add_change_penalty, build_model
+from planning.plan import FamilyDay, Lock, Plan, ReplanReport, ShiftDecision, SolverReport
 from planning.site import Site
 
-__all__ = ["SolverSettings", "PlanningError", "solve"]
+__all__ = ["SolverSettings", "PlanningError", "Replan", "solve"]
 
 
 class PlanningError(RuntimeError):
@@ -114,7 +114,23 @@ def _flows(m: CapacityModel, solver: cp_model.CpSolver) -> list[FamilyDay]:
     return flows
 
 
-def solve(site: Site, demand: Demand, settings: SolverSettings = SolverSettings(), locks: Sequence[Lock] = ()) -> Plan:
+@dataclass(frozen=True)
+class Replan:
+    """Re-planning against a previous plan: warm-start from it, and charge
+    ``change_penalty_per_shift`` for each line-shift changed in the first ``frozen_days``."""
+
+    previous: Plan
+    frozen_days: int = 0
+    change_penalty_per_shift: float = 100.0
+
+
+def solve(
+    site: Site,
+    demand: Demand,
+    settings: SolverSettings = SolverSettings(),
+    locks: Sequence[Lock] = (),
+    replan: Replan | None = None,
+) -> Plan:
     """Build and solve the capacity model, keeping the planner's ``locks``.
 
     Raises:
@@ -122,10 +138,14 @@ def solve(site: Site, demand: Demand, settings: SolverSettings = SolverSettings(
         ValueError: when site and demand do not fit together.
     """
     m = build_model(site, demand, locks)
-    if settings.greedy_only and locks:
-        raise ValueError("the greedy plan does not take locks; solve with CP-SAT")
+    if settings.greedy_only and (locks or replan):
+        raise ValueError("the greedy plan does not take locks or a previous plan; solve with CP-SAT")
+    if replan is not None:
+        add_change_penalty(m, replan.previous.shifts, replan.frozen_days, replan.change_penalty_per_shift)
     # The greedy plan ignores locks; CP-SAT repairs the parts of the hint that break them.
-    if settings.greedy_hint or settings.greedy_only:
+    if replan is not None:
+        apply_hint(m, warm_start(m, replan.previous.shifts, greedy_plan(m)))
+    elif settings.greedy_hint or settings.greedy_only:
         apply_hint(m, greedy_plan(m))
     solver = cp_model.CpSolver()
     settings.apply(solver)
@@ -161,4 +181,14 @@ def solve(site: Site, demand: Demand, settings: SolverSettings = SolverSettings(
             workers=settings.workers,
         ),
     )
-    return plan.model_copy(update={"explanation": explain(site, m.demand, plan)})
+    update = {"explanation": explain(site, m.demand, plan)}
+    if replan is not None:
+        changed = sum(solver.value(var) for var in m.changed.values())
+        update["replan"] = ReplanReport(
+            previous_start=replan.previous.start,
+            frozen_days=replan.frozen_days,
+            change_penalty_per_shift=replan.change_penalty_per_shift,
+            changed_shifts=changed,
+            change_penalty=round(changed * replan.change_penalty_per_shift, 2),
+        )
+    return plan.model_copy(update=update)

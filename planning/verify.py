@@ -151,6 +151,8 @@ def plan_violations(site: Site, demand: Demand, plan: Plan) -> list[str]:
     problems += _balance_rules(site, demand, plan)
     if not problems:
         cost = plan_cost(site, plan.shifts, plan.families).total
+        if plan.replan is not None:
+            cost += plan.replan.change_penalty
         # Both are rounded to cents; anything more is a modelling error.
         if plan.solver.objective is not None and abs(cost - plan.solver.objective) > 0.02:
             problems.append(f"reported objective {plan.solver.objective} differs from recomputed cost {cost}")

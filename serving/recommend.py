@@ -14,7 +14,7 @@ from planning.model import LockError
 from planning.plan import Lock, Plan
 from planning.service_level import service_level_demand
 from planning.site import Site, load_site
-from planning.solve import PlanningError, SolverSettings, solve
+from planning.solve import PlanningError, Replan, SolverSettings, solve
 from serving.errors import ApiError
 
 __all__ = ["load_default_site", "plan_from_forecast"]
@@ -32,6 +32,7 @@ def plan_from_forecast(
     time_limit_s: float,
     service_level: float = 0.95,
     locks: Sequence[Lock] = (),
+    replan: Replan | None = None,
 ) -> Plan:
     """Plan ``site`` to cover the forecast at ``service_level`` (cumulative, per family), or, when
     ``column`` is given, the family-level sums of that column; 4xx ``ApiError`` on bad combinations."""
@@ -42,7 +43,7 @@ def plan_from_forecast(
     rows = forecast[columns].to_dict("records")
     try:
         demand = demand_from_forecast(rows, column) if column else service_level_demand(rows, service_level)
-        return solve(site, demand, SolverSettings(time_limit_s=time_limit_s), locks=locks)
+        return solve(site, demand, SolverSettings(time_limit_s=time_limit_s), locks=locks, replan=replan)
     except PlanningError as error:
         raise ApiError(409, "no_plan", str(error), "locks" if locks else "site") from error
     except LockError as error:

@@ -62,6 +62,9 @@ class RecommendRequest(_Request):
     time_limit_s: float | None = Field(None, gt=0, le=300, description="CP-SAT time limit; the service default when omitted")
     site: Site | None = Field(None, description="the site to plan; the service's configured site when omitted")
     locks: list[Lock] = Field(default_factory=list, description="decisions fixed by the planner; kept in the plan")
+    previous_plan: Plan | None = Field(None, description="the plan this one replaces: warm start and change penalty")
+    frozen_days: int = Field(0, ge=0, description="first days in which changes to previous_plan are charged")
+    change_penalty_per_shift: float = Field(100.0, ge=0, allow_inf_nan=False, description="charge per changed line-shift")
 
 
 class RecommendResponse(BaseModel):

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from capcast.settings import Settings
 from serving.errors import ApiError, install_error_handlers
 from serving.model_store import ServedModel, to_series_forecasts
+from planning.solve import Replan
 from serving.recommend import load_default_site, plan_from_forecast
 from serving.schemas import ForecastRequest, ForecastResponse, ModelInfo, RecommendRequest, RecommendResponse
 
@@ -56,6 +57,11 @@ class Capcast:
             raise ApiError(422, "no_site", "no site configured on the service; send one in the request", "site")
         forecast = self.model.all_series_forecast(self.model.horizon(request.horizon))
         time_limit_s = request.time_limit_s or self.plan_time_limit_s
-        plan = plan_from_forecast(forecast, site, request.demand, time_limit_s, request.service_level, request.locks)
+        replan = (
+            Replan(request.previous_plan, request.frozen_days, request.change_penalty_per_shift)
+            if request.previous_plan is not None
+            else None
+        )
+        plan = plan_from_forecast(forecast, site, request.demand, time_limit_s, request.service_level, request.locks, replan)
         basis = request.demand or f"service level {request.service_level:g}"
         return RecommendResponse(model=self.model.info, demand=basis, plan=plan)

@@ -53,3 +53,38 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path, monkeypatch):
     assert training.exit_code == 1 and f"{bad_data}, row 2, column y: negative demand" in training.stderr
     for result in (no_model, missing_site, training):
         assert isinstance(result.exception, SystemExit)  # a clean exit, not an escaped exception
+
+
+def test_plan_command_replans_with_locks_and_reports_bad_lock_files(tmp_path, monkeypatch):
+    import json
+
+    from planning.plan import Plan
+    from tests.planning.conftest import make_site
+
+    site_path = tmp_path / "site.yaml"
+    site_path.write_text(json.dumps(make_site().model_dump(mode="json")))
+    rows = [f"{uid},2026-01-0{d},{uid},40,30,40,55" for uid in ("A", "B") for d in range(5, 10)]
+    forecast = tmp_path / "forecast.csv"
+    forecast.write_text("unique_id,ds,family,mean,q10,q50,q90\n" + "\n".join(rows) + "\n")
+    runner = CliRunner()
+    base = ["plan", "--forecast", str(forecast), "--site", str(site_path), "--time-limit", "1"]
+
+    first = runner.invoke(app, [*base, "--out", str(tmp_path / "first.json")])
+    assert first.exit_code == 0, first.stderr
+    locks = tmp_path / "locks.yaml"
+    locks.write_text("- {line: L2, day: 2026-01-06, shift: night, staffed: true}\n")
+    second = runner.invoke(
+        app, [*base, "--locks", str(locks), "--previous", str(tmp_path / "first.json"), "--frozen-days", "1", "--out", str(tmp_path / "second.json")]
+    )
+    assert second.exit_code == 0, second.stderr
+    plan = Plan.model_validate_json((tmp_path / "second.json").read_text())
+    assert plan.replan is not None and plan.replan.frozen_days == 1
+    assert any(d.staffed for d in plan.shifts if (d.line, str(d.day), d.shift) == ("L2", "2026-01-06", "night"))
+
+    locks.write_text("- {line: L2, shift: night}\n")
+    bad = runner.invoke(app, [*base, "--locks", str(locks)])
+    assert bad.exit_code == 1 and bad.stderr.startswith(f"{locks}: 0.day: Field required")
+    locks.write_text("- {line: L7, day: 2026-01-06, shift: night, staffed: true}\n")
+    unknown = runner.invoke(app, [*base, "--locks", str(locks)])
+    assert unknown.exit_code == 1 and "unknown line 'L7'" in unknown.stderr
+    assert all(isinstance(r.exception, SystemExit) for r in (bad, unknown))

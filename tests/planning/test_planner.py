@@ -285,3 +285,46 @@ def test_maintenance_goes_to_the_quietest_day_when_nothing_else_matters():
     assert plan.solver.status == "OPTIMAL"
     (reason,) = plan.explanation.maintenance
     assert reason.day == demand.days[2] and reason.reason == "the quietest day of its window"
+
+
+def _decisions(plan, days):
+    return {(d.line, d.day, d.shift): (d.staffed, d.family) for d in plan.shifts if d.day in days}
+
+
+def test_replan_keeps_frozen_days_when_changes_are_expensive(site, week_demand):
+    from planning.solve import Replan
+
+    first = solve(site, week_demand, FAST)
+    surge = make_demand({"A": [60, 80, 200, 190, 170, 120, 110], "B": [90, 100, 95, 120, 80, 60, 100]})
+    replanned = solve(site, surge, FAST, replan=Replan(first, frozen_days=2, change_penalty_per_shift=10_000))
+    assert plan_violations(site, surge, replanned) == []
+    frozen = set(week_demand.days[:2])
+    assert _decisions(replanned, frozen) == _decisions(first, frozen)
+    assert replanned.replan.changed_shifts == 0 and replanned.replan.change_penalty == 0
+    # ...while later days react to the surge.
+    later = set(week_demand.days[2:])
+    made_later = lambda plan: sum(d.production for d in plan.shifts if d.day in later)  # noqa: E731
+    assert made_later(replanned) > made_later(first)
+
+
+def test_replan_reports_and_charges_the_changes_it_makes(site, week_demand):
+    from planning.solve import Replan
+
+    first = solve(site, week_demand, FAST)
+    surge = make_demand({"A": [300, 300, 100, 90, 70, 120, 110], "B": [90, 100, 95, 120, 80, 60, 100]})
+    replanned = solve(site, surge, FAST, replan=Replan(first, frozen_days=2, change_penalty_per_shift=1.0))
+    assert plan_violations(site, surge, replanned) == []  # the objective includes the charged changes
+    assert replanned.replan.changed_shifts > 0
+    assert replanned.replan.change_penalty == replanned.replan.changed_shifts * 1.0
+
+
+def test_rolling_replan_warm_starts_from_an_earlier_plan(site, week_demand):
+    from datetime import timedelta
+
+    from planning.solve import Replan
+
+    first = solve(site, week_demand, FAST)
+    next_week = make_demand({"A": [80, 100, 90, 70, 120, 110, 90], "B": [100, 95, 120, 80, 60, 100, 90]}, start=week_demand.days[0] + timedelta(days=1))
+    rolled = solve(site, next_week, FAST, replan=Replan(first, frozen_days=1, change_penalty_per_shift=50))
+    assert plan_violations(site, next_week, rolled) == []
+    assert rolled.replan.previous_start == week_demand.days[0]
