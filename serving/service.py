@@ -65,3 +65,10 @@ class Capcast:
         plan = plan_from_forecast(forecast, site, request.demand, time_limit_s, request.service_level, request.locks, replan)
         basis = request.demand or f"service level {request.service_level:g}"
         return RecommendResponse(model=self.model.info, demand=basis, plan=plan)
+
+
+# Registered after the service's routes, so it only catches paths nothing else serves
+# (BentoML's own /readyz, /livez and /metrics come before the mounted app).
+@api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+def _unknown_endpoint(path: str) -> None:
+    raise ApiError(404, "not_found", f"no endpoint /{path}; see /docs", None)

@@ -73,6 +73,15 @@ def test_bad_input_over_http_is_a_4xx_in_one_format(served):
         assert malformed.json()["error"]["code"] == "malformed_json"
         too_long = client.post("/forecast", json={"unique_ids": ["x"], "horizon": 9999})
         assert too_long.status_code == 422 and too_long.json()["error"]["field"] == "horizon"
+        unknown = client.get("/no-such-endpoint")
+        assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+
+
+def test_bentoml_endpoints_stay_reachable(served):
+    with httpx.Client(base_url=served, timeout=30) as client:
+        assert client.get("/livez").status_code == 200
+        metrics = client.get("/metrics")
+        assert metrics.status_code == 200 and "bentoml_service_request" in metrics.text
 
 
 def test_recommend_over_http(served):

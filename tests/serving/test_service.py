@@ -129,3 +129,11 @@ def test_recommend_keeps_locks_and_reports_conflicts(service_client):
     error = _error(service_client.post("/recommend", json={"horizon": 7, "time_limit_s": 2, "locks": impossible}), 409)
     assert error["code"] == "no_plan" and error["field"] == "locks"
     assert "labour pool" in error["message"] and "Cheapest relaxation" in error["message"]
+
+
+def test_unknown_paths_and_methods_use_the_error_format(service_client):
+    assert _error(service_client.get("/nope"), 404)["code"] == "not_found"
+    assert service_client.get("/readyz").status_code == 200
+    assert service_client.post("/forecast", json={"unique_ids": ["P001-S1"], "horizon": 2}).status_code == 200
+    wrong_method = service_client.get("/forecast")
+    assert wrong_method.status_code in (404, 405) and "error" in wrong_method.json()
