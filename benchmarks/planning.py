@@ -139,6 +139,10 @@ def main() -> None:
         ],
     )
 
+    for r in rows:
+        for problem in r["violation_examples"]:
+            print(f"violation: {r['size']} / {r['method']} / {r['time_limit_s']:.0f} s: {problem}")
+
     summary = []
     for size in instances:
         best = best_plan[size]
