@@ -1,0 +1,184 @@
+"""Solve quality of the capacity planner on generated sites (issue 5, "Benchmarks -> 1. Solve quality").
+
+For each size (small 2 lines x 14 days, medium 10 x 28, large 30 x 56; see
+benchmarks/planning_instances.py) and each time limit, three methods:
+
+- greedy: the constructive plan of planning.heuristic alone
+  (``SolverSettings(greedy_only=True)``; CP-SAT only checks and reads it out,
+  so its "bound" is no bound and is not reported);
+- cp-sat plain: the monolithic CP-SAT model with default parameters and no
+  hint (``greedy_hint=False``);
+- capcast: ``planning.solve.solve`` as it stands (defaults: greedy hint).
+
+Always seed 0 and 2 workers, wall-clock time limits. Every plan goes through
+the independent checker ``planning.verify.plan_violations``; its count is a
+column of the table. There is no reference solution (a 10-minute run per
+instance) yet: plans are compared with the best plan found in this run, and
+the proven gap with the best bound any CP-SAT run of the size proved.
+
+    python -m benchmarks.planning            # 3 sizes x (10 s, 60 s), ~7 minutes
+    python -m benchmarks.planning --quick    # small and medium at 10 s
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from benchmarks.common import print_table, write_result
+from benchmarks.planning_instances import COST_MIX, SIZES, Instance, make_instance
+from planning.plan import Plan
+from planning.solve import PlanningError, SolverSettings, solve
+from planning.verify import plan_violations
+
+SEED, WORKERS = 0, 2
+METHODS = {
+    "greedy": dict(greedy_only=True),
+    "cp-sat plain": dict(greedy_hint=False),
+    "capcast": dict(),
+}
+# Issue 5 targets: (size, time limit, within % of the reference, proven gap at most %).
+# The gap target is half of today's plain LP-relaxation gap (~14% medium at 10 s, ~16% large at 60 s).
+TARGETS = {("medium", 10.0): (1.0, 7.0), ("large", 60.0): (2.0, 8.0)}
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.2f}%"
+
+
+def _money(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def labour_bound_days(instance: Instance, plan: Plan) -> int:
+    """Days on which the plan leaves too few people in the pool to staff one more line-shift."""
+    site = instance.site
+    lines = {line.id: line for line in site.lines}
+    smallest_crew = min(line.crew_at(k) for line in site.lines for k in range(len(line.speed_levels)))
+    people: dict = {day: 0 for day in instance.demand.days}
+    for d in plan.shifts:
+        if d.staffed:
+            line = lines[d.line]
+            k = next(i for i, lv in enumerate(line.speed_levels) if lv.name == d.speed_level)
+            people[d.day] += line.crew_at(k)
+    return sum(1 for used in people.values() if site.labour_pool_per_day - used < smallest_crew)
+
+
+def run_one(instance: Instance, method: str, time_limit: float) -> tuple[dict, Plan | None]:
+    settings = SolverSettings(time_limit_s=time_limit, workers=WORKERS, seed=SEED, **METHODS[method])
+    started = time.perf_counter()
+    try:
+        plan = solve(instance.site, instance.demand, settings)
+    except PlanningError as error:
+        wall = time.perf_counter() - started
+        return {
+            "size": instance.name, "method": method, "time_limit_s": time_limit, "status": f"no solution: {error}",
+            "objective": None, "best_bound": None, "gap": None, "wall_s": round(wall, 2), "solver_wall_s": None,
+            "violations": None, "violation_examples": [],
+        }, None
+    wall = time.perf_counter() - started
+    violations = plan_violations(instance.site, instance.demand, plan)
+    s = plan.solver
+    fixed = method == "greedy"  # every variable fixed to the hint: CP-SAT's bound is the plan's own cost
+    return {
+        "size": instance.name, "method": method, "time_limit_s": time_limit, "status": s.status,
+        "objective": s.objective, "best_bound": None if fixed else s.best_bound, "gap": None if fixed else s.gap,
+        "wall_s": round(wall, 2), "solver_wall_s": s.wall_time_s, "violations": len(violations),
+        "violation_examples": violations[:5], "cost": plan.kpis.cost.model_dump(),
+        "fill_rate": plan.kpis.expected_fill_rate, "changeovers": plan.kpis.changeovers,
+        "labour_bound_days": labour_bound_days(instance, plan),
+    }, plan
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small and medium at 10 s only")
+    args = parser.parse_args()
+    plan_of = [("small", 10.0), ("medium", 10.0)] if args.quick else [
+        (size, limit) for size in SIZES for limit in (10.0, 60.0)
+    ]
+    instances = {size: make_instance(size, seed=SEED) for size in dict(plan_of)}
+
+    rows: list[dict] = []
+    for size, limit in plan_of:
+        for method in METHODS:
+            row, _ = run_one(instances[size], method, limit)
+            rows.append(row)
+            print(f"{size:>6} {method:>12} {limit:>4.0f} s: {row['status']:<10} objective {_money(row['objective'])}"
+                  f"  bound {_money(row['best_bound'])}  {row['wall_s']:.1f} s  violations {row['violations']}", flush=True)
+
+    # No reference solution yet: the best plan of this run stands in for it, and the best
+    # bound any CP-SAT run of the size proved is the strongest lower bound we have.
+    best_plan, best_bound = {}, {}
+    for size in instances:
+        found = [r for r in rows if r["size"] == size and r["objective"] is not None]
+        bounds = [r["best_bound"] for r in rows if r["size"] == size and r["best_bound"] is not None]
+        best_plan[size] = min(found, key=lambda r: r["objective"]) if found else None
+        best_bound[size] = max(bounds) if bounds else None
+    for row in rows:
+        best = best_plan[row["size"]]
+        row["vs_best_plan"] = None if row["objective"] is None or best is None else row["objective"] / best["objective"] - 1.0
+
+    instance_rows = [
+        {"size": i.name, "lines": i.lines, "days": i.days, "shifts/day": len(i.site.shifts), "families": len(i.site.families),
+         "demand / capacity": f"{i.utilisation:.3f}", "labour pool": i.site.labour_pool_per_day,
+         "max down": i.site.max_lines_in_maintenance, "storage": i.site.storage_capacity,
+         "labour-bound days (best plan)": "–" if best_plan[i.name] is None else
+         f"{best_plan[i.name]['labour_bound_days']} of {i.days}"}
+        for i in instances.values()
+    ]
+    print_table(f"generated sites (seed {SEED})", instance_rows)
+    print_table(
+        f"solve quality (seed {SEED}, {WORKERS} workers, wall-clock limits; greedy has no bound of its own)",
+        [
+            {"size": r["size"], "method": r["method"], "limit s": f"{r['time_limit_s']:.0f}", "status": r["status"],
+             "objective": _money(r["objective"]), "best bound": _money(r["best_bound"]), "proven gap": _pct(r["gap"]),
+             "vs best plan": _pct(r["vs_best_plan"]), "wall s": f"{r['wall_s']:.1f}",
+             "violations": "–" if r["violations"] is None else str(r["violations"])}
+            for r in rows
+        ],
+    )
+
+    for r in rows:
+        for problem in r["violation_examples"]:
+            print(f"violation: {r['size']} / {r['method']} / {r['time_limit_s']:.0f} s: {problem}")
+
+    summary = []
+    for size in instances:
+        best = best_plan[size]
+        bound = best_bound[size]
+        summary.append({
+            "size": size,
+            "best plan (method, limit)": "none" if best is None else f"{_money(best['objective'])} ({best['method']}, {best['time_limit_s']:.0f} s)",
+            "best bound (any CP-SAT run)": _money(bound),
+            "best plan vs best bound": "–" if best is None or bound is None else _pct(1 - bound / best["objective"]),
+        })
+    print_table("best of this run (no 10-minute reference solution yet)", summary)
+
+    targets = []
+    for (size, limit), (within, gap_target) in TARGETS.items():
+        row = next((r for r in rows if r["size"] == size and r["method"] == "capcast" and r["time_limit_s"] == limit), None)
+        if row is None:
+            continue
+        targets.append({
+            "target": f"{size}, {limit:.0f} s: within {within:.0f}% of the reference",
+            "measured": "no solution" if row["objective"] is None else
+            f"{_pct(row['vs_best_plan'])} above the best plan of this run (reference not computed)",
+        })
+        targets.append({
+            "target": f"{size}, {limit:.0f} s: proven gap <= {gap_target:.0f}% (half of today's LP-bound gap)",
+            "measured": f"{_pct(row['gap'])} ({'met' if row['gap'] is not None and row['gap'] <= gap_target / 100 else 'not met'})",
+        })
+    if targets:
+        print_table("issue 5 targets, capcast's solver", targets)
+    print(f"cost mix: {COST_MIX}")
+
+    write_result(
+        "planning",
+        {"instances": instance_rows, "runs": rows, "best_of_run": summary, "targets": targets},
+        extra={"seed": SEED, "workers": WORKERS, "cost_mix": COST_MIX, "reference": None},
+    )
+
+
+if __name__ == "__main__":
+    main()
