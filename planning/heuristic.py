@@ -189,3 +189,4 @@ def apply_hint(m: CapacityModel, plan: GreedyPlan) -> None:
             net += plan.made(family, d) - m.demand.units[family][d]
             m.model.add_hint(m.stock[family, d], max(net, 0))
             m.model.add_hint(m.backlog[family, d], max(-net, 0))
+            m.model.add_hint(m.short[family, d], net < 0)

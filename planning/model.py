@@ -53,6 +53,7 @@ class CapacityModel:
     changeover: dict[Slot, cp_model.IntVar] = field(default_factory=dict)
     stock: dict[tuple[str, int], cp_model.IntVar] = field(default_factory=dict)
     backlog: dict[tuple[str, int], cp_model.IntVar] = field(default_factory=dict)
+    short: dict[tuple[str, int], cp_model.IntVar] = field(default_factory=dict)
     overtime_hours: dict[int, cp_model.IntVar] = field(default_factory=dict)
     changed: dict[Slot, cp_model.IntVar] = field(default_factory=dict)
     cost_terms: dict[str, cp_model.LinearExprT] = field(default_factory=dict)
@@ -221,7 +222,8 @@ def add_overtime(m: CapacityModel) -> None:
     )
     for d in m.days:
         overtime = m.model.new_int_var(0, max(0, top - regular), f"overtime_hours(day={d})")
-        m.model.add(overtime >= crew_on_day(m, d, weight_by_hours=True) - regular)
+        # Exactly the hours above the allowance, so the reported cost is the plan's cost at any solution.
+        m.model.add_max_equality(overtime, [crew_on_day(m, d, weight_by_hours=True) - regular, 0])
         m.overtime_hours[d] = overtime
 
 
@@ -237,6 +239,10 @@ def add_changeovers(m: CapacityModel) -> None:
             for family in line.families:
                 others = [m.run[line.id, pd, ps, g] for g in line.families if g != family]
                 m.model.add(change >= m.run[line.id, d, s, family] + sum(others) - 1)
+                # ...and no changeover when both shifts run the same family: the flag is exact.
+                m.model.add(change <= 2 - m.run[line.id, d, s, family] - m.run[line.id, pd, ps, family])
+            m.model.add(change <= m.staffed[line.id, d, s])
+            m.model.add(change <= m.staffed[line.id, pd, ps])
             m.changeover[line.id, d, s] = change
 
 
@@ -260,11 +266,15 @@ def add_inventory_balance(m: CapacityModel) -> None:
         for d in m.days:
             stock = m.model.new_int_var(0, bound, f"stock(family={family}, day={d})")
             backlog = m.model.new_int_var(0, bound, f"backlog(family={family}, day={d})")
+            # Never both: a family is either ahead (stock) or behind (backlog) at the end of a day.
+            short = m.model.new_bool_var(f"short(family={family}, day={d})")
+            m.model.add(backlog <= bound * short)
+            m.model.add(stock <= bound * (1 - short))
             made = sum(
                 m.make[line.id, d, s, family] for line in m.site.lines if family in line.families for s in m.shift_range
             )
             m.model.add(stock - backlog == net_before + made - units[d])
-            m.stock[family, d], m.backlog[family, d] = stock, backlog
+            m.stock[family, d], m.backlog[family, d], m.short[family, d] = stock, backlog, short
             net_before = stock - backlog
     for d in m.days:
         m.model.add(sum(m.stock[f, d] for f in m.demand.families) <= m.site.storage_capacity)

@@ -136,6 +136,8 @@ def _balance_rules(site: Site, demand: Demand, plan: Plan) -> list[str]:
                 problems.append(f"{family} on {day}: demand/production rows disagree with the forecast or the shifts")
             if flow.stock < 0 or flow.backlog < 0:
                 problems.append(f"{family} on {day}: negative stock or backlog")
+            if flow.stock > 0 and flow.backlog > 0:
+                problems.append(f"{family} on {day}: stock and backlog at once")
             net += made[family, day] - units[k]
             if flow.stock - flow.backlog != net:
                 problems.append(f"{family} on {day}: stock - backlog = {flow.stock - flow.backlog}, balance says {net}")
