@@ -42,6 +42,19 @@ class FeatureSpec:
     date_features: tuple[str, ...] = ("dayofweek", "month", "dayofyear")
     holiday_features: bool = True
 
+    @classmethod
+    def for_frequency(cls, freq: str) -> "FeatureSpec":
+        """Standard features for a frequency: daily data cycles weekly; hourly data cycles
+        daily and weekly, so its lags, windows and calendar are counted in hours."""
+        if freq == "h":
+            return cls(
+                lags=(1, 2, 24, 48, 168),
+                rolling_windows=(24, 168),
+                rolling_lags=(1, 24),
+                date_features=("hour", "dayofweek", "month"),
+            )
+        return cls()
+
     def mlforecast_kwargs(self) -> dict:
         """Keyword arguments for ``mlforecast.MLForecast`` implementing this spec."""
         lag_transforms = {lag: [RollingMean(window_size=w) for w in self.rolling_windows] for lag in self.rolling_lags}

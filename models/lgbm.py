@@ -21,7 +21,8 @@ class LightGBMForecaster(Forecaster):
     Args:
         horizon: the longest horizon the conformal intervals are calibrated
             for; ``predict`` refuses longer ones.
-        features: lag, rolling and date features (``features.pipeline``).
+        features: lag, rolling and date features (``features.pipeline``); None
+            takes the standard set for the panel's frequency.
         objective: LightGBM objective; tweedie suits non-negative, zero-heavy counts.
         n_estimators, learning_rate, num_leaves, min_child_samples: LightGBM
             hyper-parameters.
@@ -34,7 +35,7 @@ class LightGBMForecaster(Forecaster):
     def __init__(
         self,
         horizon: int = 28,
-        features: FeatureSpec = FeatureSpec(),
+        features: FeatureSpec | None = None,
         objective: str = "tweedie",
         n_estimators: int = 300,
         learning_rate: float = 0.05,
@@ -77,8 +78,9 @@ class LightGBMForecaster(Forecaster):
     def _fit(self, panel: pd.DataFrame) -> None:
         frame = training_frame(panel)
         self.freq_ = infer_frequency(panel)
+        self.features_ = self.features or FeatureSpec.for_frequency(self.freq_)
         self.mlf_ = MLForecast(
-            models={_MODEL: self._create_model()}, freq=self.freq_, **self.features.mlforecast_kwargs()
+            models={_MODEL: self._create_model()}, freq=self.freq_, **self.features_.mlforecast_kwargs()
         )
         self.mlf_.fit(
             frame,

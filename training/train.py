@@ -17,7 +17,6 @@ from mlflow.exceptions import MlflowException
 
 import features
 import models
-from features.pipeline import FeatureSpec
 from models.baselines import SeasonalNaive
 from models.lgbm import LightGBMForecaster
 from training.backtest import holdout_backtest
@@ -45,7 +44,6 @@ class TrainConfig:
     def forecaster(self) -> LightGBMForecaster:
         return LightGBMForecaster(
             horizon=self.horizon,
-            features=FeatureSpec(),
             objective=self.objective,
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
@@ -130,7 +128,7 @@ def train(panel: pd.DataFrame, tracking: TrackingConfig, config: TrainConfig = T
     fitted = time.perf_counter()
     metrics = _flatten(scores)
     with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
-        mlflow.log_params({**asdict(config), **{f"feature_{k}": v for k, v in asdict(forecaster.features).items()}})
+        mlflow.log_params({**asdict(config), **{f"feature_{k}": v for k, v in asdict(forecaster.features_).items()}})
         mlflow.log_metrics(metrics)
         mlflow.set_tags(
             {

@@ -28,3 +28,17 @@ def test_features_include_lags_rolling_means_calendar_and_holidays(sample_panel)
     columns = set(_features(sample_panel).columns)
     assert {"lag1", "lag7", "lag28", "rolling_mean_lag7_window_size28", "dayofweek", "is_holiday", "is_pre_holiday"} <= columns
     assert {"item_id", "store_id", "family"} <= columns
+
+
+def test_hourly_panels_get_hour_of_day_and_daily_weekly_lags():
+    import numpy as np
+
+    from models.lgbm import LightGBMForecaster
+
+    hours = pd.date_range("2024-01-01", periods=24 * 7 * 6, freq="h")
+    y = 10 + 5 * np.sin(2 * np.pi * hours.hour / 24) + np.random.default_rng(0).poisson(2, len(hours))
+    panel = pd.DataFrame({"unique_id": "site", "ds": hours, "y": y.astype(float)})
+    model = LightGBMForecaster(horizon=24, n_estimators=20, num_threads=1).fit(panel)
+    assert model.freq_ == "h" and {"hour", "lag24", "lag168"} <= set(model.mlf_.ts.features_order_)
+    forecast = model.predict(24)
+    assert len(forecast) == 24 and forecast["ds"].iloc[0] == hours[-1] + pd.Timedelta(hours=1)
