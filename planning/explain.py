@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from planning.demand import Demand
-from planning.kpis import operating_cost_by_day
+from planning.kpis import operating_cost_by_day, staffed_capacity
 from planning.plan import BindingConstraint, Explanation, LineDay, MaintenanceReason, Plan
 from planning.site import Site
 
@@ -53,17 +53,14 @@ def _binding(site: Site, plan: Plan) -> list[BindingConstraint]:
 
 
 def _utilisation(site: Site, plan: Plan) -> list[LineDay]:
-    lines = {line.id: line for line in site.lines}
-    hours = {shift.name: shift.hours for shift in site.shifts}
     rows: dict = defaultdict(lambda: {"staffed": 0, "available": 0, "production": 0, "capacity": 0})
     for d in plan.shifts:
         row = rows[d.line, d.day]
         row["available"] += not d.maintenance
         if d.staffed:
-            level = next(l for l in lines[d.line].speed_levels if l.name == d.speed_level)
             row["staffed"] += 1
             row["production"] += d.production
-            row["capacity"] += level.units_per_hour * hours[d.shift]
+            row["capacity"] += staffed_capacity(site, d)
     return [
         LineDay(
             line=line_id,

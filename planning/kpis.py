@@ -8,7 +8,16 @@ from datetime import date
 from planning.plan import CostBreakdown, FamilyDay, Kpis, ShiftDecision
 from planning.site import Site
 
-__all__ = ["plan_cost", "plan_kpis", "fill_rate", "operating_cost_by_day", "changeovers"]
+__all__ = ["plan_cost", "plan_kpis", "fill_rate", "operating_cost_by_day", "changeovers", "staffed_capacity"]
+
+
+def staffed_capacity(site: Site, decision: ShiftDecision) -> int:
+    """Units a line-shift can make at the speed level chosen for it; 0 when it is not staffed."""
+    if not decision.staffed:
+        return 0
+    line = next(l for l in site.lines if l.id == decision.line)
+    level = next(l for l in line.speed_levels if l.name == decision.speed_level)
+    return level.units_per_hour * next(s.hours for s in site.shifts if s.name == decision.shift)
 
 
 def fill_rate(flows: list[FamilyDay]) -> float:
@@ -68,14 +77,9 @@ def plan_cost(site: Site, shifts: list[ShiftDecision], flows: list[FamilyDay]) -
 
 
 def plan_kpis(site: Site, shifts: list[ShiftDecision], flows: list[FamilyDay]) -> Kpis:
-    lines = {line.id: line for line in site.lines}
-    hours = {shift.name: shift.hours for shift in site.shifts}
     available = [d for d in shifts if not d.maintenance]
     staffed = [d for d in shifts if d.staffed]
-    capacity = 0
-    for d in staffed:
-        level = next(l for l in lines[d.line].speed_levels if l.name == d.speed_level)
-        capacity += level.units_per_hour * hours[d.shift]
+    capacity = sum(staffed_capacity(site, d) for d in staffed)
     made = sum(d.production for d in staffed)
     return Kpis(
         expected_fill_rate=round(fill_rate(flows), 4),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from planning.demand import Demand
-from planning.kpis import fill_rate, plan_cost
+from planning.kpis import fill_rate, plan_cost, staffed_capacity
 from planning.plan import CostBreakdown, FamilyDay, Plan
 from planning.site import Site
 
@@ -49,13 +49,7 @@ def simulate(site: Site, plan: Plan, actual: Demand) -> Outcome:
     stock_by_day: dict = {}
     for f in flows:
         stock_by_day[f.day] = stock_by_day.get(f.day, 0) + f.stock
-    lines = {line.id: line for line in site.lines}
-    hours = {shift.name: shift.hours for shift in site.shifts}
-    capacity = sum(
-        next(l.units_per_hour for l in lines[d.line].speed_levels if l.name == d.speed_level) * hours[d.shift]
-        for d in plan.shifts
-        if d.staffed
-    )
+    capacity = sum(staffed_capacity(site, d) for d in plan.shifts)
     produced = sum(d.production for d in plan.shifts if d.staffed)
     last = actual.days[-1]
     return Outcome(
