@@ -12,12 +12,7 @@ CAPCAST_HOME in a temp folder, so the MLflow store is created from scratch.
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +21,7 @@ import httpx
 import mlflow
 
 from benchmarks.common import print_table, write_result
+from capcast.local_service import running_service
 from features.generate import SampleConfig, write_sample
 from features.io import load_panel
 from planning.demand import demand_from_forecast
@@ -38,37 +34,15 @@ from training.train import TrainConfig, train
 QUICK = SampleConfig(products=10, locations=3, days=400)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _time_service(home: Path, uid: str) -> tuple[float, float]:
     """Seconds from `capcast serve` to /readyz, and of one /forecast request after that."""
-    port = _free_port()
-    env = {**os.environ, "CAPCAST_HOME": str(home)}
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "capcast", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        while time.perf_counter() - started < 120:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+    with running_service(home, ready_timeout_s=120) as base:
         ready = time.perf_counter() - started
         request_started = time.perf_counter()
         response = httpx.post(f"{base}/forecast", json={"unique_ids": [uid], "horizon": 28}, timeout=30)
         response.raise_for_status()
         return ready, time.perf_counter() - request_started
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def run_once(config: SampleConfig, plan_time_limit: float) -> tuple[dict[str, float], dict, dict]:

@@ -1,59 +1,15 @@
 """`capcast serve` as a real process answering over HTTP on 127.0.0.1."""
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-
 import httpx
 import pytest
 
-READY_TIMEOUT_S = 90
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from capcast.local_service import running_service
 
 
 @pytest.fixture(scope="module")
 def served(trained_home, tmp_path_factory):
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("serve") / "serve.log").open("w")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPCAST_")}
-    env["CAPCAST_HOME"] = str(trained_home)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "capcast", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    try:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"capcast serve exited with {process.returncode}; see {log.name}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail(f"service not ready in {READY_TIMEOUT_S}s; see {log.name}")
+    with (tmp_path_factory.mktemp("serve") / "serve.log").open("w") as log, running_service(trained_home, log=log) as base:
         yield base
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
 
 
 def test_forecast_over_http(served, sample_panel):
