@@ -168,6 +168,21 @@ def _alignment_problems(typed: pd.DataFrame, source: str) -> list[Problem]:
     ]
 
 
+def _check(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """The typed panel (None when the columns are missing) and every problem, sorted by row."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+    if missing:
+        return None, [Problem(source, 1, c, "missing required column") for c in missing]
+    if raw.empty:
+        return None, [Problem(source, None, None, "no data rows")]
+    typed, problems = _parse_problems(raw, source)
+    problems += _contract_problems(typed, source)
+    problems += _frequency_problems(typed, source)
+    problems += _alignment_problems(typed, source)
+    unique = {(p.row, p.column, p.message): p for p in problems}
+    return typed, sorted(unique.values(), key=lambda p: (p.row or 0, p.column or "", p.message))
+
+
 def validate_panel(raw: pd.DataFrame, source: str = "<panel>") -> list[Problem]:
     """All contract problems of a panel read as text (``dtype=str``).
 
@@ -178,17 +193,7 @@ def validate_panel(raw: pd.DataFrame, source: str = "<panel>") -> list[Problem]:
     Returns:
         Problems sorted by row; empty when the panel meets the contract.
     """
-    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
-    if missing:
-        return [Problem(source, 1, c, "missing required column") for c in missing]
-    if raw.empty:
-        return [Problem(source, None, None, "no data rows")]
-    typed, problems = _parse_problems(raw, source)
-    problems += _contract_problems(typed, source)
-    problems += _frequency_problems(typed, source)
-    problems += _alignment_problems(typed, source)
-    unique = {(p.row, p.column, p.message): p for p in problems}
-    return sorted(unique.values(), key=lambda p: (p.row or 0, p.column or "", p.message))
+    return _check(raw, source)[1]
 
 
 def parse_panel(raw: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
@@ -197,8 +202,7 @@ def parse_panel(raw: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
     Raises:
         PanelError: with every problem, when the panel breaks the contract.
     """
-    problems = validate_panel(raw, source)
+    typed, problems = _check(raw, source)
     if problems:
         raise PanelError(problems)
-    typed, _ = _parse_problems(raw, source)
     return typed.sort_values(["unique_id", "ds"], ignore_index=True)
