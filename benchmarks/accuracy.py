@@ -30,7 +30,7 @@ import pandas as pd
 from benchmarks.anchors import DAILY_ANCHOR, AnchorRecipe, daily_best_anchor, hourly_anchor
 from benchmarks.common import print_table, write_result
 from features.loaders import EVENT_TYPES, read_bike_hourly, read_m5_subset
-from models.baselines import SeasonalNaive
+from models.baselines import LocalForecaster, SeasonalNaive
 from models.base import Forecaster
 from models.lgbm import LightGBMForecaster
 from models.metrics import (
@@ -103,6 +103,12 @@ def _anchor(recipe: AnchorRecipe, threads: int) -> Contender:
 def m5_contenders(threads: int) -> dict[str, Contender]:
     return {
         "seasonal naive (7)": _forecaster(lambda: SeasonalNaive(season_length=7, levels=LEVELS)),
+        **{
+            f"statsforecast {method}": _forecaster(
+                lambda method=method: LocalForecaster(method, season_length=7, levels=LEVELS, horizon=28)
+            )
+            for method in ("croston_optimized", "adida", "imapa", "auto_ets")
+        },
         "anchor recipe": _anchor(DAILY_ANCHOR, threads),
         "best anchor (exog)": _anchor(daily_best_anchor(M5_EXOGENOUS), threads),
         "capcast LightGBMForecaster": _forecaster(
@@ -114,6 +120,8 @@ def m5_contenders(threads: int) -> dict[str, Contender]:
 def bike_contenders(threads: int) -> dict[str, Contender]:
     return {
         "seasonal naive (168)": _forecaster(lambda: SeasonalNaive(season_length=BIKE_HORIZON, levels=LEVELS)),
+        # statsforecast's ETS takes seasons of at most 24 periods: the daily cycle.
+        "statsforecast auto_ets (24)": _forecaster(lambda: LocalForecaster("auto_ets", season_length=24, levels=LEVELS)),
         "hourly anchor (no weather)": _anchor(hourly_anchor(), threads),
         "capcast LightGBMForecaster": _forecaster(
             lambda: LightGBMForecaster(horizon=BIKE_HORIZON, levels=LEVELS, num_threads=threads)

@@ -7,7 +7,7 @@ training demand by capcast's own site generator (capacity at normal speed about
 twice the recent average demand). Plans compared, all from the same CP-SAT
 settings:
 
-- capcast: LightGBM forecast (mlforecast, conformal 80% band), service level 0.95;
+- capcast: LightGBM forecast (mlforecast, calibrated 80% and 95% bands), service level 0.95;
 - seasonal naive: statsforecast's seasonal naive with its normal band, service level 0.95;
 - capcast mean: the LightGBM mean forecast, no safety margin;
 - perfect information: the realised demand itself.

@@ -15,19 +15,21 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["Forecaster", "NotFittedError", "quantile_columns", "to_forecast_frame"]
+__all__ = ["Forecaster", "NotFittedError", "forecast_frame", "interval_quantiles", "quantile_columns", "to_forecast_frame"]
 
 
 class NotFittedError(RuntimeError):
     """``predict`` was called before ``fit``."""
 
 
-def _level_quantiles(levels: Sequence[float]) -> list[float]:
-    """Quantiles (in percent) bounding each central interval, plus the median."""
+def interval_quantiles(levels: Sequence[float]) -> tuple[float, ...]:
+    """The quantiles (in percent) bounding each central interval, with the median, ascending."""
     quantiles = {50.0}
     for level in levels:
+        if not 0.0 < level < 100.0:
+            raise ValueError(f"interval level must be between 0 and 100 percent, got {level}")
         quantiles |= {50.0 - level / 2.0, 50.0 + level / 2.0}
-    return sorted(quantiles)
+    return tuple(sorted(quantiles))
 
 
 def _name(quantile: float) -> str:
@@ -36,30 +38,33 @@ def _name(quantile: float) -> str:
 
 def quantile_columns(levels: Sequence[float]) -> list[str]:
     """Forecast-frame quantile column names for the given interval levels, ascending."""
-    return [_name(q) for q in _level_quantiles(levels)]
+    return [_name(q) for q in interval_quantiles(levels)]
+
+
+def forecast_frame(keys: pd.DataFrame, mean: np.ndarray, quantiles: dict[float, np.ndarray]) -> pd.DataFrame:
+    """The forecast frame from ``unique_id, ds`` keys, point forecasts and quantiles by level
+    (percent): clipped at zero, quantiles sorted per row so they never cross."""
+    frame = keys[["unique_id", "ds"]].copy()
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    frame["unique_id"] = frame["unique_id"].astype(str)
+    frame["mean"] = np.asarray(mean, dtype=float).clip(min=0.0)
+    ordered = sorted(quantiles)
+    values = np.sort(np.column_stack([quantiles[q] for q in ordered]).astype(float).clip(min=0.0), axis=1)
+    for position, quantile in enumerate(ordered):
+        frame[_name(quantile)] = values[:, position]
+    return frame.reset_index(drop=True)
 
 
 def to_forecast_frame(raw: pd.DataFrame, model: str, levels: Sequence[float]) -> pd.DataFrame:
     """Turn Nixtla-style output (``<model>``, ``<model>-lo-<level>``, ``<model>-hi-<level>``)
-    into the forecast frame: clipped at zero, quantiles sorted so they never cross.
-
-    The median is the point forecast: conformal and seasonal-naive bands are
-    symmetric around it.
-    """
-    frame = raw[["unique_id", "ds"]].copy()
-    frame["ds"] = pd.to_datetime(frame["ds"])
-    frame["unique_id"] = frame["unique_id"].astype(str)
-    mean = raw[model].to_numpy(dtype=float).clip(min=0.0)
-    frame["mean"] = mean
-    columns: dict[float, np.ndarray] = {50.0: mean}
+    into the forecast frame. The point forecast is the median: the bands of these
+    models are symmetric around it."""
+    mean = raw[model].to_numpy(dtype=float)
+    quantiles: dict[float, np.ndarray] = {50.0: mean}
     for level in levels:
-        columns[50.0 - level / 2.0] = raw[f"{model}-lo-{level:g}"].to_numpy(dtype=float)
-        columns[50.0 + level / 2.0] = raw[f"{model}-hi-{level:g}"].to_numpy(dtype=float)
-    ordered = sorted(columns)
-    values = np.sort(np.column_stack([columns[q] for q in ordered]).clip(min=0.0), axis=1)
-    for position, quantile in enumerate(ordered):
-        frame[_name(quantile)] = values[:, position]
-    return frame.reset_index(drop=True)
+        quantiles[50.0 - level / 2.0] = raw[f"{model}-lo-{level:g}"].to_numpy(dtype=float)
+        quantiles[50.0 + level / 2.0] = raw[f"{model}-hi-{level:g}"].to_numpy(dtype=float)
+    return forecast_frame(raw, mean, quantiles)
 
 
 class Forecaster(ABC):

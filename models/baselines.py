@@ -1,37 +1,87 @@
-"""Baseline forecasters that every learned model must beat."""
+"""Local statistical forecasters (statsforecast), one model per series: the baselines every
+learned model must beat, and the methods for intermittent series.
+
+Intervals come from the model's own theory where it has one (seasonal naive,
+ETS) and from statsforecast's conformal intervals otherwise (the
+Croston family), so every forecaster here returns the full forecast frame.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 from statsforecast import StatsForecast
-from statsforecast.models import SeasonalNaive as _StatsSeasonalNaive
+from statsforecast import models as sf
+from statsforecast.utils import ConformalIntervals
 
 from features.pipeline import infer_frequency
 from models.base import Forecaster, to_forecast_frame
 
-__all__ = ["SeasonalNaive"]
+__all__ = ["LOCAL_METHODS", "LocalForecaster", "SeasonalNaive"]
+
+# name -> (statsforecast model from (season_length, conformal intervals or None), has its own intervals)
+LOCAL_METHODS: dict[str, tuple[Callable[[int, ConformalIntervals | None], object], bool]] = {
+    "seasonal_naive": (lambda season, _: sf.SeasonalNaive(season_length=season), True),
+    "auto_ets": (lambda season, _: sf.AutoETS(season_length=season), True),
+    "croston_optimized": (lambda _, conformal: sf.CrostonOptimized(prediction_intervals=conformal), False),
+    "adida": (lambda _, conformal: sf.ADIDA(prediction_intervals=conformal), False),
+    "imapa": (lambda _, conformal: sf.IMAPA(prediction_intervals=conformal), False),
+}
 
 
-class SeasonalNaive(Forecaster):
-    """Repeat the last season (statsforecast's SeasonalNaive), with its normal-theory bands.
+class LocalForecaster(Forecaster):
+    """One statsforecast method fit to each series on its own.
 
     Args:
+        method: a key of ``LOCAL_METHODS``.
         season_length: periods per season (7 for daily data with a weekly cycle).
         levels: central interval levels in percent.
+        horizon: longest horizon; sets the conformal windows of methods without
+            their own intervals (ignored by the others).
+        conformal_windows: backtest windows of ``horizon`` periods for those intervals.
     """
 
-    def __init__(self, season_length: int = 7, levels: tuple[int, ...] = (80,)):
+    def __init__(
+        self,
+        method: str = "seasonal_naive",
+        season_length: int = 7,
+        levels: tuple[int, ...] = (80,),
+        horizon: int = 28,
+        conformal_windows: int = 4,
+    ):
+        if method not in LOCAL_METHODS:
+            raise ValueError(f"unknown local method {method!r}; choose from {sorted(LOCAL_METHODS)}")
+        self.method = method
         self.season_length = season_length
         self.levels = levels
+        self.horizon = horizon
+        self.conformal_windows = conformal_windows
+
+    @property
+    def max_horizon(self) -> int | None:
+        return None if LOCAL_METHODS[self.method][1] else self.horizon
 
     def _fit(self, panel: pd.DataFrame) -> None:
-        self.sf_ = StatsForecast(
-            models=[_StatsSeasonalNaive(season_length=self.season_length)], freq=infer_frequency(panel), n_jobs=1
-        )
+        make, own_intervals = LOCAL_METHODS[self.method]
+        conformal = None if own_intervals else ConformalIntervals(h=self.horizon, n_windows=self.conformal_windows)
+        model = make(self.season_length, conformal)
+        self.alias_ = model.alias
+        self.sf_ = StatsForecast(models=[model], freq=infer_frequency(panel), n_jobs=1)
         self.sf_.fit(panel[["unique_id", "ds", "y"]])
 
     def _predict(self, horizon: int, ids: list[str] | None) -> pd.DataFrame:
-        raw = self.sf_.predict(h=horizon, level=list(self.levels))
+        # Conformal scores are per horizon step: statsforecast predicts them for the whole horizon only.
+        full = horizon if self.max_horizon is None else self.max_horizon
+        raw = self.sf_.predict(h=full, level=list(self.levels))
+        raw = raw.groupby("unique_id", sort=False).head(horizon)
         if ids is not None:
             raw = raw[raw["unique_id"].isin(ids)]
-        return to_forecast_frame(raw, "SeasonalNaive", self.levels)
+        return to_forecast_frame(raw, self.alias_, self.levels)
+
+
+class SeasonalNaive(LocalForecaster):
+    """Repeat the last season (statsforecast's SeasonalNaive), with its normal-theory bands."""
+
+    def __init__(self, season_length: int = 7, levels: tuple[int, ...] = (80,)):
+        super().__init__("seasonal_naive", season_length=season_length, levels=levels)

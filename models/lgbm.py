@@ -1,14 +1,14 @@
-"""Global LightGBM forecaster on mlforecast features, with conformal intervals."""
+"""Global LightGBM forecaster on mlforecast features, with calibrated quantiles."""
 
 from __future__ import annotations
 
 import lightgbm as lgb
 import pandas as pd
 from mlforecast import MLForecast
-from mlforecast.utils import PredictionIntervals
 
 from features.pipeline import FeatureSpec, infer_frequency, static_columns, training_frame
-from models.base import Forecaster, to_forecast_frame
+from models.base import Forecaster, forecast_frame, interval_quantiles
+from models.calibration import ScaledConformal
 
 __all__ = ["LightGBMForecaster"]
 
@@ -19,15 +19,18 @@ class LightGBMForecaster(Forecaster):
     """One LightGBM model across all series, forecasting recursively.
 
     Args:
-        horizon: the longest horizon the conformal intervals are calibrated
-            for; ``predict`` refuses longer ones.
+        horizon: the longest horizon the quantiles are calibrated for;
+            ``predict`` refuses longer ones.
         features: lag, rolling and date features (``features.pipeline``); None
             takes the standard set for the panel's frequency.
         objective: LightGBM objective; tweedie suits non-negative, zero-heavy counts.
         n_estimators, learning_rate, num_leaves, min_child_samples: LightGBM
             hyper-parameters.
-        levels: central interval levels in percent.
-        conformal_windows: backtest windows used to calibrate the intervals.
+        levels: central interval levels in percent; the forecast carries the
+            quantiles bounding each, and the median.
+        calibration_windows: back-to-back backtest windows of ``horizon``
+            periods before the end of the panel whose errors calibrate the
+            quantiles (``models.calibration``); fewer when history is short.
         seed: LightGBM random seed.
         num_threads: LightGBM threads (0 = all cores).
     """
@@ -41,8 +44,8 @@ class LightGBMForecaster(Forecaster):
         learning_rate: float = 0.05,
         num_leaves: int = 63,
         min_child_samples: int = 20,
-        levels: tuple[int, ...] = (80,),
-        conformal_windows: int = 2,
+        levels: tuple[int, ...] = (80, 95),
+        calibration_windows: int = 4,
         seed: int = 0,
         num_threads: int = 0,
     ):
@@ -54,7 +57,7 @@ class LightGBMForecaster(Forecaster):
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
         self.levels = levels
-        self.conformal_windows = conformal_windows
+        self.calibration_windows = calibration_windows
         self.seed = seed
         self.num_threads = num_threads
 
@@ -75,19 +78,39 @@ class LightGBMForecaster(Forecaster):
             verbose=-1,
         )
 
+    def _mlforecast(self) -> MLForecast:
+        return MLForecast(models={_MODEL: self._create_model()}, freq=self.freq_, **self.features_.mlforecast_kwargs())
+
+    def _calibration_windows(self, frame: pd.DataFrame) -> int:
+        """As many windows as the longest series leaves room for after the longest lag."""
+        longest = int(frame.groupby("unique_id", observed=True).size().max())
+        room = (longest - max(self.features_.lags) - self.horizon) // self.horizon
+        if room < 1:
+            raise ValueError(
+                f"the longest series has {longest} periods; calibrating a {self.horizon}-period horizon "
+                f"needs at least {max(self.features_.lags) + 2 * self.horizon}"
+            )
+        return min(self.calibration_windows, room)
+
     def _fit(self, panel: pd.DataFrame) -> None:
         frame = training_frame(panel)
+        statics = static_columns(panel)
         self.freq_ = infer_frequency(panel)
         self.features_ = self.features or FeatureSpec.for_frequency(self.freq_)
-        self.mlf_ = MLForecast(
-            models={_MODEL: self._create_model()}, freq=self.freq_, **self.features_.mlforecast_kwargs()
-        )
-        self.mlf_.fit(
+        # Out-of-sample errors of a model fit before the windows, each window
+        # forecast from the true history before it, as at serving time.
+        errors = self._mlforecast().cross_validation(
             frame,
-            static_features=static_columns(panel),
-            prediction_intervals=PredictionIntervals(n_windows=self.conformal_windows, h=self.horizon),
-            cache_train_df=False,
+            n_windows=self._calibration_windows(frame),
+            h=self.horizon,
+            refit=False,
+            static_features=statics,
         )
+        self.calibration_ = ScaledConformal.fit(
+            errors["y"].to_numpy(), errors[_MODEL].to_numpy(), interval_quantiles(self.levels)
+        )
+        self.mlf_ = self._mlforecast()
+        self.mlf_.fit(frame, static_features=statics, cache_train_df=False)
         self.series_attributes_ = frame.drop(columns=["ds", "y"]).drop_duplicates("unique_id").astype(str)
 
     @property
@@ -95,5 +118,6 @@ class LightGBMForecaster(Forecaster):
         return self.horizon
 
     def _predict(self, horizon: int, ids: list[str] | None) -> pd.DataFrame:
-        raw = self.mlf_.predict(horizon, level=list(self.levels), ids=ids)
-        return to_forecast_frame(raw, _MODEL, self.levels)
+        raw = self.mlf_.predict(horizon, ids=ids)
+        point = raw[_MODEL].to_numpy(dtype=float)
+        return forecast_frame(raw, point, self.calibration_.apply(point))

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 
 from models.base import Forecaster
-from models.metrics import coverage, mean_rmsse, wape
+from models.metrics import interval_coverage, mean_rmsse, wape
 
 __all__ = ["split_holdout", "holdout_backtest"]
 
@@ -27,7 +27,7 @@ def holdout_backtest(
     """Score each candidate on one holdout window.
 
     Returns:
-        ``{candidate: {"wape", "rmsse", "coverage_80"}}``.
+        ``{candidate: {"wape", "rmsse", "coverage_<level>" for each 80/95% band it carries}}``.
     """
     train, test = split_holdout(panel, horizon)
     scores = {}
@@ -36,6 +36,10 @@ def holdout_backtest(
         scores[name] = {
             "wape": wape(test, forecast),
             "rmsse": mean_rmsse(test, forecast, train),
-            "coverage_80": coverage(test, forecast, "q10", "q90"),
+            **{
+                f"coverage_{level}": interval_coverage(test, forecast, level)
+                for level in (80, 95)
+                if f"q{50 + level / 2:g}" in forecast.columns
+            },
         }
     return scores

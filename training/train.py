@@ -37,7 +37,8 @@ class TrainConfig:
     learning_rate: float = 0.05
     num_leaves: int = 63
     objective: str = "tweedie"
-    conformal_windows: int = 2
+    levels: tuple[int, ...] = (80, 95)
+    calibration_windows: int = 4
     seed: int = 0
     num_threads: int = 0  # LightGBM threads; 0 = all cores
 
@@ -48,7 +49,8 @@ class TrainConfig:
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
             num_leaves=self.num_leaves,
-            conformal_windows=self.conformal_windows,
+            levels=self.levels,
+            calibration_windows=self.calibration_windows,
             seed=self.seed,
             num_threads=self.num_threads,
         )
@@ -121,7 +123,7 @@ def train(panel: pd.DataFrame, tracking: TrackingConfig, config: TrainConfig = T
     scores = holdout_backtest(
         panel,
         config.horizon,
-        {"lgbm": config.forecaster, "seasonal_naive": lambda: SeasonalNaive(season_length=7)},
+        {"lgbm": config.forecaster, "seasonal_naive": lambda: SeasonalNaive(season_length=7, levels=config.levels)},
     )
     backtested = time.perf_counter()
     forecaster = config.forecaster().fit(panel)

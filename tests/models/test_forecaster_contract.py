@@ -4,18 +4,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.base import NotFittedError
-from models.baselines import SeasonalNaive
+from models.base import NotFittedError, quantile_columns
+from models.baselines import LocalForecaster, SeasonalNaive
 from models.lgbm import LightGBMForecaster
 from models.metrics import wape
 from training.backtest import split_holdout
 
 HORIZON = 14
+LEVELS = (80, 95)
+QUANTILES = quantile_columns(LEVELS)
 
 # (factory, worst acceptable holdout WAPE on the small sample)
 FORECASTERS = [
-    (lambda: SeasonalNaive(season_length=7), 0.9),
-    (lambda: LightGBMForecaster(horizon=HORIZON, n_estimators=60, num_threads=1), 0.7),
+    (lambda: SeasonalNaive(season_length=7, levels=LEVELS), 0.9),
+    (lambda: LightGBMForecaster(horizon=HORIZON, levels=LEVELS, n_estimators=60, num_threads=1), 0.7),
+    (lambda: LocalForecaster("auto_ets", levels=LEVELS), 0.9),
+    (lambda: LocalForecaster("imapa", levels=LEVELS, horizon=HORIZON), 0.9),
 ]
 
 
@@ -24,19 +28,20 @@ def holdout(sample_panel):
     return split_holdout(sample_panel, HORIZON)
 
 
-@pytest.mark.parametrize("make, max_wape", FORECASTERS, ids=["seasonal_naive", "lightgbm"])
+@pytest.mark.parametrize("make, max_wape", FORECASTERS, ids=["seasonal_naive", "lightgbm", "auto_ets", "imapa"])
 class TestForecasterContract:
     def test_frame_shape_and_columns(self, make, max_wape, holdout):
         train, _ = holdout
         forecast = make().fit(train).predict(HORIZON)
-        assert list(forecast.columns) == ["unique_id", "ds", "mean", "q10", "q50", "q90"]
+        assert QUANTILES == ["q2.5", "q10", "q50", "q90", "q97.5"]
+        assert list(forecast.columns) == ["unique_id", "ds", "mean", *QUANTILES]
         assert len(forecast) == train["unique_id"].nunique() * HORIZON
         first = forecast["ds"].min()
         assert first == train["ds"].max() + pd.Timedelta(days=1)
 
     def test_quantiles_never_cross_and_are_non_negative(self, make, max_wape, holdout):
         forecast = make().fit(holdout[0]).predict(HORIZON)
-        q = forecast[["q10", "q50", "q90"]].to_numpy()
+        q = forecast[QUANTILES].to_numpy()
         assert (q >= 0).all() and (np.diff(q, axis=1) >= 0).all()
 
     def test_accuracy_on_holdout(self, make, max_wape, holdout):
@@ -77,3 +82,8 @@ def test_lightgbm_beats_seasonal_naive(holdout):
     lgbm = wape(test, LightGBMForecaster(horizon=HORIZON, n_estimators=60, num_threads=1).fit(train).predict(HORIZON))
     naive = wape(test, SeasonalNaive().fit(train).predict(HORIZON))
     assert lgbm < naive
+
+
+def test_unknown_local_method_is_refused():
+    with pytest.raises(ValueError, match="unknown local method"):
+        LocalForecaster("prophet")

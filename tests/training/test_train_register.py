@@ -30,14 +30,14 @@ def test_first_version_becomes_champion_and_loads_from_the_registry(tracking, sa
     model = mlflow.pyfunc.load_model("models:/demand@champion")
     ids = sorted(sample_panel["unique_id"].unique())[:3]
     forecast = model.predict(pd.DataFrame({"unique_id": ids, "horizon": 5}).astype({"horizon": "int64"}))
-    assert list(forecast.columns) == ["unique_id", "ds", "mean", "q10", "q50", "q90"]
+    assert list(forecast.columns) == ["unique_id", "ds", "mean", "q2.5", "q10", "q50", "q90", "q97.5"]
     assert len(forecast) == 15 and forecast["ds"].min() > sample_panel["ds"].max()
 
 
 def test_run_records_metrics_params_and_data_fingerprint(tracking, sample_panel, fast_train_config):
     result = train(sample_panel, tracking, fast_train_config, source="sample")
     run = MlflowClient(tracking.tracking_uri).get_run(result.run_id)
-    for name in ("wape", "rmsse", "coverage_80"):
+    for name in ("wape", "rmsse", "coverage_80", "coverage_95"):
         assert f"holdout_{name}_lgbm" in run.data.metrics
         assert f"holdout_{name}_seasonal_naive" in run.data.metrics
     assert run.data.metrics["holdout_wape_lgbm"] < run.data.metrics["holdout_wape_seasonal_naive"]
