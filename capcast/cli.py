@@ -138,7 +138,10 @@ def forecast(
     frame = model.all_series_forecast(horizon)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.assign(ds=frame["ds"].dt.strftime("%Y-%m-%d")).to_csv(out, index=False, float_format="%.4f")
-    typer.echo(f"wrote {out}: {frame['unique_id'].nunique()} series x {horizon} days from model version {model.info.version}")
+    typer.echo(
+        f"wrote {out}: {frame['unique_id'].nunique()} series x {horizon} days from model version {model.info.version}"
+        f" (family level error {model.info.family_level_error:g}: pass it to `capcast plan --level-error`)"
+    )
 
 
 def _load_site_or_fail(path: Path):
@@ -177,6 +180,10 @@ def plan(
     site: Annotated[Path, typer.Option(help="site YAML/JSON")],
     out: Annotated[Path | None, typer.Option(help="write the plan as JSON here")] = None,
     service_level: Annotated[float, typer.Option(min=0.0, max=1.0, help="cover cumulative demand with this probability")] = 0.95,
+    level_error: Annotated[
+        float,
+        typer.Option(min=0.0, max=2.0, help="relative error of a family's level shared by its series (`capcast forecast` prints the model's)"),
+    ] = 0.0,
     demand: Annotated[str | None, typer.Option(help='plan for the daily sums of this column instead ("mean", "q90")')] = None,
     time_limit: Annotated[float, typer.Option(min=0.1, help="CP-SAT time limit, seconds")] = 10.0,
     seed: Annotated[int, typer.Option(help="CP-SAT random seed")] = 0,
@@ -209,7 +216,7 @@ def plan(
         _fail([f"{forecast}: row 1, column {c}: missing required column" for c in missing])
     try:
         rows = frame.to_dict("records")
-        demand_table = demand_from_forecast(rows, demand) if demand else service_level_demand(rows, service_level)
+        demand_table = demand_from_forecast(rows, demand) if demand else service_level_demand(rows, service_level, level_error=level_error)
         settings = SolverSettings(time_limit_s=time_limit, workers=workers, seed=seed)
         result = solve(site_model, demand_table, settings, locks=lock_list, replan=replan)
     except PlanningError as error:

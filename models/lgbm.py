@@ -8,7 +8,7 @@ from mlforecast import MLForecast
 
 from features.pipeline import FeatureSpec, infer_frequency, static_columns, training_frame
 from models.base import Forecaster, forecast_frame, interval_quantiles
-from models.calibration import ScaledConformal
+from models.calibration import ScaledConformal, shared_level_error
 
 __all__ = ["LightGBMForecaster"]
 
@@ -31,6 +31,9 @@ class LightGBMForecaster(Forecaster):
         calibration_windows: back-to-back backtest windows of ``horizon``
             periods before the end of the panel whose errors calibrate the
             quantiles (``models.calibration``); fewer when history is short.
+            The same windows measure ``family_level_error_``, the relative
+            error of a product family's level that its series share, which
+            the planner adds to the per-series spread.
         seed: LightGBM random seed.
         num_threads: LightGBM threads (0 = all cores).
     """
@@ -109,9 +112,22 @@ class LightGBMForecaster(Forecaster):
         self.calibration_ = ScaledConformal.fit(
             errors["y"].to_numpy(), errors[_MODEL].to_numpy(), interval_quantiles(self.levels)
         )
+        self.family_level_error_ = shared_level_error(self._family_errors(errors, frame), self.calibration_)
         self.mlf_ = self._mlforecast()
         self.mlf_.fit(frame, static_features=statics, cache_train_df=False)
         self.series_attributes_ = frame.drop(columns=["ds", "y"]).drop_duplicates("unique_id").astype(str)
+
+    @staticmethod
+    def _family_errors(errors: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+        """Backtest errors keyed by product family (the planner's grouping); one group without one."""
+        if "family" in frame.columns:
+            family = frame.drop_duplicates("unique_id").set_index("unique_id")["family"].astype(str)
+            group = errors["unique_id"].map(family)
+        else:
+            group = pd.Series("all", index=errors.index)
+        return pd.DataFrame(
+            {"group": group, "window": errors["cutoff"], "ds": errors["ds"], "y": errors["y"], "forecast": errors[_MODEL]}
+        )
 
     @property
     def max_horizon(self) -> int:

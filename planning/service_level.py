@@ -8,8 +8,13 @@ the sum of per-day quantiles (which over-covers the horizon) nor the mean
 Each series-day is summarised as a normal distribution: mean from ``mean``,
 standard deviation from the widest central band the forecast carries
 (``q_lo``, ``q_hi``). Series and days are treated as independent, so
-variances add. Positively correlated demand makes the true quantile larger
-than this one; that is the model's stated limitation.
+variances add, except for one shared part: ``level_error``, the relative
+error of the family's level that all its series and days share (a
+department-wide lift the forecast missed). Through day d the family's
+cumulative demand has variance ``sum of variances + (level_error * cumulative
+mean)^2``. The forecaster measures ``level_error`` on its backtest windows
+(``models.calibration.shared_level_error``); 0 is pure independence, which
+under-covers families whose series move together.
 """
 
 from __future__ import annotations
@@ -39,19 +44,24 @@ def band_columns(columns: Iterable[str]) -> tuple[str, str, float]:
     return quantiles[lo], quantiles[hi], z_width
 
 
-def service_level_demand(rows: Iterable[Mapping], service_level: float, family_key: str = "family") -> Demand:
+def service_level_demand(
+    rows: Iterable[Mapping], service_level: float, family_key: str = "family", level_error: float = 0.0
+) -> Demand:
     """Daily units whose running total is the ``service_level`` quantile of cumulative family demand.
 
     Args:
         rows: forecast rows with ``unique_id``, ``ds``, ``mean`` and a quantile pair such as
             ``q10``/``q90``; ``family`` when present (else each series is its own product).
         service_level: probability in (0, 1) that cumulative demand up to any day is covered.
+        level_error: relative error of a family's level shared by its series and days, >= 0.
 
     Returns:
         Whole units per family and day; their cumulative sums are the rounded quantiles.
     """
     if not 0.0 < service_level < 1.0:
         raise ValueError(f"service level must be between 0 and 1, got {service_level}")
+    if not (math.isfinite(level_error) and level_error >= 0):
+        raise ValueError(f"level error must be a non-negative number, got {level_error}")
     rows = list(rows)
     if not rows:
         raise ValueError("forecast has no rows")
@@ -77,7 +87,8 @@ def service_level_demand(rows: Iterable[Mapping], service_level: float, family_k
         for day in ordered:
             cumulative_mean += mean[family].get(day, 0.0)
             cumulative_variance += variance[family].get(day, 0.0)
-            target = max(covered, round(cumulative_mean + z * math.sqrt(cumulative_variance)))
+            spread = math.sqrt(cumulative_variance + (level_error * cumulative_mean) ** 2)
+            target = max(covered, round(cumulative_mean + z * spread))
             daily.append(target - covered)
             covered = target
         units[family] = tuple(daily)

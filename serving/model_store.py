@@ -67,6 +67,8 @@ class ServedModel:
             run_id=version.run_id or "",
             max_horizon=forecaster.max_horizon,
             trained_until=forecaster.last_ds_.date(),
+            # Versions trained before the measure existed plan as if families had no shared error.
+            family_level_error=round(getattr(forecaster, "family_level_error_", 0.0), 4),
         )
         return cls(info, pyfunc)
 

@@ -33,6 +33,7 @@ def plan_from_forecast(
     service_level: float = 0.95,
     locks: Sequence[Lock] = (),
     replan: Replan | None = None,
+    level_error: float = 0.0,
 ) -> Plan:
     """Plan ``site`` to cover the forecast at ``service_level`` (cumulative, per family), or, when
     ``column`` is given, the family-level sums of that column; 4xx ``ApiError`` on bad combinations."""
@@ -42,7 +43,7 @@ def plan_from_forecast(
     columns = [c for c in ("unique_id", "ds", "family") if c in forecast.columns] + choices
     rows = forecast[columns].to_dict("records")
     try:
-        demand = demand_from_forecast(rows, column) if column else service_level_demand(rows, service_level)
+        demand = demand_from_forecast(rows, column) if column else service_level_demand(rows, service_level, level_error=level_error)
         return solve(site, demand, SolverSettings(time_limit_s=time_limit_s), locks=locks, replan=replan)
     except PlanningError as error:
         raise ApiError(409, "no_plan", str(error), "locks" if locks else "site") from error

@@ -25,6 +25,9 @@ class ModelInfo(BaseModel):
     run_id: str
     max_horizon: int | None
     trained_until: date
+    family_level_error: float = Field(
+        0.0, description="relative error of a product family's level shared by its series, measured on backtests"
+    )
 
 
 class ForecastRequest(_Request):
@@ -55,6 +58,10 @@ class RecommendRequest(_Request):
     )
     service_level: float = Field(
         0.95, gt=0, lt=1, description="probability that cumulative demand up to each day is covered"
+    )
+    level_error: float | None = Field(
+        None, ge=0, le=2, allow_inf_nan=False,
+        description="relative error of a family's level shared by its series; the model's family_level_error when omitted",
     )
     demand: str | None = Field(
         None, description='plan for the daily sums of one forecast column instead ("mean", "q90", ...)'

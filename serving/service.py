@@ -62,8 +62,11 @@ class Capcast:
             if request.previous_plan is not None
             else None
         )
-        plan = plan_from_forecast(forecast, site, request.demand, time_limit_s, request.service_level, request.locks, replan)
-        basis = request.demand or f"service level {request.service_level:g}"
+        level_error = self.model.info.family_level_error if request.level_error is None else request.level_error
+        plan = plan_from_forecast(
+            forecast, site, request.demand, time_limit_s, request.service_level, request.locks, replan, level_error
+        )
+        basis = request.demand or f"service level {request.service_level:g}, level error {level_error:g}"
         return RecommendResponse(model=self.model.info, demand=basis, plan=plan)
 
 

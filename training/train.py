@@ -128,7 +128,7 @@ def train(panel: pd.DataFrame, tracking: TrackingConfig, config: TrainConfig = T
     backtested = time.perf_counter()
     forecaster = config.forecaster().fit(panel)
     fitted = time.perf_counter()
-    metrics = _flatten(scores)
+    metrics = {**_flatten(scores), "family_level_error": forecaster.family_level_error_}
     with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
         mlflow.log_params({**asdict(config), **{f"feature_{k}": v for k, v in asdict(forecaster.features_).items()}})
         mlflow.log_metrics(metrics)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from models.base import interval_quantiles
-from models.calibration import ScaledConformal
+from models.calibration import ScaledConformal, shared_level_error
 from models.lgbm import LightGBMForecaster
 from models.metrics import interval_coverage
 
@@ -85,3 +85,26 @@ def test_lightgbm_needs_room_for_one_calibration_window():
     panel = pd.DataFrame({"unique_id": "a", "ds": days, "y": np.arange(60, dtype=float) % 7})
     with pytest.raises(ValueError, match="needs at least 84"):
         LightGBMForecaster(horizon=28, n_estimators=10, num_threads=1).fit(panel)
+
+
+def _shared_shock_backtest(rng, shock_sd, windows=40, series=20, days=14):
+    """Backtest rows of one family whose series share a multiplicative shock per window."""
+    rows = []
+    for window in range(windows):
+        shock = rng.normal(1.0, shock_sd)
+        for s in range(series):
+            level = 5.0 + s
+            for d in range(days):
+                rows.append((window, s, d, rng.poisson(level * shock), level))
+    frame = pd.DataFrame(rows, columns=["window", "series", "ds", "y", "forecast"]).assign(group="F")
+    return frame
+
+
+def test_shared_level_error_is_near_zero_for_independent_errors_and_grows_with_a_shared_shock():
+    rng = np.random.default_rng(5)
+    independent = _shared_shock_backtest(rng, 0.0)
+    calibration = ScaledConformal.fit(independent["y"], independent["forecast"], interval_quantiles((95,)))
+    assert shared_level_error(independent, calibration) < 0.03
+    shocked = _shared_shock_backtest(rng, 0.15)
+    # A normal shock of 15% needs about 15% at the 95% point (z cancels): allow the sampling error of 40 windows.
+    assert 0.08 < shared_level_error(shocked, calibration) < 0.25

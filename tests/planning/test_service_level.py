@@ -62,3 +62,21 @@ def test_needs_a_quantile_pair():
     rows = [{k: v for k, v in r.items() if k not in ("q10", "q90")} for r in _rows(days=2, series=1)]
     with pytest.raises(ValueError, match="symmetric quantile pair"):
         service_level_demand(rows, 0.9)
+
+
+def test_level_error_covers_a_shared_shock_that_independence_misses():
+    """Demand = family-wide multiplier x independent noise: only the level error term covers it."""
+    rows = _rows(days=14, series=10, mean=20.0, sigma=4.0)
+    rng = np.random.default_rng(1)
+    shock = rng.normal(1.0, 0.1, size=(20_000, 1, 1))
+    totals = (shock * rng.normal(20.0, 4.0, size=(20_000, 14, 10))).sum(axis=2).cumsum(axis=1)
+    independent = np.cumsum(service_level_demand(rows, 0.95).units["F"])
+    shared = np.cumsum(service_level_demand(rows, 0.95, level_error=0.1).units["F"])
+    assert (totals[:, -1] <= independent[-1]).mean() < 0.7
+    assert np.all(np.abs((totals <= shared).mean(axis=0) - 0.95) < 0.02)
+
+
+@pytest.mark.parametrize("level_error", [-0.1, float("nan")])
+def test_level_error_must_be_non_negative(level_error):
+    with pytest.raises(ValueError, match="level error"):
+        service_level_demand(_rows(days=2, series=1), 0.9, level_error=level_error)

@@ -90,8 +90,9 @@ def test_recommend_returns_a_plan_that_passes_the_checker(service_client, traine
         for p in s["points"]
     ]
     site = load_site(trained_home / "sample" / "site.yaml")
-    assert body["demand"] == "service level 0.95"
-    assert plan_violations(site, service_level_demand(rows, 0.95), plan) == []
+    level_error = body["model"]["family_level_error"]
+    assert level_error >= 0 and body["demand"] == f"service level 0.95, level error {level_error:g}"
+    assert plan_violations(site, service_level_demand(rows, 0.95, level_error=level_error), plan) == []
     # The service level covers more than the mean forecast.
     assert sum(f.demand for f in plan.families) > sum(sum(v) for v in demand_from_forecast(rows, "mean").units.values())
 
