@@ -83,7 +83,9 @@ def _forecaster(make: Callable[[], Forecaster]) -> Contender:
         started = time.perf_counter()
         model = make().fit(train)
         fitted = time.perf_counter()
-        forecast = model.predict(horizon)
+        # Known-future values (price, calendar) of the forecast periods, as a caller would send them.
+        known = future[["unique_id", "ds", *model.exogenous_]] if model.exogenous_ else None
+        forecast = model.predict(horizon, future=known)
         return Run(forecast, fitted - started, time.perf_counter() - fitted)
 
     return run

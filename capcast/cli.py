@@ -126,8 +126,14 @@ def _served_model(settings: Settings):
 def forecast(
     out: Annotated[Path, typer.Option(help="CSV file to write the forecast frame to")],
     horizon: Annotated[int | None, typer.Option(min=1, help="days ahead (default: the model's longest horizon)")] = None,
+    future: Annotated[
+        Path | None,
+        typer.Option(help="CSV of known-future values (unique_id, ds, one column per exogenous column of the model)"),
+    ] = None,
 ) -> None:
     """Forecast every series with the @champion model (columns: unique_id, ds, mean, quantiles, family...)."""
+    import pandas as pd
+
     from serving.errors import ApiError
 
     model = _served_model(Settings())
@@ -135,12 +141,27 @@ def forecast(
         horizon = model.horizon(horizon)
     except ApiError as error:
         _fail(f"--horizon: {error.message}")
-    frame = model.all_series_forecast(horizon)
+    known = None
+    if future is not None:
+        if not future.exists():
+            _fail(f"{future}: file not found")
+        try:
+            known = pd.read_csv(future)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            _fail(f"{future}: cannot read: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+    try:
+        frame = model.all_series_forecast(horizon, known)
+    except ApiError as error:
+        _fail(f"{future}: {error.message}")
+    scenario = "" if not model.info.exogenous else (
+        f"; {', '.join(model.info.exogenous)} from {future}" if future else
+        f"; {', '.join(model.info.exogenous)}: each series' most frequent recent value (pass --future to set them)"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.assign(ds=frame["ds"].dt.strftime("%Y-%m-%d")).to_csv(out, index=False, float_format="%.4f")
     typer.echo(
         f"wrote {out}: {frame['unique_id'].nunique()} series x {horizon} days from model version {model.info.version}"
-        f" (family level error {model.info.family_level_error:g}: pass it to `capcast plan --level-error`)"
+        f" (family level error {model.info.family_level_error:g}: pass it to `capcast plan --level-error`){scenario}"
     )
 
 

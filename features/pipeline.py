@@ -1,25 +1,34 @@
 """The one feature pipeline that training and serving share.
 
 Features are computed by mlforecast/coreforecast from the panel itself: lags,
-rolling means of lagged demand, calendar features and the holiday calendar.
-Because every feature is a function of past demand or of the date, the same
-definition yields the same features at any cut-off, in a batch job or in the
-API, with nothing to look up about the future.
+rolling means of lagged demand, calendar features and the holiday calendar;
+static attributes become categoricals. Known-future exogenous columns (price,
+promotion, events...) enter as they are, at the period they describe, and each
+price column also relative to the series' mean price in the training data (a
+discount looks the same on a cheap and an expensive item). The references are
+fixed at fit, so the same definition yields the same features at any
+cut-off, in a batch job or in the API.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from mlforecast.lag_transforms import RollingMean
 
 from features.calendar import is_holiday, is_pre_holiday
+from features.validation import STATIC_COLUMNS, exogenous_columns
 
-__all__ = ["FeatureSpec", "STATIC_COLUMNS", "infer_frequency", "static_columns", "training_frame"]
-
-# Columns describing a series, not a period; used as categorical features when present.
-STATIC_COLUMNS = ("item_id", "store_id", "family")
+__all__ = [
+    "STATIC_COLUMNS",
+    "FeatureSpec",
+    "future_frame",
+    "infer_frequency",
+    "price_references",
+    "static_columns",
+    "training_frame",
+]
 
 _FREQUENCIES = {pd.Timedelta(days=1): "D", pd.Timedelta(hours=1): "h"}
 
@@ -34,6 +43,11 @@ class FeatureSpec:
             lag in ``rolling_lags``.
         rolling_lags: lags at which the rolling means start.
         date_features: pandas date attributes used as features.
+        holiday_features: holiday and pre-holiday flags of ``features.calendar``.
+        exogenous: known-future columns used; None takes every exogenous
+            column of the panel (``features.validation.exogenous_columns``).
+        relative_prices: add ``<price column>_relative`` for each exogenous
+            column whose name ends in ``price``.
     """
 
     lags: tuple[int, ...] = (1, 7, 14, 28)
@@ -41,6 +55,22 @@ class FeatureSpec:
     rolling_lags: tuple[int, ...] = (1, 7)
     date_features: tuple[str, ...] = ("dayofweek", "month", "dayofyear")
     holiday_features: bool = True
+    exogenous: tuple[str, ...] | None = None
+    relative_prices: bool = True
+
+    def resolved(self, panel: pd.DataFrame) -> FeatureSpec:
+        """This spec with ``exogenous`` fixed to columns of ``panel``; unknown names are refused."""
+        available = exogenous_columns(panel)
+        if self.exogenous is None:
+            return replace(self, exogenous=tuple(available))
+        unknown = [c for c in self.exogenous if c not in available]
+        if unknown:
+            raise ValueError(f"exogenous columns not in the panel: {', '.join(unknown)}")
+        return self
+
+    @property
+    def price_columns(self) -> tuple[str, ...]:
+        return tuple(c for c in self.exogenous or () if c.endswith("price")) if self.relative_prices else ()
 
     @classmethod
     def for_frequency(cls, freq: str) -> "FeatureSpec":
@@ -79,10 +109,44 @@ def static_columns(panel: pd.DataFrame) -> list[str]:
     return [c for c in STATIC_COLUMNS if c in panel.columns]
 
 
-def training_frame(panel: pd.DataFrame) -> pd.DataFrame:
-    """The columns the models learn from, statics as categoricals, sorted by series and time."""
+def price_references(panel: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+    """Each series' mean of each price column over ``panel`` (index ``unique_id``)."""
+    columns = list(spec.price_columns)
+    return panel.groupby("unique_id")[columns].mean() if columns else pd.DataFrame(index=pd.Index([], name="unique_id"))
+
+
+def _with_exogenous(frame: pd.DataFrame, source: pd.DataFrame, spec: FeatureSpec, references: pd.DataFrame) -> pd.DataFrame:
+    for column in spec.exogenous or ():
+        frame[column] = source[column].astype(float).to_numpy()
+    for column in spec.price_columns:
+        reference = frame["unique_id"].map(references[column]).astype(float)
+        frame[f"{column}_relative"] = frame[column] / reference.where(reference > 0)
+    return frame
+
+
+def training_frame(
+    panel: pd.DataFrame, spec: FeatureSpec | None = None, references: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The columns the models learn from, statics as categoricals, sorted by series and time.
+
+    Args:
+        panel: a validated panel.
+        spec: a resolved spec (``FeatureSpec.resolved``) whose exogenous columns to add; none without.
+        references: ``price_references`` fixed at fit; needed when the spec has price columns.
+    """
     columns = ["unique_id", "ds", "y", *static_columns(panel)]
     frame = panel[columns].copy()
     for column in static_columns(panel):
         frame[column] = frame[column].astype("category")
+    if spec is not None:
+        frame = _with_exogenous(frame, panel, spec, references if references is not None else price_references(panel, spec))
     return frame.sort_values(["unique_id", "ds"], ignore_index=True)
+
+
+def future_frame(future: pd.DataFrame, spec: FeatureSpec, references: pd.DataFrame) -> pd.DataFrame:
+    """Known-future values for the forecast periods, shaped like the training frame's exogenous part."""
+    frame = future[["unique_id", "ds"]].astype({"unique_id": str}).reset_index(drop=True)
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    return _with_exogenous(frame, future.reset_index(drop=True), spec, references).sort_values(
+        ["unique_id", "ds"], ignore_index=True
+    )

@@ -2,8 +2,12 @@
 
 A panel is long format: ``unique_id`` (non-empty string), ``ds`` (date), ``y``
 (float >= 0), one row per series per period at one regular frequency, gaps
-explicit. Optional known columns (``price`` >= 0, ``promo`` in {0, 1}) are
-checked when present; other columns pass through as static or exogenous data.
+explicit. Besides these, a column is either a **static attribute** of the
+series (``STATIC_COLUMNS``: text, one value per series) or a **known-future
+exogenous** value (any other column: numbers, empty where unknown, e.g. a
+price before the item was listed). ``price`` >= 0 and ``promo`` in {0, 1} are
+checked when present. Forecasts need the exogenous values of the forecast
+periods too (``models.base.Forecaster.predict``).
 
 Validation never drops or fills anything: it returns every problem with the
 file row (1-based, header = row 1) and column it was found at.
@@ -17,9 +21,11 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-__all__ = ["Problem", "PanelError", "REQUIRED_COLUMNS", "validate_panel", "parse_panel"]
+__all__ = ["Problem", "PanelError", "REQUIRED_COLUMNS", "STATIC_COLUMNS", "exogenous_columns", "validate_panel", "parse_panel"]
 
 REQUIRED_COLUMNS = ("unique_id", "ds", "y")
+# Text attributes of a series, constant over time; the models use them as categoricals.
+STATIC_COLUMNS = ("item_id", "store_id", "family", "dept_id", "cat_id", "state_id")
 NUMERIC_COLUMNS = ("y", "price", "promo")
 _OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})$"
 # Header line plus 1-based numbering: data row at index i sits on file line i + 2.
@@ -69,6 +75,11 @@ _TYPED_SCHEMA = pa.DataFrameSchema(
 )
 
 
+def exogenous_columns(panel: pd.DataFrame) -> list[str]:
+    """The known-future exogenous columns of a panel: all but the required and static ones."""
+    return [c for c in panel.columns if c not in REQUIRED_COLUMNS and c not in STATIC_COLUMNS]
+
+
 def _parse_problems(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[Problem]]:
     """Parse text columns to their types, reporting values that do not parse."""
     problems: list[Problem] = []
@@ -87,7 +98,7 @@ def _parse_problems(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[
         Problem(source, _row(i), "ds", "missing date" if text_ds[i] == "" else f"not a date: {text_ds[i]!r}")
         for i in raw.index[bad]
     ]
-    for column in NUMERIC_COLUMNS:
+    for column in dict.fromkeys([*NUMERIC_COLUMNS, *exogenous_columns(raw)]):
         if column not in raw:
             continue
         text = raw[column].astype(str).str.strip()
@@ -99,7 +110,16 @@ def _parse_problems(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[
         problems += [Problem(source, _row(i), column, f"not a finite number: {text[i]!r}") for i in raw.index[infinite]]
         typed.loc[infinite, column] = np.nan
         not_numeric = typed[column].isna() & ~missing & ~infinite
-        problems += [Problem(source, _row(i), column, f"not a number: {text[i]!r}") for i in raw.index[not_numeric]]
+        hint = "" if column in NUMERIC_COLUMNS else f" (exogenous columns are numeric; static attributes are {', '.join(STATIC_COLUMNS)})"
+        problems += [Problem(source, _row(i), column, f"not a number: {text[i]!r}{hint}") for i in raw.index[not_numeric]]
+    for column in (c for c in STATIC_COLUMNS if c in raw):
+        typed[column] = raw[column].astype(str).str.strip()
+        values = typed.groupby("unique_id", sort=False)[column].transform("first")
+        varying = typed[column].ne(values)
+        problems += [
+            Problem(source, _row(i), column, f"static attribute changes within series {typed.at[i, 'unique_id']!r}: {typed.at[i, column]!r} after {values[i]!r}")
+            for i in raw.index[varying]
+        ]
     return typed, problems
 
 

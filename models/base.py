@@ -15,11 +15,34 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["Forecaster", "NotFittedError", "forecast_frame", "interval_quantiles", "quantile_columns", "to_forecast_frame"]
+from features.pipeline import infer_frequency
+
+__all__ = [
+    "Forecaster",
+    "FutureValuesError",
+    "NotFittedError",
+    "forecast_frame",
+    "interval_quantiles",
+    "quantile_columns",
+    "to_forecast_frame",
+]
+
+_KEYS = ["unique_id", "ds"]
 
 
 class NotFittedError(RuntimeError):
     """``predict`` was called before ``fit``."""
+
+
+class FutureValuesError(ValueError):
+    """The known-future values given to ``predict`` do not fit the model or the horizon.
+
+    ``column`` names the offending column when there is one.
+    """
+
+    def __init__(self, message: str, column: str | None = None):
+        super().__init__(message)
+        self.column = column
 
 
 def interval_quantiles(levels: Sequence[float]) -> tuple[float, ...]:
@@ -82,24 +105,90 @@ class Forecaster(ABC):
     def _fit(self, panel: pd.DataFrame) -> None: ...
 
     @abstractmethod
-    def _predict(self, horizon: int, ids: list[str] | None) -> pd.DataFrame: ...
+    def _predict(self, horizon: int, ids: list[str] | None, future: pd.DataFrame | None) -> pd.DataFrame: ...
+
+    @property
+    def exogenous_(self) -> tuple[str, ...]:
+        """Known-future columns ``predict`` needs values of; none unless a subclass uses them."""
+        return ()
+
+    def forecast_periods(self, horizon: int) -> pd.DatetimeIndex:
+        """The ``horizon`` periods after the end of the training panel."""
+        return pd.date_range(self.last_ds_, periods=horizon + 1, freq=self.freq_)[1:]
+
+    def baseline_future(self, horizon: int, ids: list[str] | None = None) -> pd.DataFrame:
+        """A scenario for the known-future columns when the caller has none: each series'
+        most frequent value over its last periods (regular price, no promotion),
+        kept at fit in ``usual_exogenous_`` (index ``unique_id``, one column per exogenous column)."""
+        if not self.exogenous_:
+            raise ValueError("this model uses no known-future values")
+        ids = self.series_ids_ if ids is None else list(ids)
+        periods = self.forecast_periods(horizon)
+        keys = pd.MultiIndex.from_product([ids, periods], names=["unique_id", "ds"]).to_frame(index=False)
+        return keys.join(self.usual_exogenous_, on="unique_id")
+
+    def _checked_future(self, future: pd.DataFrame | None, horizon: int, ids: list[str]) -> pd.DataFrame | None:
+        needed = list(self.exogenous_)
+        if not needed:
+            if future is not None and (extra := [c for c in future.columns if c not in _KEYS]):
+                raise FutureValuesError(f"unknown exogenous column {extra[0]!r}: this model uses none", extra[0])
+            return None
+        if future is None:
+            raise FutureValuesError(f"this model needs the future values of {', '.join(needed)} for every forecast period")
+        for column in [*_KEYS, *needed]:
+            if column not in future.columns:
+                raise FutureValuesError(f"missing column {column!r}", column)
+        for column in future.columns:
+            if column not in _KEYS and column not in needed:
+                raise FutureValuesError(f"unknown exogenous column {column!r}; this model uses {', '.join(needed)}", column)
+        given = future[[*_KEYS, *needed]].copy()
+        given["unique_id"] = given["unique_id"].astype(str)
+        given["ds"] = pd.to_datetime(given["ds"], errors="coerce")
+        if given["ds"].isna().any():
+            raise FutureValuesError("ds: not a date", "ds")
+        for column in needed:
+            values = pd.to_numeric(given[column], errors="coerce")
+            if (values.isna() & given[column].notna()).any() or np.isinf(values).any():
+                raise FutureValuesError(f"{column}: values must be numbers", column)
+            given[column] = values.astype(float)
+        expected = pd.MultiIndex.from_product([ids, self.forecast_periods(horizon)], names=_KEYS)
+        index = pd.MultiIndex.from_frame(given[_KEYS])
+        if index.has_duplicates:
+            uid, ds = index[index.duplicated()][0]
+            raise FutureValuesError(f"two rows for series {uid!r} on {ds.date()}", "ds")
+        if len(missing := expected.difference(index)):
+            uid, ds = missing[0]
+            raise FutureValuesError(f"{len(missing)} forecast periods have no values, first: series {uid!r} on {ds.date()}", "ds")
+        if len(extra := index.difference(expected)):
+            uid, ds = extra[0]
+            raise FutureValuesError(f"{len(extra)} rows are outside the forecast, first: series {uid!r} on {ds.date()}", "ds")
+        return given.sort_values(_KEYS, ignore_index=True)
 
     def fit(self, panel: pd.DataFrame) -> "Forecaster":
         """Learn from a validated panel (``unique_id, ds, y`` + static columns)."""
         missing = {"unique_id", "ds", "y"} - set(panel.columns)
         if missing:
             raise ValueError(f"panel is missing columns: {sorted(missing)}")
+        self.freq_ = infer_frequency(panel)
         self._fit(panel)
         self.series_ids_ = sorted(panel["unique_id"].astype(str).unique())
         self.last_ds_ = pd.Timestamp(panel["ds"].max())
         return self
 
-    def predict(self, horizon: int, ids: Sequence[str] | None = None) -> pd.DataFrame:
+    def predict(
+        self, horizon: int, ids: Sequence[str] | None = None, future: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         """Forecast ``horizon`` periods after the end of the training panel.
 
         Args:
             horizon: number of future periods, >= 1.
             ids: series to forecast; all series when None.
+            future: known-future values, ``unique_id, ds`` and each column of
+                ``exogenous_``, one row per forecast series and period; needed
+                exactly when ``exogenous_`` is not empty.
+
+        Raises:
+            FutureValuesError: when ``future`` is missing, incomplete or has other columns.
 
         Returns:
             The forecast frame, sorted by ``unique_id, ds``.
@@ -110,7 +199,9 @@ class Forecaster(ABC):
             raise ValueError("horizon must be at least 1")
         if self.max_horizon is not None and horizon > self.max_horizon:
             raise ValueError(f"horizon {horizon} is longer than the maximum {self.max_horizon}")
-        frame = self._predict(horizon, None if ids is None else list(ids))
+        wanted = self.series_ids_ if ids is None else list(dict.fromkeys(str(i) for i in ids))
+        checked = self._checked_future(future, horizon, wanted)
+        frame = self._predict(horizon, None if ids is None else wanted, checked)
         return frame.sort_values(["unique_id", "ds"], ignore_index=True)
 
     def to_bytes(self) -> bytes:

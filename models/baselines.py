@@ -15,7 +15,6 @@ from statsforecast import StatsForecast
 from statsforecast import models as sf
 from statsforecast.utils import ConformalIntervals
 
-from features.pipeline import infer_frequency
 from models.base import Forecaster, to_forecast_frame
 
 __all__ = ["LOCAL_METHODS", "LocalForecaster", "SeasonalNaive"]
@@ -67,10 +66,10 @@ class LocalForecaster(Forecaster):
         conformal = None if own_intervals else ConformalIntervals(h=self.horizon, n_windows=self.conformal_windows)
         model = make(self.season_length, conformal)
         self.alias_ = model.alias
-        self.sf_ = StatsForecast(models=[model], freq=infer_frequency(panel), n_jobs=1)
+        self.sf_ = StatsForecast(models=[model], freq=self.freq_, n_jobs=1)
         self.sf_.fit(panel[["unique_id", "ds", "y"]])
 
-    def _predict(self, horizon: int, ids: list[str] | None) -> pd.DataFrame:
+    def _predict(self, horizon: int, ids: list[str] | None, future: pd.DataFrame | None) -> pd.DataFrame:
         # Conformal scores are per horizon step: statsforecast predicts them for the whole horizon only.
         full = horizon if self.max_horizon is None else self.max_horizon
         raw = self.sf_.predict(h=full, level=list(self.levels))

@@ -6,7 +6,7 @@ import lightgbm as lgb
 import pandas as pd
 from mlforecast import MLForecast
 
-from features.pipeline import FeatureSpec, infer_frequency, static_columns, training_frame
+from features.pipeline import FeatureSpec, future_frame, price_references, static_columns, training_frame
 from models.base import Forecaster, forecast_frame, interval_quantiles
 from models.calibration import ScaledConformal, shared_level_error
 
@@ -95,11 +95,16 @@ class LightGBMForecaster(Forecaster):
             )
         return min(self.calibration_windows, room)
 
+    @property
+    def exogenous_(self) -> tuple[str, ...]:
+        return self.features_.exogenous or ()
+
     def _fit(self, panel: pd.DataFrame) -> None:
-        frame = training_frame(panel)
         statics = static_columns(panel)
-        self.freq_ = infer_frequency(panel)
-        self.features_ = self.features or FeatureSpec.for_frequency(self.freq_)
+        self.features_ = (self.features or FeatureSpec.for_frequency(self.freq_)).resolved(panel)
+        self.price_references_ = price_references(panel, self.features_)
+        frame = training_frame(panel, self.features_, self.price_references_)
+        self.usual_exogenous_ = _usual_values(panel, self.exogenous_, self.horizon)
         # Out-of-sample errors of a model fit before the windows, each window
         # forecast from the true history before it, as at serving time.
         errors = self._mlforecast().cross_validation(
@@ -115,7 +120,7 @@ class LightGBMForecaster(Forecaster):
         self.family_level_error_ = shared_level_error(self._family_errors(errors, frame), self.calibration_)
         self.mlf_ = self._mlforecast()
         self.mlf_.fit(frame, static_features=statics, cache_train_df=False)
-        self.series_attributes_ = frame.drop(columns=["ds", "y"]).drop_duplicates("unique_id").astype(str)
+        self.series_attributes_ = frame[["unique_id", *statics]].drop_duplicates("unique_id").astype(str)
 
     @staticmethod
     def _family_errors(errors: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
@@ -133,7 +138,16 @@ class LightGBMForecaster(Forecaster):
     def max_horizon(self) -> int:
         return self.horizon
 
-    def _predict(self, horizon: int, ids: list[str] | None) -> pd.DataFrame:
-        raw = self.mlf_.predict(horizon, ids=ids)
+    def _predict(self, horizon: int, ids: list[str] | None, future: pd.DataFrame | None) -> pd.DataFrame:
+        exogenous = None if future is None else future_frame(future, self.features_, self.price_references_)
+        raw = self.mlf_.predict(horizon, ids=ids, X_df=exogenous)
         point = raw[_MODEL].to_numpy(dtype=float)
         return forecast_frame(raw, point, self.calibration_.apply(point))
+
+
+def _usual_values(panel: pd.DataFrame, columns: tuple[str, ...], periods: int) -> pd.DataFrame:
+    """Per series, each column's most frequent value over its last ``periods`` rows (smallest on ties)."""
+    recent = panel.sort_values("ds").groupby("unique_id", sort=True).tail(periods)
+    if not columns:
+        return pd.DataFrame(index=pd.Index(sorted(recent["unique_id"].unique()), name="unique_id"))
+    return recent.groupby("unique_id")[list(columns)].agg(lambda values: values.mode().min() if values.notna().any() else float("nan"))

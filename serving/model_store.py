@@ -20,7 +20,7 @@ from mlflow.tracking import MlflowClient
 from serving.errors import ApiError
 from serving.schemas import ForecastPoint, ModelInfo, SeriesForecast
 
-__all__ = ["ModelNotFound", "ServedModel", "to_series_forecasts"]
+__all__ = ["ModelNotFound", "ServedModel", "future_source", "to_series_forecasts"]
 
 DEFAULT_HORIZON = 28
 
@@ -69,6 +69,7 @@ class ServedModel:
             trained_until=forecaster.last_ds_.date(),
             # Versions trained before the measure existed plan as if families had no shared error.
             family_level_error=round(getattr(forecaster, "family_level_error_", 0.0), 4),
+            exogenous=list(forecaster.exogenous_),
         )
         return cls(info, pyfunc)
 
@@ -81,22 +82,59 @@ class ServedModel:
             raise ApiError(422, "horizon_too_long", f"horizon must be at most {limit} for model version {self.info.version}", "horizon")
         return requested
 
-    def forecast_frame(self, unique_ids: list[str], horizon: int) -> pd.DataFrame:
-        """The forecast frame for known series; 4xx ``ApiError`` on unknown series."""
+    def forecast_frame(self, unique_ids: list[str], horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The forecast frame for known series through the model's pyfunc; 4xx ``ApiError`` on
+        unknown series or known-future values that do not fit."""
         unknown = [i for i in unique_ids if i not in self.series_ids]
         if unknown:
             shown = ", ".join(repr(i) for i in unknown[:5])
             index = unique_ids.index(unknown[0])
             raise ApiError(404, "unknown_series", f"{len(unknown)} unknown series: {shown}", f"unique_ids.{index}")
-        request = pd.DataFrame({"unique_id": list(dict.fromkeys(unique_ids)), "horizon": horizon}).astype({"horizon": "int64"})
+        if future is not None and self.info.exogenous:
+            requested = set(unique_ids)
+            if other := sorted(set(future["unique_id"]) - requested):
+                raise ApiError(422, "invalid_future", f"values for series not requested: {', '.join(other[:5])}", "future")
+            if unknown_columns := [c for c in future.columns if c not in ("unique_id", "ds", *self.info.exogenous)]:
+                column = unknown_columns[0]
+                message = f"unknown exogenous column {column!r}; this model uses {', '.join(self.info.exogenous)}"
+                raise ApiError(422, "invalid_future", message, f"future.{column}")
+            if lacking := [i for i in dict.fromkeys(unique_ids) if i not in set(future["unique_id"])]:
+                raise ApiError(422, "invalid_future", f"no values for series: {', '.join(lacking[:5])}", "future")
+            request = future.assign(horizon=horizon)
+        else:
+            request = pd.DataFrame({"unique_id": list(dict.fromkeys(unique_ids)), "horizon": horizon})
         with self._predict_lock:
-            return self.pyfunc.predict(request)
+            try:
+                return self.pyfunc.predict(request.astype({"horizon": "int64"}))
+            except MlflowException as error:
+                # The pyfunc names the field first: "<field>: <reason>".
+                field, _, reason = error.message.partition(": ")
+                raise ApiError(422, "invalid_future", reason or error.message, f"future.{field}") from None
 
-    def all_series_forecast(self, horizon: int) -> pd.DataFrame:
-        """Forecast of every series with its static attributes (``family`` etc.)."""
+    def all_series_forecast(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Forecast of every series with its static attributes (``family`` etc.); the baseline
+        scenario for known-future values unless ``future`` gives them."""
         with self._predict_lock:
-            frame = self.forecaster.predict(horizon)
+            if self.info.exogenous and future is None:
+                future = self.forecaster.baseline_future(horizon)
+            try:
+                frame = self.forecaster.predict(horizon, future=future if self.info.exogenous else None)
+            except ValueError as error:  # the model's FutureValuesError, which serving does not import
+                raise ApiError(422, "invalid_future", str(error), f"future.{getattr(error, 'column', None) or 'ds'}") from None
         return frame.merge(self.forecaster.series_attributes_, on="unique_id", how="left")
+
+    def future_frame(self, rows) -> pd.DataFrame | None:
+        """Request rows of known-future values as a frame (None when the request sent none)."""
+        if rows is None:
+            return None
+        return pd.DataFrame([{"unique_id": r.unique_id, "ds": pd.Timestamp(r.ds), **(r.model_extra or {})} for r in rows])
+
+
+def future_source(info: ModelInfo, rows) -> str:
+    """Where the known-future values of a response came from."""
+    if not info.exogenous:
+        return "none"
+    return "baseline" if rows is None else "request"
 
 
 def to_series_forecasts(frame: pd.DataFrame) -> list[SeriesForecast]:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from planning.plan import Lock, Plan
 from planning.site import Site
 
-__all__ = ["ModelInfo", "ForecastRequest", "ForecastPoint", "SeriesForecast", "ForecastResponse", "RecommendRequest", "RecommendResponse"]
+__all__ = ["FutureValues", "ModelInfo", "ForecastRequest", "ForecastPoint", "SeriesForecast", "ForecastResponse", "RecommendRequest", "RecommendResponse"]
 
 
 class _Request(BaseModel):
@@ -28,11 +29,39 @@ class ModelInfo(BaseModel):
     family_level_error: float = Field(
         0.0, description="relative error of a product family's level shared by its series, measured on backtests"
     )
+    exogenous: list[str] = Field(
+        default_factory=list, description="known-future columns the model reads (price, promo, ...); see `future`"
+    )
+
+
+class FutureValues(BaseModel):
+    """Known-future values of one series on one forecast day: ``unique_id``, ``ds`` and one
+    number per exogenous column of the model, e.g. ``{"unique_id": "P01-S1", "ds": "2026-02-01",
+    "price": 4.2, "promo": 1}``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    unique_id: str
+    ds: date
+
+    @model_validator(mode="after")
+    def _values_are_numbers(self) -> FutureValues:
+        for name, value in (self.model_extra or {}).items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
+        return self
+
+
+_FUTURE_DESCRIPTION = (
+    "known-future values for every requested series and forecast day when the model reads exogenous columns "
+    "(model.exogenous); omitted: each series' most frequent recent value (regular price, no promotion)"
+)
 
 
 class ForecastRequest(_Request):
     unique_ids: list[str] = Field(min_length=1, max_length=5000, description="series to forecast")
     horizon: int | None = Field(None, ge=1, description="days ahead, at most the model's max_horizon (the default)")
+    future: list[FutureValues] | None = Field(None, max_length=1_000_000, description=_FUTURE_DESCRIPTION)
 
 
 class ForecastPoint(BaseModel):
@@ -49,6 +78,7 @@ class SeriesForecast(BaseModel):
 class ForecastResponse(BaseModel):
     model: ModelInfo
     horizon: int
+    future: str = Field(description='where the known-future values came from: "request", "baseline" or "none"')
     forecasts: list[SeriesForecast]
 
 
@@ -59,6 +89,7 @@ class RecommendRequest(_Request):
     service_level: float = Field(
         0.95, gt=0, lt=1, description="probability that cumulative demand up to each day is covered"
     )
+    future: list[FutureValues] | None = Field(None, max_length=1_000_000, description=_FUTURE_DESCRIPTION)
     level_error: float | None = Field(
         None, ge=0, le=2, allow_inf_nan=False,
         description="relative error of a family's level shared by its series; the model's family_level_error when omitted",
@@ -76,5 +107,6 @@ class RecommendRequest(_Request):
 
 class RecommendResponse(BaseModel):
     model: ModelInfo
+    future: str = Field(description='where the known-future values came from: "request", "baseline" or "none"')
     demand: str = Field(description='what the plan covers: "service level 0.95" or a forecast column')
     plan: Plan

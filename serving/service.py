@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from capcast.settings import Settings
 from serving.errors import ApiError, install_error_handlers
-from serving.model_store import ServedModel, to_series_forecasts
+from serving.model_store import ServedModel, future_source, to_series_forecasts
 from planning.solve import Replan
 from serving.recommend import load_default_site, plan_from_forecast
 from serving.schemas import ForecastRequest, ForecastResponse, ModelInfo, RecommendRequest, RecommendResponse
@@ -46,8 +46,13 @@ class Capcast:
     def forecast(self, request: ForecastRequest) -> ForecastResponse:
         """Per series, per day: mean and quantiles of demand."""
         horizon = self.model.horizon(request.horizon)
-        frame = self.model.forecast_frame(request.unique_ids, horizon)
-        return ForecastResponse(model=self.model.info, horizon=horizon, forecasts=to_series_forecasts(frame))
+        frame = self.model.forecast_frame(request.unique_ids, horizon, self.model.future_frame(request.future))
+        return ForecastResponse(
+            model=self.model.info,
+            horizon=horizon,
+            future=future_source(self.model.info, request.future),
+            forecasts=to_series_forecasts(frame),
+        )
 
     @api.post("/recommend")
     def recommend(self, request: RecommendRequest) -> RecommendResponse:
@@ -55,7 +60,7 @@ class Capcast:
         site = request.site or self.site
         if site is None:
             raise ApiError(422, "no_site", "no site configured on the service; send one in the request", "site")
-        forecast = self.model.all_series_forecast(self.model.horizon(request.horizon))
+        forecast = self.model.all_series_forecast(self.model.horizon(request.horizon), self.model.future_frame(request.future))
         time_limit_s = request.time_limit_s or self.plan_time_limit_s
         replan = (
             Replan(request.previous_plan, request.frozen_days, request.change_penalty_per_shift)
@@ -67,7 +72,9 @@ class Capcast:
             forecast, site, request.demand, time_limit_s, request.service_level, request.locks, replan, level_error
         )
         basis = request.demand or f"service level {request.service_level:g}, level error {level_error:g}"
-        return RecommendResponse(model=self.model.info, demand=basis, plan=plan)
+        return RecommendResponse(
+            model=self.model.info, future=future_source(self.model.info, request.future), demand=basis, plan=plan
+        )
 
 
 # Registered after the service's routes, so it only catches paths nothing else serves

@@ -4,9 +4,12 @@
 # `features` and `models` travel as code_paths.
 """MLflow pyfunc wrapper around a fitted capcast forecaster.
 
-Input: a frame with one row per requested series, columns ``unique_id``
-(str) and ``horizon`` (int, the same on every row). Output: the forecast
-frame of ``models.base``.
+Input: a frame with columns ``unique_id`` (str) and ``horizon`` (int, the
+same on every row), one row per requested series; or, to give the
+known-future values of a model that uses exogenous columns, one row per
+series and forecast period with ``ds`` and those columns as well. Without
+them such a model forecasts its baseline scenario (each series' most frequent
+recent value). Output: the forecast frame of ``models.base``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel
 
-from models.base import Forecaster
+from models.base import Forecaster, FutureValuesError
 
 REQUEST_COLUMNS = ("unique_id", "horizon")
 
@@ -54,7 +57,20 @@ class DemandModel(PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         ids, horizon = parse_request(model_input, self.known_ids, self.forecaster.max_horizon)
-        return self.forecaster.predict(horizon, ids=ids)
+        future = future_values(self.forecaster, model_input, horizon, ids)
+        try:
+            return self.forecaster.predict(horizon, ids=ids, future=future)
+        except FutureValuesError as error:
+            raise _bad(error.column or "ds", str(error)) from None
+
+
+def future_values(forecaster: Forecaster, model_input: pd.DataFrame, horizon: int, ids: list[str]) -> pd.DataFrame | None:
+    """The request's known-future rows, or the model's baseline scenario when it sent none."""
+    if not forecaster.exogenous_:
+        return None
+    if "ds" in model_input.columns:
+        return model_input.drop(columns="horizon")
+    return forecaster.baseline_future(horizon, ids)
 
 
 mlflow.models.set_model(DemandModel())

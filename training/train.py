@@ -14,6 +14,8 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types.schema import ColSpec, Schema
 
 import features
 import models
@@ -87,6 +89,20 @@ def _request_example(forecaster: LightGBMForecaster) -> pd.DataFrame:
     )
 
 
+def _signature(forecaster: LightGBMForecaster) -> ModelSignature:
+    """Request columns: ``unique_id, horizon``, plus optional ``ds`` and known-future columns."""
+    inputs = [ColSpec("string", "unique_id"), ColSpec("long", "horizon")]
+    if forecaster.exogenous_:
+        inputs += [ColSpec("datetime", "ds", required=False)]
+        inputs += [ColSpec("double", column, required=False) for column in forecaster.exogenous_]
+    example = forecaster.predict(1, ids=forecaster.series_ids_[:1], future=_baseline(forecaster, 1))
+    return ModelSignature(inputs=Schema(inputs), outputs=infer_signature(example).inputs)
+
+
+def _baseline(forecaster: LightGBMForecaster, horizon: int) -> pd.DataFrame | None:
+    return forecaster.baseline_future(horizon, forecaster.series_ids_[:1]) if forecaster.exogenous_ else None
+
+
 def _log_model(forecaster: LightGBMForecaster, workdir: Path) -> mlflow.models.model.ModelInfo:
     artifact = workdir / "forecaster.pkl"
     artifact.write_bytes(forecaster.to_bytes())
@@ -101,6 +117,7 @@ def _log_model(forecaster: LightGBMForecaster, workdir: Path) -> mlflow.models.m
             code_paths=package_dirs,
             pip_requirements=[f"{pkg}=={version(pkg)}" for pkg in _RUNTIME_PACKAGES],
             input_example=_request_example(forecaster),
+            signature=_signature(forecaster),
         )
 
 

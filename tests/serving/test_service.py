@@ -138,3 +138,47 @@ def test_unknown_paths_and_methods_use_the_error_format(service_client):
     assert service_client.post("/forecast", json={"unique_ids": ["P001-S1"], "horizon": 2}).status_code == 200
     wrong_method = service_client.get("/forecast")
     assert wrong_method.status_code in (404, 405) and "error" in wrong_method.json()
+
+
+def _future_rows(service_client, ids, horizon, promo=0, price=5.0):
+    from datetime import date, timedelta
+
+    start = date.fromisoformat(service_client.get("/model").json()["trained_until"])
+    return [
+        {"unique_id": uid, "ds": str(start + timedelta(days=d + 1)), "price": price, "promo": promo}
+        for uid in ids
+        for d in range(horizon)
+    ]
+
+
+def test_forecast_reads_known_future_values_or_says_it_used_the_baseline(service_client, sample_panel):
+    ids = sorted(sample_panel["unique_id"].unique())[:2]
+    info = service_client.get("/model").json()
+    assert info["exogenous"] == ["price", "promo"]
+    baseline = service_client.post("/forecast", json={"unique_ids": ids, "horizon": 5}).json()
+    assert baseline["future"] == "baseline"
+    regular = service_client.post("/forecast", json={"unique_ids": ids, "horizon": 5, "future": _future_rows(service_client, ids, 5)})
+    promoted = service_client.post(
+        "/forecast", json={"unique_ids": ids, "horizon": 5, "future": _future_rows(service_client, ids, 5, promo=1, price=3.0)}
+    )
+    assert regular.status_code == promoted.status_code == 200, promoted.text
+    assert regular.json()["future"] == "request"
+    total = lambda body: sum(p["mean"] for s in body["forecasts"] for p in s["points"])  # noqa: E731
+    assert total(promoted.json()) > total(regular.json())
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda rows: [{k: v for k, v in r.items() if k != "promo"} for r in rows], "future.promo"),
+        (lambda rows: [{**r, "weather": 1.0} for r in rows], "future.weather"),
+        (lambda rows: rows[1:], "future.ds"),
+        (lambda rows: [{**r, "price": "cheap"} if i == 2 else r for i, r in enumerate(rows)], "future.2"),
+        (lambda rows: [{**r, "unique_id": "P001-S1"} for r in rows], "future"),
+    ],
+)
+def test_bad_future_values_get_422_with_the_field(service_client, sample_panel, change, field):
+    ids = sorted(sample_panel["unique_id"].unique())[1:3]
+    rows = change(_future_rows(service_client, ids, 3))
+    error = _error(service_client.post("/forecast", json={"unique_ids": ids, "horizon": 3, "future": rows}), 422)
+    assert error["field"] == field, error

@@ -1,0 +1,85 @@
+"""Known-future exogenous values: used at every horizon step, checked, never leaked."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.base import FutureValuesError
+from models.lgbm import LightGBMForecaster
+from training.backtest import split_holdout
+
+HORIZON = 14
+
+
+@pytest.fixture(scope="module")
+def split(sample_panel):
+    return split_holdout(sample_panel, HORIZON)
+
+
+@pytest.fixture(scope="module")
+def model(split):
+    return LightGBMForecaster(horizon=HORIZON, n_estimators=60, num_threads=1).fit(split[0])
+
+
+def _future(test):
+    return test[["unique_id", "ds", "price", "promo"]].reset_index(drop=True)
+
+
+def test_exogenous_columns_and_relative_price_are_features(model):
+    assert model.exogenous_ == ("price", "promo")
+    assert {"price", "promo", "price_relative"} <= set(model.mlf_.ts.features_order_)
+
+
+def test_a_promotion_in_the_future_lifts_the_forecast_on_that_day_only(model, split):
+    """Generated promotions cut the price and lift demand: the model must read both columns
+    at the period they describe, at every step of the horizon."""
+    future = _future(split[1])
+    regular = model.baseline_future(HORIZON)
+    promoted = regular.copy()
+    day = model.forecast_periods(HORIZON)[9]
+    on_day = promoted["ds"] == day
+    promoted.loc[on_day, "promo"] = 1.0
+    promoted.loc[on_day, "price"] = promoted.loc[on_day, "price"] * 0.7
+    base, lifted = model.predict(HORIZON, future=regular), model.predict(HORIZON, future=promoted)
+    assert lifted.loc[lifted["ds"] == day, "mean"].sum() > 1.1 * base.loc[base["ds"] == day, "mean"].sum()
+    before = base["ds"] < day
+    np.testing.assert_allclose(lifted.loc[before, "mean"], base.loc[before, "mean"])
+    assert len(model.predict(HORIZON, future=future)) == len(future)
+
+
+def test_forecast_ignores_everything_after_the_cutoff(split):
+    """Perturbing demand and exogenous values after the cut-off changes nothing in the forecast."""
+    train, test = split
+    perturbed = pd.concat([train, test.assign(y=test["y"] * 5 + 50, price=test["price"] * 3)])
+    honest = LightGBMForecaster(horizon=HORIZON, n_estimators=40, num_threads=1).fit(train)
+    cutoff = train["ds"].max()
+    leaky_input = LightGBMForecaster(horizon=HORIZON, n_estimators=40, num_threads=1).fit(perturbed[perturbed["ds"] <= cutoff])
+    future = _future(test)
+    pd.testing.assert_frame_equal(honest.predict(HORIZON, future=future), leaky_input.predict(HORIZON, future=future))
+
+
+def test_baseline_scenario_is_the_usual_recent_value(model, split):
+    baseline = model.baseline_future(3, ids=model.series_ids_[:2])
+    assert list(baseline.columns) == ["unique_id", "ds", "price", "promo"] and len(baseline) == 6
+    assert set(baseline["promo"]) <= {0.0, 1.0}
+    recent = split[0].sort_values("ds").groupby("unique_id").tail(HORIZON)
+    usual_price = recent[recent["unique_id"] == model.series_ids_[0]]["price"].mode().min()
+    assert baseline["price"].iloc[0] == usual_price
+
+
+@pytest.mark.parametrize(
+    "change, message, column",
+    [
+        (lambda f: None, "needs the future values of price, promo", None),
+        (lambda f: f.drop(columns="promo"), "missing column 'promo'", "promo"),
+        (lambda f: f.assign(weather=1.0), "unknown exogenous column 'weather'", "weather"),
+        (lambda f: f.iloc[1:], "1 forecast periods have no values", "ds"),
+        (lambda f: pd.concat([f, f.iloc[:1]]), "two rows for series", "ds"),
+        (lambda f: pd.concat([f, f.tail(1).assign(ds=f["ds"].max() + pd.Timedelta(days=1))]), "1 rows are outside the forecast", "ds"),
+        (lambda f: f.assign(price=f["price"].astype(object).where(f.index > 0, "cheap")), "must be numbers", "price"),
+    ],
+)
+def test_bad_future_values_are_refused_with_the_column(model, split, change, message, column):
+    with pytest.raises(FutureValuesError, match=message) as error:
+        model.predict(HORIZON, future=change(_future(split[1])))
+    assert error.value.column == column
