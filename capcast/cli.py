@@ -51,12 +51,16 @@ def data_generate(
     seed: Annotated[int, typer.Option(help="random seed; the same seed gives byte-identical files")] = 0,
     products: Annotated[int, typer.Option(min=1, help="number of products")] = 40,
     locations: Annotated[int, typer.Option(min=1, help="number of stores")] = 5,
-    days: Annotated[int, typer.Option(min=120, help="days of daily history")] = 1096,
+    days: Annotated[int, typer.Option(min=120, help="days of history")] = 1096,
+    hourly: Annotated[bool, typer.Option(help="hourly workload per site (--locations sites) instead; no site.yaml")] = False,
 ) -> None:
     """Write a seeded synthetic sales history and a matching production site."""
-    from features.generate import SampleConfig, write_sample
+    from features.generate import SampleConfig, write_hourly_sample, write_sample
 
     try:
+        if hourly:
+            typer.echo(f"wrote {write_hourly_sample(out, seed, sites=locations, days=days)} (hourly; plans are daily, so no site)")
+            return
         panel, site = write_sample(out, seed, SampleConfig(products=products, locations=locations, days=days))
     except OSError as error:
         _fail(f"{out}: cannot write: {error.strerror or error}")
@@ -163,6 +167,8 @@ def forecast(
         f"wrote {out}: {frame['unique_id'].nunique()} series x {horizon} days from model version {model.info.version}"
         f" (family level error {model.info.family_level_error:g}: pass it to `capcast plan --level-error`){scenario}"
     )
+    if model.cold_start_ids:
+        typer.echo(f"{len(model.cold_start_ids)} series too short for the global model use the cold-start fallback: {', '.join(sorted(model.cold_start_ids)[:5])}")
 
 
 def _load_site_or_fail(path: Path):

@@ -1,11 +1,16 @@
 """Seeded generator of a realistic sample history and a matching production site.
 
 The history is a long panel (``unique_id, ds, y`` plus ``item_id, store_id,
-family, price, promo``) of daily unit sales with weekly and yearly
+family, price, promo, in_stock``) of daily unit sales with weekly and yearly
 seasonality, per-series trend, price promotions that lift demand through a
-price elasticity, holidays (collapse on the day, stock-up the day before) and
-a share of intermittent slow movers. The site is sized from the generated
-demand so that the default plan is neither trivially easy nor infeasible.
+price elasticity, holidays (collapse on the day, stock-up the day before), a
+share of intermittent slow movers, new items launched late in the history
+(short series) and stockout episodes in which sales are censored to zero
+(``in_stock`` = 0). The site is sized from the generated demand so that the
+default plan is neither trivially easy nor infeasible.
+
+``generate_hourly_panel`` makes the other shape capcast forecasts: hourly
+workload per site (intra-day and weekly cycles, holidays).
 
 Everything is a pure function of ``(config, seed)``: the same seed gives
 byte-identical files.
@@ -22,7 +27,14 @@ import yaml
 
 from features.calendar import is_holiday, is_pre_holiday
 
-__all__ = ["SampleConfig", "generate_panel", "generate_site", "write_sample"]
+__all__ = [
+    "SampleConfig",
+    "generate_hourly_panel",
+    "generate_panel",
+    "generate_site",
+    "write_hourly_sample",
+    "write_sample",
+]
 
 PANEL_FILE = "sales.csv"
 SITE_FILE = "site.yaml"
@@ -39,6 +51,11 @@ class SampleConfig:
         families: number of product families (what the production lines make).
         start: first day of the history (ISO date).
         slow_mover_share: share of products with intermittent demand.
+        new_item_share: share of products launched in the last quarter of the
+            history (at least ``min_new_item_days`` before its end).
+        min_new_item_days: shortest history of a new item.
+        stockouts_per_year: mean number of stockout episodes (2-7 days, sales
+            censored to zero) per series and year.
     """
 
     products: int = 40
@@ -47,6 +64,9 @@ class SampleConfig:
     families: int = 5
     start: str = "2023-01-01"
     slow_mover_share: float = 0.2
+    new_item_share: float = 0.1
+    min_new_item_days: int = 14
+    stockouts_per_year: float = 2.0
 
 
 def _weekly_profile(rng: np.random.Generator) -> np.ndarray:
@@ -68,13 +88,23 @@ def _promotions(rng: np.random.Generator, days: int) -> tuple[np.ndarray, np.nda
     return promo, discount
 
 
+def _in_stock(rng: np.random.Generator, days: int, per_year: float) -> np.ndarray:
+    """1 on days the item was on the shelf, 0 during stockout episodes of 2-7 days."""
+    available = np.ones(days, dtype=np.int8)
+    for _ in range(rng.poisson(per_year * days / 365.25)):
+        start = int(rng.integers(0, days))
+        available[start : start + int(rng.integers(2, 8))] = 0
+    return available
+
+
 def generate_panel(config: SampleConfig = SampleConfig(), seed: int = 0) -> pd.DataFrame:
     """Daily unit sales for ``products × locations`` series.
 
     Returns:
         Long panel sorted by ``unique_id, ds`` with columns ``unique_id, ds, y,
-        item_id, store_id, family, price, promo``; ``y`` is a non-negative
-        whole number of units, ``price`` the shelf price that day.
+        item_id, store_id, family, price, promo, in_stock``; ``y`` is a
+        non-negative whole number of units (0 while out of stock), ``price``
+        the shelf price that day. New items' series start at their launch.
     """
     rng = np.random.default_rng(seed)
     dates = pd.date_range(config.start, periods=config.days, freq="D")
@@ -89,6 +119,12 @@ def generate_panel(config: SampleConfig = SampleConfig(), seed: int = 0) -> pd.D
     store_scale = rng.lognormal(0.0, 0.3, size=config.locations)
     n_slow = int(round(config.slow_mover_share * config.products))
     slow = set(rng.choice(config.products, size=n_slow, replace=False).tolist())
+    n_new = int(round(config.new_item_share * config.products))
+    latest_launch = max(config.days - config.min_new_item_days, 0)
+    launch = {
+        int(product): int(rng.integers(min(int(0.75 * config.days), latest_launch), latest_launch + 1))
+        for product in rng.choice(config.products, size=n_new, replace=False)
+    }
 
     frames = []
     for product in range(config.products):
@@ -116,23 +152,56 @@ def generate_panel(config: SampleConfig = SampleConfig(), seed: int = 0) -> pd.D
             )
             # Gamma-Poisson: over-dispersed counts, intermittent when the mean is small.
             rate = mean * rng.gamma(dispersion, 1.0 / dispersion, size=config.days)
-            sales = rng.poisson(rate).astype(float)
+            in_stock = _in_stock(rng, config.days, config.stockouts_per_year)
+            sales = rng.poisson(rate).astype(float) * in_stock
             item_id, store_id = f"P{product + 1:03d}", f"S{location + 1}"
+            first = launch.get(product, 0)
             frames.append(
                 pd.DataFrame(
                     {
                         "unique_id": f"{item_id}-{store_id}",
-                        "ds": dates,
-                        "y": sales,
+                        "ds": dates[first:],
+                        "y": sales[first:],
                         "item_id": item_id,
                         "store_id": store_id,
                         "family": f"F{family + 1}",
-                        "price": price,
-                        "promo": promo,
+                        "price": price[first:],
+                        "promo": promo[first:],
+                        "in_stock": in_stock[first:],
                     }
                 )
             )
     return pd.concat(frames, ignore_index=True).sort_values(["unique_id", "ds"], ignore_index=True)
+
+
+def generate_hourly_panel(sites: int = 3, days: int = 182, start: str = "2024-01-01", seed: int = 0) -> pd.DataFrame:
+    """Hourly workload (e.g. orders to pick, rentals) per site.
+
+    Returns:
+        Long hourly panel ``unique_id, ds, y, store_id, holiday`` sorted by ``unique_id, ds``:
+        a morning and an afternoon peak on working days, one midday peak at weekends
+        and on holidays, a slow trend and over-dispersed counts.
+    """
+    rng = np.random.default_rng(seed)
+    hours = pd.date_range(start, periods=days * 24, freq="h")
+    hour, weekday = hours.hour.to_numpy(), hours.weekday.to_numpy()
+    holiday = is_holiday(hours.normalize()).astype(np.int8)
+    working = (weekday < 5) & (holiday == 0)
+    commute = np.exp(-0.5 * ((hour - 8) / 1.5) ** 2) + 1.2 * np.exp(-0.5 * ((hour - 17) / 2.0) ** 2)
+    leisure = 1.3 * np.exp(-0.5 * ((hour - 14) / 3.0) ** 2)
+    profile = 0.08 + np.where(working, commute, leisure)
+    frames = []
+    for site in range(sites):
+        level = rng.lognormal(3.0, 0.5)
+        trend = 1.0 + rng.uniform(-0.1, 0.3) * np.arange(len(hours)) / len(hours)
+        rate = level * profile * trend * rng.gamma(8.0, 1.0 / 8.0, size=len(hours))
+        store_id = f"S{site + 1}"
+        frames.append(
+            pd.DataFrame(
+                {"unique_id": store_id, "ds": hours, "y": rng.poisson(rate).astype(float), "store_id": store_id, "holiday": holiday}
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 def generate_site(panel: pd.DataFrame, lines: int = 4, seed: int = 0) -> dict:
@@ -206,3 +275,15 @@ def write_sample(out_dir: Path, seed: int, config: SampleConfig = SampleConfig()
     out.to_csv(panel_path, index=False, lineterminator="\n")
     site_path.write_text(yaml.safe_dump(site, sort_keys=False), encoding="utf-8")
     return panel_path, site_path
+
+
+def write_hourly_sample(out_dir: Path, seed: int, sites: int = 3, days: int = 182) -> Path:
+    """Write an hourly workload panel as ``sales.csv`` into ``out_dir``; returns its path.
+    There is no site: capacity plans are made per day."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    panel = generate_hourly_panel(sites=sites, days=days, seed=seed)
+    path = out_dir / PANEL_FILE
+    panel.assign(ds=panel["ds"].dt.strftime("%Y-%m-%d %H:%M"), y=panel["y"].astype(int)).to_csv(
+        path, index=False, lineterminator="\n"
+    )
+    return path

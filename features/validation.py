@@ -9,6 +9,18 @@ price before the item was listed). ``price`` >= 0 and ``promo`` in {0, 1} are
 checked when present. Forecasts need the exogenous values of the forecast
 periods too (``models.base.Forecaster.predict``).
 
+Policies (nothing is filled or dropped silently):
+
+- **Gaps**: every period of a series between its first and last row must be
+  present; a period without sales is a row with ``y`` = 0. Series may start
+  late (new items) but all end on the panel's last period. Loaders of public
+  layouts state their own choice (``features.loaders``).
+- **Stockout-censored zeros**: a zero recorded while the item was unavailable
+  is not zero demand. Mark such periods with ``in_stock`` = 0 (1 otherwise).
+  It is an exogenous column like any other: the models learn that sales
+  vanish when it is 0, and forecast with ``in_stock`` = 1 (the baseline
+  scenario) unless the caller says an item will be unavailable.
+
 Validation never drops or fills anything: it returns every problem with the
 file row (1-based, header = row 1) and column it was found at.
 """
@@ -26,7 +38,9 @@ __all__ = ["Problem", "PanelError", "REQUIRED_COLUMNS", "STATIC_COLUMNS", "exoge
 REQUIRED_COLUMNS = ("unique_id", "ds", "y")
 # Text attributes of a series, constant over time; the models use them as categoricals.
 STATIC_COLUMNS = ("item_id", "store_id", "family", "dept_id", "cat_id", "state_id")
-NUMERIC_COLUMNS = ("y", "price", "promo")
+# ``in_stock`` = 0 marks a period whose sales were censored by a stockout (see the module docstring).
+AVAILABILITY_COLUMN = "in_stock"
+NUMERIC_COLUMNS = ("y", "price", "promo", AVAILABILITY_COLUMN)
 _OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})$"
 # Header line plus 1-based numbering: data row at index i sits on file line i + 2.
 _FIRST_DATA_LINE = 2
@@ -69,6 +83,9 @@ _TYPED_SCHEMA = pa.DataFrameSchema(
         "y": pa.Column(float, pa.Check.ge(0, error="negative demand"), nullable=True),
         "price": pa.Column(float, pa.Check.ge(0, error="negative price"), nullable=True, required=False),
         "promo": pa.Column(float, pa.Check.isin([0, 1], error="promo must be 0 or 1"), nullable=True, required=False),
+        AVAILABILITY_COLUMN: pa.Column(
+            float, pa.Check.isin([0, 1], error="in_stock must be 0 or 1"), nullable=True, required=False
+        ),
     },
     unique=["unique_id", "ds"],
     report_duplicates="all",

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from features.pipeline import infer_frequency
+from features.validation import AVAILABILITY_COLUMN
 
 __all__ = [
     "Forecaster",
@@ -164,13 +165,32 @@ class Forecaster(ABC):
             raise FutureValuesError(f"{len(extra)} rows are outside the forecast, first: series {uid!r} on {ds.date()}", "ds")
         return given.sort_values(_KEYS, ignore_index=True)
 
+    def _min_history(self) -> int:
+        """Fewest periods a series needs for this forecaster; shorter ones go to the cold-start fallback."""
+        return 1
+
     def fit(self, panel: pd.DataFrame) -> "Forecaster":
-        """Learn from a validated panel (``unique_id, ds, y`` + static columns)."""
+        """Learn from a validated panel (``unique_id, ds, y`` + static and exogenous columns).
+
+        Series shorter than the forecaster's minimum history (new items) are
+        forecast by a cold-start fallback fit on them alone: statsforecast's
+        historic average with its normal bands. ``cold_start_ids_`` lists them.
+        """
         missing = {"unique_id", "ds", "y"} - set(panel.columns)
         if missing:
             raise ValueError(f"panel is missing columns: {sorted(missing)}")
         self.freq_ = infer_frequency(panel)
-        self._fit(panel)
+        lengths = panel.groupby("unique_id").size()
+        self.cold_start_ids_ = sorted(str(i) for i in lengths.index[lengths < self._min_history()])
+        if len(self.cold_start_ids_) == len(lengths):
+            raise ValueError(f"every series is shorter than the {self._min_history()} periods {type(self).__name__} needs")
+        cold = panel["unique_id"].astype(str).isin(self.cold_start_ids_)
+        if cold.any():
+            from models.baselines import LocalForecaster
+
+            self.cold_start_ = LocalForecaster("historic_average", levels=self.levels).fit(panel[cold])
+        self._fit(panel[~cold])
+        self.usual_exogenous_ = _usual_values(panel, self.exogenous_)
         self.series_ids_ = sorted(panel["unique_id"].astype(str).unique())
         self.last_ds_ = pd.Timestamp(panel["ds"].max())
         return self
@@ -201,8 +221,16 @@ class Forecaster(ABC):
             raise ValueError(f"horizon {horizon} is longer than the maximum {self.max_horizon}")
         wanted = self.series_ids_ if ids is None else list(dict.fromkeys(str(i) for i in ids))
         checked = self._checked_future(future, horizon, wanted)
-        frame = self._predict(horizon, None if ids is None else wanted, checked)
-        return frame.sort_values(["unique_id", "ds"], ignore_index=True)
+        cold_ids = set(self.cold_start_ids_)
+        cold = [i for i in wanted if i in cold_ids]
+        warm = [i for i in wanted if i not in cold_ids]
+        frames = []
+        if warm:
+            warm_future = None if checked is None else checked[checked["unique_id"].isin(warm)]
+            frames.append(self._predict(horizon, None if ids is None and not cold else warm, warm_future))
+        if cold:
+            frames.append(self.cold_start_.predict(horizon, ids=cold))
+        return pd.concat(frames, ignore_index=True).sort_values(["unique_id", "ds"], ignore_index=True)
 
     def to_bytes(self) -> bytes:
         """The fitted forecaster serialised (pickle); the caller decides where it is stored."""
@@ -214,3 +242,22 @@ class Forecaster(ABC):
         if not isinstance(forecaster, Forecaster):
             raise TypeError("the data does not hold a Forecaster")
         return forecaster
+
+
+# Known-future values of a series are usually what they were lately; availability is the exception.
+_ALWAYS_IN_STOCK = 1.0
+
+
+def _usual_values(panel: pd.DataFrame, columns: tuple[str, ...], periods: int = 28) -> pd.DataFrame:
+    """Per series, each column's most frequent value over its last ``periods`` rows (smallest
+    on ties); items are assumed in stock."""
+    ids = pd.Index(sorted(panel["unique_id"].astype(str).unique()), name="unique_id")
+    if not columns:
+        return pd.DataFrame(index=ids)
+    recent = panel.sort_values("ds").groupby("unique_id", sort=True).tail(periods)
+    usual = recent.groupby(recent["unique_id"].astype(str))[list(columns)].agg(
+        lambda values: values.mode().min() if values.notna().any() else float("nan")
+    )
+    if AVAILABILITY_COLUMN in usual.columns:
+        usual[AVAILABILITY_COLUMN] = _ALWAYS_IN_STOCK
+    return usual.rename_axis("unique_id")

@@ -26,6 +26,7 @@ LOCAL_METHODS: dict[str, tuple[Callable[[int, ConformalIntervals | None], object
     "croston_optimized": (lambda _, conformal: sf.CrostonOptimized(prediction_intervals=conformal), False),
     "adida": (lambda _, conformal: sf.ADIDA(prediction_intervals=conformal), False),
     "imapa": (lambda _, conformal: sf.IMAPA(prediction_intervals=conformal), False),
+    "historic_average": (lambda _, __: sf.HistoricAverage(), True),
 }
 
 
@@ -63,11 +64,22 @@ class LocalForecaster(Forecaster):
 
     def _fit(self, panel: pd.DataFrame) -> None:
         make, own_intervals = LOCAL_METHODS[self.method]
-        conformal = None if own_intervals else ConformalIntervals(h=self.horizon, n_windows=self.conformal_windows)
+        conformal = None if own_intervals else ConformalIntervals(h=self.horizon, n_windows=self._windows(panel))
         model = make(self.season_length, conformal)
         self.alias_ = model.alias
         self.sf_ = StatsForecast(models=[model], freq=self.freq_, n_jobs=1)
         self.sf_.fit(panel[["unique_id", "ds", "y"]])
+
+    def _min_history(self) -> int:
+        # statsforecast's conformal intervals need two windows; seasonal methods one season and a period.
+        if not LOCAL_METHODS[self.method][1]:
+            return 2 * self.horizon + 1
+        return self.season_length + 1 if self.method in ("seasonal_naive", "auto_ets") else 2
+
+    def _windows(self, panel: pd.DataFrame) -> int:
+        """Conformal windows the shortest series leaves room for (statsforecast needs h * n + 1 periods)."""
+        shortest = int(panel.groupby("unique_id").size().min())
+        return max(2, min(self.conformal_windows, (shortest - 1) // self.horizon))
 
     def _predict(self, horizon: int, ids: list[str] | None, future: pd.DataFrame | None) -> pd.DataFrame:
         # Conformal scores are per horizon step: statsforecast predicts them for the whole horizon only.

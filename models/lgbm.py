@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import lightgbm as lgb
 import pandas as pd
 from mlforecast import MLForecast
@@ -34,6 +36,10 @@ class LightGBMForecaster(Forecaster):
             The same windows measure ``family_level_error_``, the relative
             error of a product family's level that its series share, which
             the planner adds to the per-series spread.
+        min_history: fewest periods a series needs for the global model;
+            shorter series (new items) get the cold-start fallback of
+            ``models.base``. None: one weekly cycle of daily data (7), one
+            daily cycle of hourly data (24).
         seed: LightGBM random seed.
         num_threads: LightGBM threads (0 = all cores).
     """
@@ -49,6 +55,7 @@ class LightGBMForecaster(Forecaster):
         min_child_samples: int = 20,
         levels: tuple[int, ...] = (80, 95),
         calibration_windows: int = 4,
+        min_history: int | None = None,
         seed: int = 0,
         num_threads: int = 0,
     ):
@@ -61,6 +68,7 @@ class LightGBMForecaster(Forecaster):
         self.min_child_samples = min_child_samples
         self.levels = levels
         self.calibration_windows = calibration_windows
+        self.min_history = min_history
         self.seed = seed
         self.num_threads = num_threads
 
@@ -95,31 +103,37 @@ class LightGBMForecaster(Forecaster):
             )
         return min(self.calibration_windows, room)
 
+    def _min_history(self) -> int:
+        if self.min_history is not None:
+            return self.min_history
+        return 24 if self.freq_ == "h" else 7
+
     @property
     def exogenous_(self) -> tuple[str, ...]:
         return self.features_.exogenous or ()
+
+    def _calibration_errors(self, frame: pd.DataFrame, statics: list[str]) -> pd.DataFrame:
+        # Out-of-sample errors of a model fit before the windows, each window
+        # forecast from the true history before it, as at serving time.
+        return self._mlforecast().cross_validation(
+            frame, n_windows=self._calibration_windows(frame), h=self.horizon, refit=False, static_features=statics
+        )
 
     def _fit(self, panel: pd.DataFrame) -> None:
         statics = static_columns(panel)
         self.features_ = (self.features or FeatureSpec.for_frequency(self.freq_)).resolved(panel)
         self.price_references_ = price_references(panel, self.features_)
         frame = training_frame(panel, self.features_, self.price_references_)
-        self.usual_exogenous_ = _usual_values(panel, self.exogenous_, self.horizon)
-        # Out-of-sample errors of a model fit before the windows, each window
-        # forecast from the true history before it, as at serving time.
-        errors = self._mlforecast().cross_validation(
-            frame,
-            n_windows=self._calibration_windows(frame),
-            h=self.horizon,
-            refit=False,
-            static_features=statics,
-        )
+        with warnings.catch_warnings():
+            # Young series have no long lags yet; LightGBM reads the gaps as missing values.
+            warnings.filterwarnings("ignore", message="Found null values", category=UserWarning)
+            errors = self._calibration_errors(frame, statics)
+            self.mlf_ = self._mlforecast()
+            self.mlf_.fit(frame, static_features=statics, cache_train_df=False)
         self.calibration_ = ScaledConformal.fit(
             errors["y"].to_numpy(), errors[_MODEL].to_numpy(), interval_quantiles(self.levels)
         )
         self.family_level_error_ = shared_level_error(self._family_errors(errors, frame), self.calibration_)
-        self.mlf_ = self._mlforecast()
-        self.mlf_.fit(frame, static_features=statics, cache_train_df=False)
         self.series_attributes_ = frame[["unique_id", *statics]].drop_duplicates("unique_id").astype(str)
 
     @staticmethod
@@ -144,10 +158,3 @@ class LightGBMForecaster(Forecaster):
         point = raw[_MODEL].to_numpy(dtype=float)
         return forecast_frame(raw, point, self.calibration_.apply(point))
 
-
-def _usual_values(panel: pd.DataFrame, columns: tuple[str, ...], periods: int) -> pd.DataFrame:
-    """Per series, each column's most frequent value over its last ``periods`` rows (smallest on ties)."""
-    recent = panel.sort_values("ds").groupby("unique_id", sort=True).tail(periods)
-    if not columns:
-        return pd.DataFrame(index=pd.Index(sorted(recent["unique_id"].unique()), name="unique_id"))
-    return recent.groupby("unique_id")[list(columns)].agg(lambda values: values.mode().min() if values.notna().any() else float("nan"))

@@ -40,6 +40,7 @@ class ServedModel:
         self.pyfunc = pyfunc
         self.forecaster: Forecaster = pyfunc.unwrap_python_model().forecaster
         self.series_ids = set(self.forecaster.series_ids_)
+        self.cold_start_ids = frozenset(getattr(self.forecaster, "cold_start_ids_", ()))
         # mlforecast's predict swaps state on the fitted object while it runs: one call at a time.
         self._predict_lock = threading.Lock()
 
@@ -137,7 +138,10 @@ def future_source(info: ModelInfo, rows) -> str:
     return "baseline" if rows is None else "request"
 
 
-def to_series_forecasts(frame: pd.DataFrame) -> list[SeriesForecast]:
+GLOBAL_METHOD, COLD_START_METHOD = "global model", "cold start: historic average"
+
+
+def to_series_forecasts(frame: pd.DataFrame, cold_start_ids: frozenset[str] = frozenset()) -> list[SeriesForecast]:
     """The forecast frame as response objects, one per series in frame order."""
     quantiles = [c for c in frame.columns if c.startswith("q") and c[1:].replace(".", "").isdigit()]
     rounded = frame.assign(ds=frame["ds"].dt.date).round({"mean": 4, **{q: 4 for q in quantiles}})
@@ -147,4 +151,7 @@ def to_series_forecasts(frame: pd.DataFrame) -> list[SeriesForecast]:
         by_series.setdefault(str(unique_id), []).append(
             ForecastPoint(ds=ds, mean=mean, quantiles=dict(zip(quantiles, values)))
         )
-    return [SeriesForecast(unique_id=uid, points=points) for uid, points in by_series.items()]
+    return [
+        SeriesForecast(unique_id=uid, method=COLD_START_METHOD if uid in cold_start_ids else GLOBAL_METHOD, points=points)
+        for uid, points in by_series.items()
+    ]

@@ -72,6 +72,9 @@ class ForecastPoint(BaseModel):
 
 class SeriesForecast(BaseModel):
     unique_id: str
+    method: str = Field(
+        description='"global model", or "cold start: historic average" for a series too short for it (a new item)'
+    )
     points: list[ForecastPoint]
 
 

@@ -51,7 +51,7 @@ class Capcast:
             model=self.model.info,
             horizon=horizon,
             future=future_source(self.model.info, request.future),
-            forecasts=to_series_forecasts(frame),
+            forecasts=to_series_forecasts(frame, self.model.cold_start_ids),
         )
 
     @api.post("/recommend")

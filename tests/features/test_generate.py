@@ -25,7 +25,10 @@ def test_different_seed_gives_different_history(tmp_path):
 
 def test_panel_is_complete_and_shaped_like_retail_demand():
     panel = generate_panel(SampleConfig(products=10, locations=3, days=730), seed=3)
-    assert panel.groupby("unique_id").size().eq(730).all()
+    lengths = panel.groupby("unique_id").size()
+    # one new item (10% of products) in 3 stores, launched in the last quarter but at least 14 days before the end
+    assert (lengths == 730).sum() == 27 and lengths[lengths < 730].between(14, 183).all()
+    assert panel.groupby("unique_id")["ds"].max().nunique() == 1
     assert panel["unique_id"].nunique() == 30
     assert (panel["y"] >= 0).all() and (panel["y"] % 1 == 0).all()
     # promotions lift demand
@@ -39,10 +42,26 @@ def test_panel_is_complete_and_shaped_like_retail_demand():
     # slow movers: some series are mostly zeros
     zero_share = panel.groupby("unique_id")["y"].apply(lambda y: (y == 0).mean())
     assert (zero_share > 0.4).sum() >= 3
+    # stockouts censor sales to zero, and only there is in_stock 0
+    out = panel["in_stock"] == 0
+    assert 0.005 < out.mean() < 0.1 and (panel.loc[out, "y"] == 0).all()
 
 
 def test_sample_writes_expected_columns(tmp_path):
     panel_path, site_path = write_sample(tmp_path, seed=1, config=SMALL)
     frame = pd.read_csv(panel_path)
-    assert list(frame.columns) == ["unique_id", "ds", "y", "item_id", "store_id", "family", "price", "promo"]
+    assert list(frame.columns) == ["unique_id", "ds", "y", "item_id", "store_id", "family", "price", "promo", "in_stock"]
     assert site_path.read_text().startswith("name: sample-site")
+
+
+def test_hourly_workload_has_intraday_and_weekly_cycles_and_validates(tmp_path):
+    from features.generate import write_hourly_sample
+    from features.io import load_panel
+    from features.pipeline import infer_frequency
+
+    panel = load_panel(write_hourly_sample(tmp_path, seed=2, sites=2, days=28))
+    assert infer_frequency(panel) == "h" and len(panel) == 2 * 28 * 24
+    working = panel[panel["ds"].dt.dayofweek < 5]
+    by_hour = working.groupby(working["ds"].dt.hour)["y"].mean()
+    assert by_hour[8] > 3 * by_hour[3] and by_hour[17] > 3 * by_hour[3]
+    assert list(panel.columns) == ["unique_id", "ds", "y", "store_id", "holiday"]

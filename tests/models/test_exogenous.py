@@ -22,11 +22,11 @@ def model(split):
 
 
 def _future(test):
-    return test[["unique_id", "ds", "price", "promo"]].reset_index(drop=True)
+    return test[["unique_id", "ds", "price", "promo", "in_stock"]].reset_index(drop=True)
 
 
 def test_exogenous_columns_and_relative_price_are_features(model):
-    assert model.exogenous_ == ("price", "promo")
+    assert model.exogenous_ == ("price", "promo", "in_stock")
     assert {"price", "promo", "price_relative"} <= set(model.mlf_.ts.features_order_)
 
 
@@ -60,8 +60,8 @@ def test_forecast_ignores_everything_after_the_cutoff(split):
 
 def test_baseline_scenario_is_the_usual_recent_value(model, split):
     baseline = model.baseline_future(3, ids=model.series_ids_[:2])
-    assert list(baseline.columns) == ["unique_id", "ds", "price", "promo"] and len(baseline) == 6
-    assert set(baseline["promo"]) <= {0.0, 1.0}
+    assert list(baseline.columns) == ["unique_id", "ds", "price", "promo", "in_stock"] and len(baseline) == 6
+    assert set(baseline["promo"]) <= {0.0, 1.0} and (baseline["in_stock"] == 1.0).all()
     recent = split[0].sort_values("ds").groupby("unique_id").tail(HORIZON)
     usual_price = recent[recent["unique_id"] == model.series_ids_[0]]["price"].mode().min()
     assert baseline["price"].iloc[0] == usual_price
@@ -70,7 +70,7 @@ def test_baseline_scenario_is_the_usual_recent_value(model, split):
 @pytest.mark.parametrize(
     "change, message, column",
     [
-        (lambda f: None, "needs the future values of price, promo", None),
+        (lambda f: None, "needs the future values of price, promo, in_stock", None),
         (lambda f: f.drop(columns="promo"), "missing column 'promo'", "promo"),
         (lambda f: f.assign(weather=1.0), "unknown exogenous column 'weather'", "weather"),
         (lambda f: f.iloc[1:], "1 forecast periods have no values", "ds"),
@@ -83,3 +83,19 @@ def test_bad_future_values_are_refused_with_the_column(model, split, change, mes
     with pytest.raises(FutureValuesError, match=message) as error:
         model.predict(HORIZON, future=change(_future(split[1])))
     assert error.value.column == column
+
+
+def test_series_too_short_for_the_global_model_get_the_cold_start_fallback(split):
+    """A new item with 4 days of history: forecast by its historic average, reported, full frame."""
+    train, test = split
+    source = train["unique_id"].iloc[0]
+    newcomer = train[train["unique_id"] == source].tail(4).assign(unique_id="NEW-S1", item_id="NEW")
+    model = LightGBMForecaster(horizon=HORIZON, n_estimators=40, num_threads=1).fit(pd.concat([train, newcomer]))
+    assert model.cold_start_ids_ == ["NEW-S1"] and "NEW-S1" in model.series_ids_
+    future = pd.concat([_future(test), _future(test[test["unique_id"] == source]).assign(unique_id="NEW-S1")])
+    forecast = model.predict(HORIZON, future=future)
+    new = forecast[forecast["unique_id"] == "NEW-S1"]
+    assert len(new) == HORIZON and np.allclose(new["mean"], newcomer["y"].mean())
+    assert (new["q97.5"] >= new["q90"]).all() and (new["q90"] > new["mean"]).all()
+    only_new = model.predict(3, ids=["NEW-S1"], future=future[(future["unique_id"] == "NEW-S1")].head(3))
+    pd.testing.assert_frame_equal(only_new, new.head(3).reset_index(drop=True))

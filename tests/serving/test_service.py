@@ -30,6 +30,7 @@ def test_forecast_returns_mean_and_band_per_series_and_day(service_client, sampl
     body = response.json()
     assert body["model"]["version"] == "1" and body["horizon"] == 7
     assert [s["unique_id"] for s in body["forecasts"]] == ids
+    assert {s["method"] for s in body["forecasts"]} == {"global model"}
     for series in body["forecasts"]:
         assert len(series["points"]) == 7
         for point in series["points"]:
@@ -145,7 +146,7 @@ def _future_rows(service_client, ids, horizon, promo=0, price=5.0):
 
     start = date.fromisoformat(service_client.get("/model").json()["trained_until"])
     return [
-        {"unique_id": uid, "ds": str(start + timedelta(days=d + 1)), "price": price, "promo": promo}
+        {"unique_id": uid, "ds": str(start + timedelta(days=d + 1)), "price": price, "promo": promo, "in_stock": 1}
         for uid in ids
         for d in range(horizon)
     ]
@@ -154,7 +155,7 @@ def _future_rows(service_client, ids, horizon, promo=0, price=5.0):
 def test_forecast_reads_known_future_values_or_says_it_used_the_baseline(service_client, sample_panel):
     ids = sorted(sample_panel["unique_id"].unique())[:2]
     info = service_client.get("/model").json()
-    assert info["exogenous"] == ["price", "promo"]
+    assert info["exogenous"] == ["price", "promo", "in_stock"]
     baseline = service_client.post("/forecast", json={"unique_ids": ids, "horizon": 5}).json()
     assert baseline["future"] == "baseline"
     regular = service_client.post("/forecast", json={"unique_ids": ids, "horizon": 5, "future": _future_rows(service_client, ids, 5)})
