@@ -127,6 +127,55 @@ def _served_model(settings: Settings):
 
 
 @app.command()
+def backtest(
+    data: Annotated[Path, typer.Option(help="panel file or data directory (with sales.csv)")],
+    horizon: Annotated[int, typer.Option(min=1, max=366, help="periods ahead at each origin")] = 28,
+    origins: Annotated[int, typer.Option(min=1, max=52, help="number of forecast origins")] = 3,
+    step: Annotated[int | None, typer.Option(min=1, help="periods between origins (default: the horizon)")] = None,
+    n_estimators: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds")] = 300,
+    threads: Annotated[int, typer.Option(min=0, help="LightGBM threads (0 = all cores)")] = 0,
+    out: Annotated[Path | None, typer.Option(help="write every score (per origin and per horizon step) as JSON here")] = None,
+) -> None:
+    """Rolling-origin backtest of the production forecaster and seasonal naive, per origin and per horizon step."""
+    import json
+
+    import pandas as pd
+
+    from features.io import load_panel
+    from features.validation import PanelError
+    from models.baselines import SeasonalNaive
+    from training.backtest import LEVELS, rolling_origin_backtest
+    from training.train import TrainConfig
+
+    try:
+        panel = load_panel(data)
+    except PanelError as error:
+        _fail([str(p) for p in error.problems])
+    config = TrainConfig(horizon=horizon, n_estimators=n_estimators, num_threads=threads)
+    candidates = {"lgbm": config.forecaster, "seasonal_naive": lambda: SeasonalNaive(season_length=7, levels=LEVELS)}
+    reports = {}
+    try:
+        for name, make in candidates.items():
+            reports[name] = rolling_origin_backtest(panel, make, horizon, origins, step)
+    except ValueError as error:
+        _fail(f"{data}: {error}")
+    with pd.option_context("display.width", 160, "display.max_columns", 30, "display.precision", 3):
+        for name, report in reports.items():
+            typer.echo(f"\n{name}: by origin\n{report.by_origin.to_string(index=False)}")
+            weekly = report.by_step.groupby((report.by_step["step"] - 1) // 7).mean().drop(columns="step")
+            weekly.index = [f"steps {7 * w + 1}-{min(7 * w + 7, horizon)}" for w in weekly.index]
+            typer.echo(f"{name}: by horizon step (mean per week of steps)\n{weekly.to_string()}")
+    if out is not None:
+        document = {
+            name: {"by_origin": r.by_origin.to_dict("records"), "by_step": r.by_step.to_dict("records")}
+            for name, r in reports.items()
+        }
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
+        typer.echo(f"written to {out}")
+
+
+@app.command()
 def forecast(
     out: Annotated[Path, typer.Option(help="CSV file to write the forecast frame to")],
     horizon: Annotated[int | None, typer.Option(min=1, help="days ahead (default: the model's longest horizon)")] = None,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import lightgbm as lgb
 import pandas as pd
@@ -124,9 +126,7 @@ class LightGBMForecaster(Forecaster):
         self.features_ = (self.features or FeatureSpec.for_frequency(self.freq_)).resolved(panel)
         self.price_references_ = price_references(panel, self.features_)
         frame = training_frame(panel, self.features_, self.price_references_)
-        with warnings.catch_warnings():
-            # Young series have no long lags yet; LightGBM reads the gaps as missing values.
-            warnings.filterwarnings("ignore", message="Found null values", category=UserWarning)
+        with _young_series_expected():
             errors = self._calibration_errors(frame, statics)
             self.mlf_ = self._mlforecast()
             self.mlf_.fit(frame, static_features=statics, cache_train_df=False)
@@ -154,7 +154,18 @@ class LightGBMForecaster(Forecaster):
 
     def _predict(self, horizon: int, ids: list[str] | None, future: pd.DataFrame | None) -> pd.DataFrame:
         exogenous = None if future is None else future_frame(future, self.features_, self.price_references_)
-        raw = self.mlf_.predict(horizon, ids=ids, X_df=exogenous)
+        with _young_series_expected():
+            raw = self.mlf_.predict(horizon, ids=ids, X_df=exogenous)
         point = raw[_MODEL].to_numpy(dtype=float)
         return forecast_frame(raw, point, self.calibration_.apply(point))
 
+
+
+@contextmanager
+def _young_series_expected() -> Iterator[None]:
+    """Silence mlforecast's notes about young series: they have no long lags yet (LightGBM
+    reads the gaps as missing values) and sit out backtest windows older than they are."""
+    with warnings.catch_warnings():
+        for message in ("Found null values", "The following series are too short", "The following series were dropped"):
+            warnings.filterwarnings("ignore", message=message, category=UserWarning)
+        yield

@@ -1,0 +1,45 @@
+"""Rolling-origin backtest: origins, per-step scores, and the CLI around it."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from capcast.cli import app
+from models.baselines import SeasonalNaive
+from training.backtest import rolling_origin_backtest
+
+
+def test_origins_are_refit_and_scored_per_origin_and_step(sample_panel):
+    report = rolling_origin_backtest(sample_panel, lambda: SeasonalNaive(levels=(80, 95)), horizon=7, origins=3, step=7)
+    last = sample_panel["ds"].max()
+    assert list(report.by_origin["cutoff"]) == [str((last - __import__("pandas").Timedelta(days=d)).date()) for d in (21, 14, 7)]
+    assert {"wape", "rmsse", "wrmsse", "bias", "coverage_80", "width_95"} <= set(report.by_origin.columns)
+    assert list(report.by_step["step"]) == list(range(1, 8))
+    assert {"pinball_q10", "pinball_q97.5", "coverage_95"} <= set(report.by_step.columns)
+    assert len(report.forecasts) == 3 * 7 * sample_panel["unique_id"].nunique()
+
+
+def test_too_many_origins_is_a_clear_error(sample_panel):
+    with pytest.raises(ValueError, match="too few for 100 origins"):
+        rolling_origin_backtest(sample_panel, SeasonalNaive, horizon=7, origins=100, step=7)
+
+
+def test_backtest_command_prints_and_writes_scores(sample_dir, tmp_path):
+    out = tmp_path / "backtest.json"
+    result = CliRunner().invoke(
+        app,
+        ["backtest", "--data", str(sample_dir), "--horizon", "7", "--origins", "2",
+         "--n-estimators", "20", "--threads", "1", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "lgbm: by origin" in result.output and "seasonal_naive: by horizon step" in result.output
+    document = json.loads(out.read_text())
+    assert len(document["lgbm"]["by_origin"]) == 2 and len(document["lgbm"]["by_step"]) == 7
+
+
+def test_backtest_command_rejects_a_bad_panel_in_one_line(tmp_path):
+    bad = tmp_path / "sales.csv"
+    bad.write_text("unique_id,ds,y\na,2024-01-01,-3\n")
+    result = CliRunner().invoke(app, ["backtest", "--data", str(bad)])
+    assert result.exit_code == 1 and "row 2, column y" in result.output
