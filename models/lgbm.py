@@ -28,8 +28,9 @@ class LightGBMForecaster(Forecaster):
         features: lag, rolling and date features (``features.pipeline``); None
             takes the standard set for the panel's frequency.
         objective: LightGBM objective; tweedie suits non-negative, zero-heavy counts.
-        n_estimators, learning_rate, num_leaves, min_child_samples: LightGBM
-            hyper-parameters.
+        n_estimators, learning_rate, num_leaves, min_child_samples, subsample,
+            colsample_bytree, reg_lambda, tweedie_variance_power: LightGBM
+            hyper-parameters (the last only for the tweedie objective).
         levels: central interval levels in percent; the forecast carries the
             quantiles bounding each, and the median.
         calibration_windows: back-to-back backtest windows of ``horizon``
@@ -55,6 +56,10 @@ class LightGBMForecaster(Forecaster):
         learning_rate: float = 0.05,
         num_leaves: int = 63,
         min_child_samples: int = 20,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 0.0,
+        tweedie_variance_power: float = 1.5,
         levels: tuple[int, ...] = (80, 95),
         calibration_windows: int = 4,
         min_history: int | None = None,
@@ -68,6 +73,10 @@ class LightGBMForecaster(Forecaster):
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.tweedie_variance_power = tweedie_variance_power
         self.levels = levels
         self.calibration_windows = calibration_windows
         self.min_history = min_history
@@ -81,9 +90,11 @@ class LightGBMForecaster(Forecaster):
             learning_rate=self.learning_rate,
             num_leaves=self.num_leaves,
             min_child_samples=self.min_child_samples,
-            subsample=0.8,
+            subsample=self.subsample,
             subsample_freq=1,
-            colsample_bytree=0.8,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            **({"tweedie_variance_power": self.tweedie_variance_power} if self.objective == "tweedie" else {}),
             random_state=self.seed,
             n_jobs=self.num_threads,
             deterministic=True,
