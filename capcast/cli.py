@@ -117,6 +117,23 @@ def train(
     )
 
 
+def _champion_level_error(settings: Settings) -> tuple[float, str]:
+    """The family level error the @champion model measured in training, read from its MLflow run."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from serving.model_store import ModelNotFound, ServedModel
+
+    try:
+        version = ServedModel.lookup(settings.tracking_uri, settings.model_name, settings.model_alias)
+        metrics = MlflowClient(settings.tracking_uri).get_run(version.run_id).data.metrics
+    except (ModelNotFound, MlflowException):
+        return 0.0, "no trained model found: series treated as independent"
+    if "family_level_error" not in metrics:
+        return 0.0, f"model version {version.version} did not measure it"
+    return float(metrics["family_level_error"]), f"measured by model version {version.version}"
+
+
 def _served_model(settings: Settings):
     from serving.model_store import ModelNotFound, ServedModel
 
@@ -257,9 +274,13 @@ def plan(
     out: Annotated[Path | None, typer.Option(help="write the plan as JSON here")] = None,
     service_level: Annotated[float, typer.Option(min=0.0, max=1.0, help="cover cumulative demand with this probability")] = 0.95,
     level_error: Annotated[
-        float,
-        typer.Option(min=0.0, max=2.0, help="relative error of a family's level shared by its series (`capcast forecast` prints the model's)"),
-    ] = 0.0,
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=2.0,
+            help="relative error of a family's level shared by its series (default: the @champion model's, measured in training; 0 without one)",
+        ),
+    ] = None,
     demand: Annotated[str | None, typer.Option(help='plan for the daily sums of this column instead ("mean", "q90")')] = None,
     time_limit: Annotated[float, typer.Option(min=0.1, help="CP-SAT time limit, seconds")] = 10.0,
     seed: Annotated[int, typer.Option(help="CP-SAT random seed")] = 0,
@@ -290,6 +311,7 @@ def plan(
     missing = [c for c in ("unique_id", "ds", demand or "mean") if c not in frame.columns]
     if missing:
         _fail([f"{forecast}: row 1, column {c}: missing required column" for c in missing])
+    level_error, level_source = (level_error, "given") if level_error is not None else _champion_level_error(Settings())
     try:
         rows = frame.to_dict("records")
         demand_table = demand_from_forecast(rows, demand) if demand else service_level_demand(rows, service_level, level_error=level_error)
@@ -309,6 +331,7 @@ def plan(
     typer.echo(
         f"plan {result.start} +{result.days} days: {s.status}, cost {k.cost.total:,.0f} (bound {s.best_bound:,.0f}, gap {s.gap:.1%}), "
         f"expected fill rate {k.expected_fill_rate:.1%}, line utilisation {k.line_utilisation:.1%}"
+        + ("" if demand else f"; service level {service_level:g} with family level error {level_error:g} ({level_source})")
         + (f"; written to {out}" if out else "")
     )
 

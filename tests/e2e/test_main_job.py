@@ -1,5 +1,7 @@
 """The main job end to end through the CLI: generate -> validate -> train -> forecast -> plan."""
 
+import re
+
 import pandas as pd
 from typer.testing import CliRunner
 
@@ -31,12 +33,14 @@ def test_main_job_from_raw_data_to_a_checked_plan(tmp_path, monkeypatch):
         "--out", str(tmp_path / "plan.json"), "--time-limit", "2",
     )
     assert "expected fill rate" in planned
+    level_error = float(re.search(r"family level error ([0-9.e-]+) \(measured by model version 1\)", planned).group(1))
 
     forecast = pd.read_csv(tmp_path / "forecast.csv")
     assert forecast["ds"].nunique() == 7 and forecast["unique_id"].nunique() == 10
     plan = Plan.model_validate_json((tmp_path / "plan.json").read_text())
     site = load_site(data / "site.yaml")
-    assert plan_violations(site, service_level_demand(forecast.to_dict("records"), 0.95), plan) == []
+    demand = service_level_demand(forecast.to_dict("records"), 0.95, level_error=level_error)
+    assert plan_violations(site, demand, plan) == []
     assert plan.kpis.expected_fill_rate > 0.9
 
 
