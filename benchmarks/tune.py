@@ -48,7 +48,7 @@ def _space(trial: optuna.Trial) -> dict:
         "min_child_samples": trial.suggest_int("min_child_samples", 5, 200, log=True),
         "subsample": trial.suggest_float("subsample", 0.5, 1.0),
         "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
-        "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
+        "reg_lambda": trial.suggest_float("reg_lambda", 0.0, 10.0),
         "tweedie_variance_power": trial.suggest_float("tweedie_variance_power", 1.05, 1.7),
     }
 

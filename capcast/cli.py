@@ -117,6 +117,17 @@ def train(
     )
 
 
+def _read_csv_or_fail(path: Path):
+    import pandas as pd
+
+    if not path.exists():
+        _fail(f"{path}: file not found")
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        _fail(f"{path}: cannot read: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+
+
 def _champion_level_error(settings: Settings) -> tuple[float, str]:
     """The family level error the @champion model measured in training, read from its MLflow run."""
     from mlflow.exceptions import MlflowException
@@ -202,7 +213,6 @@ def forecast(
     ] = None,
 ) -> None:
     """Forecast every series with the @champion model (columns: unique_id, ds, mean, quantiles, family...)."""
-    import pandas as pd
 
     from serving.errors import ApiError
 
@@ -211,14 +221,7 @@ def forecast(
         horizon = model.horizon(horizon)
     except ApiError as error:
         _fail(f"--horizon: {error.message}")
-    known = None
-    if future is not None:
-        if not future.exists():
-            _fail(f"{future}: file not found")
-        try:
-            known = pd.read_csv(future)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-            _fail(f"{future}: cannot read: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+    known = _read_csv_or_fail(future) if future is not None else None
     try:
         frame = model.all_series_forecast(horizon, known)
     except ApiError as error:
@@ -291,7 +294,6 @@ def plan(
     change_penalty: Annotated[float, typer.Option(min=0, help="charge per changed line-shift in frozen days")] = 100.0,
 ) -> None:
     """Plan shifts, line speeds and maintenance for a forecast with CP-SAT."""
-    import pandas as pd
 
     from planning.demand import demand_from_forecast
     from planning.model import LockError
@@ -302,12 +304,7 @@ def plan(
     site_model = _load_site_or_fail(site)
     lock_list = _load_models_or_fail(locks, list[Lock]) if locks else []
     replan = Replan(_load_models_or_fail(previous, Plan), frozen_days, change_penalty) if previous else None
-    if not forecast.exists():
-        _fail(f"{forecast}: file not found")
-    try:
-        frame = pd.read_csv(forecast)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        _fail(f"{forecast}: cannot read: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+    frame = _read_csv_or_fail(forecast)
     missing = [c for c in ("unique_id", "ds", demand or "mean") if c not in frame.columns]
     if missing:
         _fail([f"{forecast}: row 1, column {c}: missing required column" for c in missing])

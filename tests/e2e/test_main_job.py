@@ -27,7 +27,18 @@ def test_main_job_from_raw_data_to_a_checked_plan(tmp_path, monkeypatch):
     assert "ok, 10 series, 2000 rows" in run("data", "validate", str(data))
     trained = run("train", "--data", str(data), "--horizon", "7", "--n-estimators", "40", "--threads", "1")
     assert "registered demand version 1 as @champion" in trained
-    run("forecast", "--out", str(tmp_path / "forecast.csv"))
+    baseline = run("forecast", "--out", str(tmp_path / "forecast.csv"))
+    assert "price, promo, in_stock: each series' most frequent recent value" in baseline
+
+    # Known-future values from a file: a promotion on every series lifts the forecast.
+    base = pd.read_csv(tmp_path / "forecast.csv")
+    future = base[["unique_id", "ds"]].assign(price=1.0, promo=1, in_stock=1)
+    future.to_csv(tmp_path / "future.csv", index=False)
+    assert "from " + str(tmp_path / "future.csv") in run("forecast", "--out", str(tmp_path / "promo.csv"), "--future", str(tmp_path / "future.csv"))
+    assert pd.read_csv(tmp_path / "promo.csv")["mean"].sum() > base["mean"].sum()
+    future.drop(columns="promo").to_csv(tmp_path / "bad.csv", index=False)
+    bad = runner.invoke(app, ["forecast", "--out", str(tmp_path / "x.csv"), "--future", str(tmp_path / "bad.csv")])
+    assert bad.exit_code == 1 and "missing column 'promo'" in bad.output and "Traceback" not in bad.output
     planned = run(
         "plan", "--forecast", str(tmp_path / "forecast.csv"), "--site", str(data / "site.yaml"),
         "--out", str(tmp_path / "plan.json"), "--time-limit", "2",
