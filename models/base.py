@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from features.pipeline import infer_frequency
-from features.validation import AVAILABILITY_COLUMN
+from models.future import FutureValuesError, baseline_future, check_future, usual_values
 
 __all__ = [
     "Forecaster",
@@ -28,22 +28,9 @@ __all__ = [
     "to_forecast_frame",
 ]
 
-_KEYS = ["unique_id", "ds"]
-
 
 class NotFittedError(RuntimeError):
     """``predict`` was called before ``fit``."""
-
-
-class FutureValuesError(ValueError):
-    """The known-future values given to ``predict`` do not fit the model or the horizon.
-
-    ``column`` names the offending column when there is one.
-    """
-
-    def __init__(self, message: str, column: str | None = None):
-        super().__init__(message)
-        self.column = column
 
 
 def interval_quantiles(levels: Sequence[float]) -> tuple[float, ...]:
@@ -123,47 +110,7 @@ class Forecaster(ABC):
         kept at fit in ``usual_exogenous_`` (index ``unique_id``, one column per exogenous column)."""
         if not self.exogenous_:
             raise ValueError("this model uses no known-future values")
-        ids = self.series_ids_ if ids is None else list(ids)
-        periods = self.forecast_periods(horizon)
-        keys = pd.MultiIndex.from_product([ids, periods], names=["unique_id", "ds"]).to_frame(index=False)
-        return keys.join(self.usual_exogenous_, on="unique_id")
-
-    def _checked_future(self, future: pd.DataFrame | None, horizon: int, ids: list[str]) -> pd.DataFrame | None:
-        needed = list(self.exogenous_)
-        if not needed:
-            if future is not None and (extra := [c for c in future.columns if c not in _KEYS]):
-                raise FutureValuesError(f"unknown exogenous column {extra[0]!r}: this model uses none", extra[0])
-            return None
-        if future is None:
-            raise FutureValuesError(f"this model needs the future values of {', '.join(needed)} for every forecast period")
-        for column in [*_KEYS, *needed]:
-            if column not in future.columns:
-                raise FutureValuesError(f"missing column {column!r}", column)
-        for column in future.columns:
-            if column not in _KEYS and column not in needed:
-                raise FutureValuesError(f"unknown exogenous column {column!r}; this model uses {', '.join(needed)}", column)
-        given = future[[*_KEYS, *needed]].copy()
-        given["unique_id"] = given["unique_id"].astype(str)
-        given["ds"] = pd.to_datetime(given["ds"], errors="coerce")
-        if given["ds"].isna().any():
-            raise FutureValuesError("ds: not a date", "ds")
-        for column in needed:
-            values = pd.to_numeric(given[column], errors="coerce")
-            if (values.isna() & given[column].notna()).any() or np.isinf(values).any():
-                raise FutureValuesError(f"{column}: values must be numbers", column)
-            given[column] = values.astype(float)
-        expected = pd.MultiIndex.from_product([ids, self.forecast_periods(horizon)], names=_KEYS)
-        index = pd.MultiIndex.from_frame(given[_KEYS])
-        if index.has_duplicates:
-            uid, ds = index[index.duplicated()][0]
-            raise FutureValuesError(f"two rows for series {uid!r} on {ds.date()}", "ds")
-        if len(missing := expected.difference(index)):
-            uid, ds = missing[0]
-            raise FutureValuesError(f"{len(missing)} forecast periods have no values, first: series {uid!r} on {ds.date()}", "ds")
-        if len(extra := index.difference(expected)):
-            uid, ds = extra[0]
-            raise FutureValuesError(f"{len(extra)} rows are outside the forecast, first: series {uid!r} on {ds.date()}", "ds")
-        return given.sort_values(_KEYS, ignore_index=True)
+        return baseline_future(self.series_ids_ if ids is None else list(ids), self.forecast_periods(horizon), self.usual_exogenous_)
 
     def _min_history(self) -> int:
         """Fewest periods a series needs for this forecaster; shorter ones go to the cold-start fallback."""
@@ -190,7 +137,7 @@ class Forecaster(ABC):
 
             self.cold_start_ = LocalForecaster("historic_average", levels=self.levels).fit(panel[cold])
         self._fit(panel[~cold])
-        self.usual_exogenous_ = _usual_values(panel, self.exogenous_)
+        self.usual_exogenous_ = usual_values(panel, self.exogenous_)
         self.series_ids_ = sorted(panel["unique_id"].astype(str).unique())
         self.last_ds_ = pd.Timestamp(panel["ds"].max())
         return self
@@ -220,7 +167,7 @@ class Forecaster(ABC):
         if self.max_horizon is not None and horizon > self.max_horizon:
             raise ValueError(f"horizon {horizon} is longer than the maximum {self.max_horizon}")
         wanted = self.series_ids_ if ids is None else list(dict.fromkeys(str(i) for i in ids))
-        checked = self._checked_future(future, horizon, wanted)
+        checked = check_future(future, self.exogenous_, wanted, self.forecast_periods(horizon))
         cold_ids = set(self.cold_start_ids_)
         cold = [i for i in wanted if i in cold_ids]
         warm = [i for i in wanted if i not in cold_ids]
@@ -243,21 +190,3 @@ class Forecaster(ABC):
             raise TypeError("the data does not hold a Forecaster")
         return forecaster
 
-
-# Known-future values of a series are usually what they were lately; availability is the exception.
-_ALWAYS_IN_STOCK = 1.0
-
-
-def _usual_values(panel: pd.DataFrame, columns: tuple[str, ...], periods: int = 28) -> pd.DataFrame:
-    """Per series, each column's most frequent value over its last ``periods`` rows (smallest
-    on ties); items are assumed in stock."""
-    ids = pd.Index(sorted(panel["unique_id"].astype(str).unique()), name="unique_id")
-    if not columns:
-        return pd.DataFrame(index=ids)
-    recent = panel.sort_values("ds").groupby("unique_id", sort=True).tail(periods)
-    usual = recent.groupby(recent["unique_id"].astype(str))[list(columns)].agg(
-        lambda values: values.mode().min() if values.notna().any() else float("nan")
-    )
-    if AVAILABILITY_COLUMN in usual.columns:
-        usual[AVAILABILITY_COLUMN] = _ALWAYS_IN_STOCK
-    return usual.rename_axis("unique_id")

@@ -1,0 +1,105 @@
+"""Known-future values at predict time: checking what a caller sends, and the baseline scenario.
+
+A forecaster that reads exogenous columns needs their values for exactly the
+forecast periods of exactly the requested series. ``check_future`` accepts
+that and nothing else, naming the offending column. When a caller has no
+scenario, ``baseline_future`` repeats each series' usual recent value
+(``usual_values``): its regular price, no promotion, in stock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from features.validation import AVAILABILITY_COLUMN
+
+__all__ = ["FutureValuesError", "baseline_future", "check_future", "usual_values"]
+
+_KEYS = ["unique_id", "ds"]
+# Availability is the exception to "as lately": a forecast is of demand, so items are assumed in stock.
+_IN_STOCK = 1.0
+
+
+class FutureValuesError(ValueError):
+    """The known-future values given to ``predict`` do not fit the model or the horizon.
+
+    ``column`` names the offending column when there is one.
+    """
+
+    def __init__(self, message: str, column: str | None = None):
+        super().__init__(message)
+        self.column = column
+
+
+def _checked_columns(future: pd.DataFrame, needed: Sequence[str]) -> pd.DataFrame:
+    for column in [*_KEYS, *needed]:
+        if column not in future.columns:
+            raise FutureValuesError(f"missing column {column!r}", column)
+    for column in future.columns:
+        if column not in _KEYS and column not in needed:
+            raise FutureValuesError(f"unknown exogenous column {column!r}; this model uses {', '.join(needed)}", column)
+    given = future[[*_KEYS, *needed]].copy()
+    given["unique_id"] = given["unique_id"].astype(str)
+    given["ds"] = pd.to_datetime(given["ds"], errors="coerce")
+    if given["ds"].isna().any():
+        raise FutureValuesError("ds: not a date", "ds")
+    for column in needed:
+        values = pd.to_numeric(given[column], errors="coerce")
+        if (values.isna() & given[column].notna()).any() or np.isinf(values).any():
+            raise FutureValuesError(f"{column}: values must be numbers", column)
+        given[column] = values.astype(float)
+    return given
+
+
+def check_future(
+    future: pd.DataFrame | None, needed: Sequence[str], ids: Sequence[str], periods: pd.DatetimeIndex
+) -> pd.DataFrame | None:
+    """``future`` typed and sorted, when it holds exactly one row per ``ids`` x ``periods``
+    with the ``needed`` columns; None for a model that needs none.
+
+    Raises:
+        FutureValuesError: naming the first problem and its column.
+    """
+    if not needed:
+        if future is not None and (extra := [c for c in future.columns if c not in _KEYS]):
+            raise FutureValuesError(f"unknown exogenous column {extra[0]!r}: this model uses none", extra[0])
+        return None
+    if future is None:
+        raise FutureValuesError(f"this model needs the future values of {', '.join(needed)} for every forecast period")
+    given = _checked_columns(future, needed)
+    expected = pd.MultiIndex.from_product([list(ids), periods], names=_KEYS)
+    index = pd.MultiIndex.from_frame(given[_KEYS])
+    if index.has_duplicates:
+        uid, ds = index[index.duplicated()][0]
+        raise FutureValuesError(f"two rows for series {uid!r} on {ds.date()}", "ds")
+    if len(missing := expected.difference(index)):
+        uid, ds = missing[0]
+        raise FutureValuesError(f"{len(missing)} forecast periods have no values, first: series {uid!r} on {ds.date()}", "ds")
+    if len(extra := index.difference(expected)):
+        uid, ds = extra[0]
+        raise FutureValuesError(f"{len(extra)} rows are outside the forecast, first: series {uid!r} on {ds.date()}", "ds")
+    return given.sort_values(_KEYS, ignore_index=True)
+
+
+def usual_values(panel: pd.DataFrame, columns: Sequence[str], periods: int = 28) -> pd.DataFrame:
+    """Per series (index ``unique_id``), each column's most frequent value over its last
+    ``periods`` rows, the smallest on ties; ``in_stock`` is always 1."""
+    ids = pd.Index(sorted(panel["unique_id"].astype(str).unique()), name="unique_id")
+    if not columns:
+        return pd.DataFrame(index=ids)
+    recent = panel.sort_values("ds").groupby("unique_id", sort=True).tail(periods)
+    usual = recent.groupby(recent["unique_id"].astype(str))[list(columns)].agg(
+        lambda values: values.mode().min() if values.notna().any() else float("nan")
+    )
+    if AVAILABILITY_COLUMN in usual.columns:
+        usual[AVAILABILITY_COLUMN] = _IN_STOCK
+    return usual.rename_axis("unique_id")
+
+
+def baseline_future(ids: Sequence[str], periods: pd.DatetimeIndex, usual: pd.DataFrame) -> pd.DataFrame:
+    """One row per series and period carrying the series' usual values."""
+    keys = pd.MultiIndex.from_product([list(ids), periods], names=_KEYS).to_frame(index=False)
+    return keys.join(usual, on="unique_id")
