@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from planning.diagnose import Diagnosis, diagnose
 from planning.explain import explain
 from planning.heuristic import apply_hint, greedy_plan, warm_start
 from planning.kpis import plan_kpis
+from planning.lns import fix_decisions, improve
 from planning.model import MONEY_SCALE, CapacityModel, add_change_penalty, build_model
 from planning.plan import FamilyDay, Lock, Plan, ReplanReport, ShiftDecision, SolverReport
 from planning.site import Site
@@ -44,7 +46,14 @@ class SolverSettings:
         deterministic: stop on CP-SAT's deterministic time (``time_limit_s``
             work units, roughly seconds) and interleave parallel workers, so the
             same input, seed and worker count give the same plan on any
-            machine load. A wall-clock guard of 10x ``time_limit_s`` stays set.
+            machine load. A wall-clock guard of 10x ``time_limit_s`` + 30 s stays
+            set (generous, so that a loaded machine does not cut the search short
+            and break the determinism).
+            Deterministic solves skip the window search (it runs on wall time).
+        lns_share: share of ``time_limit_s`` given, after CP-SAT's solve of the
+            whole model, to the rolling-window search of ``planning.lns``
+            around its plan; 0 turns it off. The whole model's solve keeps the
+            rest and provides the proven bound.
     """
 
     time_limit_s: float = 10.0
@@ -53,6 +62,11 @@ class SolverSettings:
     greedy_hint: bool = True
     greedy_only: bool = False
     deterministic: bool = False
+    lns_share: float = 0.5
+
+    @property
+    def window_search(self) -> bool:
+        return self.lns_share > 0 and not self.deterministic and not self.greedy_only
 
     def apply(self, solver: cp_model.CpSolver) -> None:
         if not self.time_limit_s > 0:
@@ -62,10 +76,11 @@ class SolverSettings:
         solver.parameters.random_seed = int(self.seed)
         if self.deterministic:
             solver.parameters.max_deterministic_time = float(self.time_limit_s)
-            solver.parameters.max_time_in_seconds = 10.0 * float(self.time_limit_s)
+            solver.parameters.max_time_in_seconds = 10.0 * float(self.time_limit_s) + 30.0
             solver.parameters.interleave_search = self.workers > 1
         else:
-            solver.parameters.max_time_in_seconds = float(self.time_limit_s)
+            share = 1.0 - self.lns_share if self.window_search else 1.0
+            solver.parameters.max_time_in_seconds = float(self.time_limit_s) * share
 
 
 def _decisions(m: CapacityModel, solver: cp_model.CpSolver) -> list[ShiftDecision]:
@@ -123,6 +138,21 @@ class Replan:
     change_penalty_per_shift: float = 100.0
 
 
+def _window_search(m: CapacityModel, solver: cp_model.CpSolver, settings: SolverSettings, deadline: float) -> cp_model.CpSolver:
+    """Improve CP-SAT's plan by ``planning.lns`` until ``deadline``; returns a solver holding
+    the final plan (every decision fixed, flows re-derived), never a worse one than ``solver``'s."""
+    solution, objective, _ = improve(
+        m, list(solver.response_proto.solution), solver.objective_value, deadline, settings.workers, settings.seed
+    )
+    final = cp_model.CpSolver()
+    final.parameters.num_workers = settings.workers
+    final.parameters.max_time_in_seconds = 10.0
+    status = final.solve(fix_decisions(m, solution))
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE) or final.objective_value > objective + 0.5:
+        return solver
+    return final
+
+
 def solve(
     site: Site,
     demand: Demand,
@@ -146,6 +176,7 @@ def solve(
         apply_hint(m, warm_start(m, replan.previous.shifts, greedy_plan(m)))
     elif settings.greedy_hint or settings.greedy_only:
         apply_hint(m, greedy_plan(m))
+    started = time.monotonic()
     solver = cp_model.CpSolver()
     settings.apply(solver)
     status = solver.solve(m.model)
@@ -159,7 +190,11 @@ def solve(
             cp_model.MODEL_INVALID: f"the site's numbers are out of range for the solver ({m.model.validate()})",
         }.get(status, "no plan found within the time limit")
         raise PlanningError(f"{reason} (solver status {name})")
-    objective, bound = solver.objective_value / MONEY_SCALE, solver.best_objective_bound / MONEY_SCALE
+    bound = solver.best_objective_bound / MONEY_SCALE
+    if settings.window_search and status == cp_model.FEASIBLE:
+        solver = _window_search(m, solver, settings, started + settings.time_limit_s)
+    wall_time = time.monotonic() - started
+    objective = solver.objective_value / MONEY_SCALE
     gap = 0.0 if objective == 0 else max(0.0, (objective - bound) / abs(objective))
     shifts, flows = _decisions(m, solver), _flows(m, solver)
     plan = Plan(
@@ -174,7 +209,7 @@ def solve(
             objective=round(objective, 2),
             best_bound=round(bound, 2),
             gap=round(gap, 6),
-            wall_time_s=round(solver.wall_time, 3),
+            wall_time_s=round(wall_time, 3),
             time_limit_s=settings.time_limit_s,
             seed=settings.seed,
             workers=settings.workers,

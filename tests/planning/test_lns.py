@@ -1,0 +1,48 @@
+"""Rolling-window search: windows cover the horizon, never worsen a plan, and keep every rule."""
+
+import time
+
+import pytest
+from ortools.sat.python import cp_model
+
+from planning.heuristic import apply_hint, greedy_plan
+from planning.lns import _windows, fix_decisions, improve
+from planning.model import build_model
+from planning.solve import SolverSettings, solve
+from planning.verify import plan_violations
+from tests.planning.conftest import make_demand
+
+
+@pytest.mark.parametrize("days, width", [(7, 7), (14, 7), (28, 7), (30, 7), (5, 7)])
+def test_windows_cover_every_day_and_overlap(days, width):
+    windows = _windows(days, width)
+    assert set().union(*map(set, windows)) == set(range(days))
+    assert all(len(w) == min(width, days) for w in windows)
+
+
+def _two_weeks():
+    return make_demand({"A": [60, 80, 100, 90, 70, 120, 110] * 2, "B": [90, 100, 95, 120, 80, 60, 100] * 2})
+
+
+def test_search_starts_from_the_greedy_plan_and_never_worsens_it(site):
+    m = build_model(site, _two_weeks())
+    apply_hint(m, greedy_plan(m))
+    solver = cp_model.CpSolver()
+    solver.parameters.fix_variables_to_their_hinted_value = True  # the greedy plan itself
+    solver.parameters.num_workers = 1
+    assert solver.solve(m.model) == cp_model.OPTIMAL
+    greedy = solver.objective_value
+    solution, objective, report = improve(m, list(solver.response_proto.solution), greedy, time.monotonic() + 4, 1, 0, window_days=4, window_seconds=0.5)
+    assert objective <= greedy and report.start_objective == greedy and report.windows >= 1
+    final = cp_model.CpSolver()
+    assert final.solve(fix_decisions(m, solution)) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    assert final.objective_value == pytest.approx(objective)
+
+
+def test_plans_with_the_window_search_keep_every_hard_rule_and_the_time_limit(site):
+    demand = _two_weeks()
+    plan = solve(site, demand, SolverSettings(time_limit_s=3, workers=2, seed=0, lns_share=0.6))
+    assert plan_violations(site, demand, plan) == []
+    assert plan.solver.wall_time_s <= 3 + 1.5
+    assert plan.kpis.cost.total == pytest.approx(plan.solver.objective, abs=0.02)
+    assert plan.solver.best_bound <= plan.solver.objective + 1e-6
