@@ -86,7 +86,7 @@ def data_validate(file: Annotated[Path, typer.Argument(help="panel file (CSV or 
 @app.command()
 def train(
     data: Annotated[Path, typer.Option(help="panel file or data directory (with sales.csv)")],
-    horizon: Annotated[int, typer.Option(min=1, max=366, help="longest horizon served, in days")] = 28,
+    horizon: Annotated[int, typer.Option(min=1, max=24 * 366, help="longest horizon served, in periods of the data (days, or hours for hourly data)")] = 28,
     n_estimators: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds")] = 300,
     threads: Annotated[int, typer.Option(min=0, help="LightGBM threads (0 = all cores)")] = 0,
 ) -> None:
@@ -171,7 +171,7 @@ def backtest(
 
     from features.io import load_panel
     from features.validation import PanelError
-    from models.baselines import SeasonalNaive
+    from models.baselines import weekly_seasonal_naive
     from training.backtest import LEVELS, rolling_origin_backtest
     from training.train import TrainConfig
 
@@ -180,7 +180,7 @@ def backtest(
     except PanelError as error:
         _fail([str(p) for p in error.problems])
     config = TrainConfig(horizon=horizon, n_estimators=n_estimators, num_threads=threads)
-    candidates = {"lgbm": config.forecaster, "seasonal_naive": lambda: SeasonalNaive(season_length=7, levels=LEVELS)}
+    candidates = {"lgbm": config.forecaster, "seasonal_naive": lambda: weekly_seasonal_naive(panel, LEVELS)}
     reports = {}
     try:
         for name, make in candidates.items():
@@ -231,7 +231,8 @@ def forecast(
         f"; {', '.join(model.info.exogenous)}: each series' most frequent recent value (pass --future to set them)"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame.assign(ds=frame["ds"].dt.strftime("%Y-%m-%d")).to_csv(out, index=False, float_format="%.4f")
+    daily = bool((frame["ds"] == frame["ds"].dt.normalize()).all())
+    frame.assign(ds=frame["ds"].dt.strftime("%Y-%m-%d" if daily else "%Y-%m-%d %H:%M")).to_csv(out, index=False, float_format="%.4f")
     typer.echo(
         f"wrote {out}: {frame['unique_id'].nunique()} series x {horizon} days from model version {model.info.version}"
         f" (family level error {model.info.family_level_error:g}: pass it to `capcast plan --level-error`){scenario}"

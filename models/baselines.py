@@ -15,9 +15,10 @@ from statsforecast import StatsForecast
 from statsforecast import models as sf
 from statsforecast.utils import ConformalIntervals
 
+from features.pipeline import infer_frequency
 from models.base import Forecaster, to_forecast_frame
 
-__all__ = ["LOCAL_METHODS", "LocalForecaster", "SeasonalNaive"]
+__all__ = ["LOCAL_METHODS", "WEEKLY_SEASON", "LocalForecaster", "SeasonalNaive", "weekly_seasonal_naive"]
 
 # name -> (statsforecast model from (season_length, conformal intervals or None), has its own intervals)
 LOCAL_METHODS: dict[str, tuple[Callable[[int, ConformalIntervals | None], object], bool]] = {
@@ -96,3 +97,12 @@ class SeasonalNaive(LocalForecaster):
 
     def __init__(self, season_length: int = 7, levels: tuple[int, ...] = (80,)):
         super().__init__("seasonal_naive", season_length=season_length, levels=levels)
+
+
+# The cycle a seasonal baseline repeats: a week of days, a week of hours.
+WEEKLY_SEASON = {"D": 7, "h": 168}
+
+
+def weekly_seasonal_naive(panel: pd.DataFrame, levels: tuple[int, ...]) -> SeasonalNaive:
+    """Seasonal naive repeating the last week, whatever the panel's frequency."""
+    return SeasonalNaive(season_length=WEEKLY_SEASON[infer_frequency(panel)], levels=levels)

@@ -144,7 +144,9 @@ GLOBAL_METHOD, COLD_START_METHOD = "global model", "cold start: historic average
 def to_series_forecasts(frame: pd.DataFrame, cold_start_ids: frozenset[str] = frozenset()) -> list[SeriesForecast]:
     """The forecast frame as response objects, one per series in frame order."""
     quantiles = [c for c in frame.columns if c.startswith("q") and c[1:].replace(".", "").isdigit()]
-    rounded = frame.assign(ds=frame["ds"].dt.date).round({"mean": 4, **{q: 4 for q in quantiles}})
+    daily = bool((frame["ds"] == frame["ds"].dt.normalize()).all())
+    periods = frame["ds"].dt.date if daily else frame["ds"].dt.to_pydatetime()
+    rounded = frame.assign(ds=periods).round({"mean": 4, **{q: 4 for q in quantiles}})
     by_series: dict[str, list[ForecastPoint]] = {}
     for row in rounded[["unique_id", "ds", "mean", *quantiles]].itertuples(index=False, name=None):
         unique_id, ds, mean, *values = row

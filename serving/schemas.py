@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -65,7 +65,7 @@ class ForecastRequest(_Request):
 
 
 class ForecastPoint(BaseModel):
-    ds: date
+    ds: date | datetime = Field(description="the day (daily models) or the hour (hourly models), local time")
     mean: float
     quantiles: dict[str, float] = Field(description='e.g. {"q10": 3.1, "q50": 5.0, "q90": 7.9}')
 

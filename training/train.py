@@ -19,7 +19,7 @@ from mlflow.types.schema import ColSpec, Schema
 
 import features
 import models
-from models.baselines import SeasonalNaive
+from models.baselines import weekly_seasonal_naive
 from models.lgbm import LightGBMForecaster
 from training.backtest import holdout_backtest
 from training.tracking import TrackingConfig, connect
@@ -140,7 +140,7 @@ def train(panel: pd.DataFrame, tracking: TrackingConfig, config: TrainConfig = T
     scores = holdout_backtest(
         panel,
         config.horizon,
-        {"lgbm": config.forecaster, "seasonal_naive": lambda: SeasonalNaive(season_length=7, levels=config.levels)},
+        {"lgbm": config.forecaster, "seasonal_naive": lambda: weekly_seasonal_naive(panel, config.levels)},
     )
     backtested = time.perf_counter()
     forecaster = config.forecaster().fit(panel)

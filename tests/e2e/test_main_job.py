@@ -103,3 +103,24 @@ def test_plan_command_replans_with_locks_and_reports_bad_lock_files(tmp_path, mo
     unknown = runner.invoke(app, [*base, "--locks", str(locks)])
     assert unknown.exit_code == 1 and "unknown line 'L7'" in unknown.stderr
     assert all(isinstance(r.exception, SystemExit) for r in (bad, unknown))
+
+
+def test_hourly_workload_trains_and_forecasts_end_to_end(tmp_path, monkeypatch):
+    """Hourly data through the same commands: generate, validate, train (48 h), forecast."""
+    monkeypatch.setenv("CAPCAST_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CAPCAST_MLFLOW_TRACKING_URI", raising=False)
+    runner = CliRunner()
+    data = tmp_path / "hourly"
+
+    def run(*args):
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 0, f"{args}: {result.output}"
+        return result.stdout
+
+    run("data", "generate", "--out", str(data), "--seed", "3", "--hourly", "--locations", "2", "--days", "120")
+    assert "ok, 2 series, 5760 rows" in run("data", "validate", str(data))
+    assert "registered demand version 1" in run("train", "--data", str(data), "--horizon", "48", "--n-estimators", "30", "--threads", "1")
+    run("forecast", "--out", str(tmp_path / "forecast.csv"))
+    forecast = pd.read_csv(tmp_path / "forecast.csv", parse_dates=["ds"])
+    assert len(forecast) == 2 * 48 and forecast["ds"].diff().dropna().isin([pd.Timedelta(hours=1), pd.Timedelta(hours=-47)]).all()
+    assert (forecast["q97.5"] >= forecast["q2.5"]).all()

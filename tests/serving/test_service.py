@@ -183,3 +183,17 @@ def test_bad_future_values_get_422_with_the_field(service_client, sample_panel, 
     rows = change(_future_rows(service_client, ids, 3))
     error = _error(service_client.post("/forecast", json={"unique_ids": ids, "horizon": 3, "future": rows}), 422)
     assert error["field"] == field, error
+
+
+def test_hourly_forecasts_keep_their_hours_in_the_response():
+    import pandas as pd
+
+    from serving.model_store import to_series_forecasts
+
+    frame = pd.DataFrame(
+        {"unique_id": "S1", "ds": pd.date_range("2024-05-01 22:00", periods=3, freq="h"), "mean": 1.0, "q10": 0.5, "q50": 1.0, "q90": 2.0}
+    )
+    points = to_series_forecasts(frame)[0].points
+    assert [p.ds.isoformat() for p in points] == ["2024-05-01T22:00:00", "2024-05-01T23:00:00", "2024-05-02T00:00:00"]
+    daily = to_series_forecasts(frame.assign(ds=pd.date_range("2024-05-01", periods=3, freq="D")))[0].points
+    assert [p.ds.isoformat() for p in daily] == ["2024-05-01", "2024-05-02", "2024-05-03"]
