@@ -1,6 +1,6 @@
 """Loaders from public data layouts into the panel contract (ARCHITECTURE.md, "Panel").
 
-Two layouts:
+Three layouts:
 
 - **M5 long subset** (``sales_daily_280.csv.gz`` + ``calendar.csv.gz``): one row
   per item-store-day. Becomes a daily panel ``unique_id, ds, y`` with static
@@ -8,6 +8,10 @@ Two layouts:
   exogenous columns ``sell_price`` (currency units per unit; NaN before the
   item was on sale), ``snap`` (1 on the SNAP days of the row's state) and the
   event flags ``event`` plus one ``event_<type>`` per calendar event type.
+- **M5 competition layout** (``sales_train_*.csv`` with one column per day
+  ``d_1..d_N``, ``calendar.csv``, ``sell_prices.csv`` with weekly prices per
+  store and item): melted to the long layout, prices joined by week, then the
+  same panel as above.
 - **UCI bike sharing hourly** (``hour.csv.gz``): one row per hour with ``cnt``
   rentals. Becomes an hourly panel of one series with the known-future calendar
   columns ``holiday, workingday`` and, only on request, the observed weather.
@@ -33,7 +37,9 @@ __all__ = [
     "BIKE_CALENDAR_COLUMNS",
     "BIKE_WEATHER_COLUMNS",
     "m5_panel",
+    "m5_wide_to_long",
     "read_m5_subset",
+    "read_m5_wide",
     "bike_panel",
     "read_bike_hourly",
 ]
@@ -155,6 +161,52 @@ def read_m5_subset(sales_path: Path, calendar_path: Path) -> pd.DataFrame:
     sales = _read_csv(sales_path, dtype={"id": str, "d": str, "sales": str, "sell_price": str})
     calendar = _read_csv(calendar_path, dtype=str)
     return m5_panel(sales, calendar, str(sales_path), str(calendar_path))
+
+
+def m5_wide_to_long(
+    wide: pd.DataFrame,
+    calendar: pd.DataFrame,
+    prices: pd.DataFrame,
+    wide_source: str = "<sales>",
+    prices_source: str = "<prices>",
+) -> pd.DataFrame:
+    """The M5 competition layout (one row per item-store, one column per day ``d_1..d_N``,
+    prices per store, item and week) as the long layout ``m5_panel`` reads.
+
+    Raises:
+        PanelError: on missing columns, no day columns, or duplicated ids or prices.
+    """
+    problems = _missing_columns(wide, ("id", *M5_STATIC_COLUMNS), wide_source)
+    problems += _missing_columns(prices, ("store_id", "item_id", "wm_yr_wk", "sell_price"), prices_source)
+    problems += _missing_columns(calendar, ("d", "wm_yr_wk"), "<calendar>")
+    day_columns = [c for c in wide.columns if str(c).startswith("d_")]
+    if not day_columns:
+        problems.append(Problem(wide_source, 1, None, "no day columns (d_1, d_2, ...)"))
+    if problems:
+        raise PanelError(problems)
+    duplicated = wide.duplicated("id", keep="first")
+    problems = [Problem(wide_source, int(i) + _FIRST_DATA_LINE, "id", "duplicate id") for i in wide.index[duplicated]]
+    duplicated = prices.duplicated(["store_id", "item_id", "wm_yr_wk"], keep="first")
+    problems += [
+        Problem(prices_source, int(i) + _FIRST_DATA_LINE, "wm_yr_wk", "duplicate (store_id, item_id, wm_yr_wk) price")
+        for i in prices.index[duplicated]
+    ]
+    if problems:
+        raise PanelError(problems)
+    long = wide.melt(id_vars=["id", *M5_STATIC_COLUMNS], value_vars=day_columns, var_name="d", value_name="sales")
+    long = long.merge(calendar[["d", "wm_yr_wk"]], on="d", how="left")
+    long = long.merge(prices, on=["store_id", "item_id", "wm_yr_wk"], how="left")
+    return long.drop(columns="wm_yr_wk")
+
+
+def read_m5_wide(sales_path: Path, calendar_path: Path, prices_path: Path) -> pd.DataFrame:
+    """Read the M5 competition files (``sales_train_*.csv``, ``calendar.csv``,
+    ``sell_prices.csv``; CSV, optionally gzipped) into a daily panel; see ``m5_panel``."""
+    wide = _read_csv(sales_path, dtype=str)
+    calendar = _read_csv(calendar_path, dtype=str)
+    prices = _read_csv(prices_path, dtype=str)
+    long = m5_wide_to_long(wide, calendar, prices, str(sales_path), str(prices_path))
+    return m5_panel(long, calendar, str(sales_path), str(calendar_path))
 
 
 def bike_panel(

@@ -168,3 +168,43 @@ def test_bike_duplicated_hour_and_bad_hour_are_reported(tmp_path):
 def test_missing_file_is_reported(tmp_path):
     with pytest.raises(PanelError, match="file not found"):
         read_bike_hourly(tmp_path / "absent.csv.gz")
+
+
+WIDE = """id,item_id,dept_id,cat_id,store_id,state_id,d_1834,d_1835,d_1836,d_1837
+HOBBIES_1_001_TX_1,HOBBIES_1_001,HOBBIES_1,HOBBIES,TX_1,TX,0,3,1,0
+FOODS_3_090_CA_1,FOODS_3_090,FOODS_3,FOODS,CA_1,CA,5,0,2,7
+"""
+PRICES = """store_id,item_id,wm_yr_wk,sell_price
+TX_1,HOBBIES_1_001,11602,8.5
+CA_1,FOODS_3_090,11601,1.25
+CA_1,FOODS_3_090,11602,1.5
+"""
+
+
+def test_m5_wide_layout_gives_the_same_panel_as_the_long_one(tmp_path):
+    from features.loaders import read_m5_wide
+
+    for name, text in (("wide.csv", WIDE), ("calendar.csv", CALENDAR), ("prices.csv", PRICES)):
+        (tmp_path / name).write_text(text)
+    panel = read_m5_wide(tmp_path / "wide.csv", tmp_path / "calendar.csv", tmp_path / "prices.csv")
+    assert list(panel["unique_id"].unique()) == ["FOODS_3_090_CA_1", "HOBBIES_1_001_TX_1"]
+    foods = panel[panel["unique_id"] == "FOODS_3_090_CA_1"]
+    assert foods["y"].tolist() == [5.0, 0.0, 2.0, 7.0]
+    # prices are weekly: week 11601 is the Friday, 11602 the rest
+    assert foods["sell_price"].tolist() == [1.25, 1.5, 1.5, 1.5]
+    hobbies = panel[panel["unique_id"] == "HOBBIES_1_001_TX_1"]
+    assert np.isnan(hobbies["sell_price"].iloc[0]) and hobbies["snap"].tolist() == [0, 1, 1, 0]
+
+
+def test_m5_wide_layout_problems_name_file_row_and_column(tmp_path):
+    from features.loaders import read_m5_wide
+
+    (tmp_path / "wide.csv").write_text(WIDE + WIDE.splitlines()[1] + "\n")
+    (tmp_path / "calendar.csv").write_text(CALENDAR)
+    (tmp_path / "prices.csv").write_text(PRICES.replace("sell_price", "price"))
+    with pytest.raises(PanelError) as error:
+        read_m5_wide(tmp_path / "wide.csv", tmp_path / "calendar.csv", tmp_path / "prices.csv")
+    assert "prices.csv, row 1, column sell_price: missing required column" in str(error.value)
+    (tmp_path / "prices.csv").write_text(PRICES)
+    with pytest.raises(PanelError, match=r"wide.csv, row 4, column id: duplicate id"):
+        read_m5_wide(tmp_path / "wide.csv", tmp_path / "calendar.csv", tmp_path / "prices.csv")
