@@ -15,6 +15,8 @@ here is tuned: every configuration is scored once per window.
 
     python -m benchmarks.accuracy            # M5 W1 + W2 (280 series), bike 4 origins
     python -m benchmarks.accuracy --quick    # 40 series, W1 only, bike 1 origin
+    python -m benchmarks.accuracy --folds    # capcast with and without exogenous columns on the
+                                             # two folds before W1 where that choice was made
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ import pandas as pd
 from benchmarks.anchors import DAILY_ANCHOR, AnchorRecipe, daily_best_anchor, hourly_anchor
 from benchmarks.common import print_table, write_result
 from features.loaders import EVENT_TYPES, read_bike_hourly, read_m5_subset
-from models.baselines import LocalForecaster, SeasonalNaive
+from features.pipeline import FeatureSpec
 from models.base import Forecaster
+from models.baselines import LocalForecaster, SeasonalNaive
 from models.lgbm import LightGBMForecaster
 from models.metrics import (
     bias,
@@ -63,6 +66,8 @@ class Window:
 
 
 M5_WINDOWS = (Window("W1", 1913), Window("W2", 1941))
+# Folds ending at W1's origin: where configuration choices are made, never on W1/W2.
+M5_FOLDS = (Window("F1", 1857), Window("F2", 1885))
 
 
 @dataclass(frozen=True)
@@ -152,7 +157,18 @@ def _m5_day(calendar_path: Path) -> Callable[[int], pd.Timestamp]:
     return lambda number: pd.Timestamp(dates[f"d_{number}"])
 
 
-def run_m5(data: Path, windows: tuple[Window, ...], series: int | None, threads: int) -> tuple[list, list, dict]:
+def fold_contenders(threads: int) -> dict[str, Contender]:
+    return {
+        "capcast, no exogenous": _forecaster(
+            lambda: LightGBMForecaster(horizon=28, levels=LEVELS, num_threads=threads, features=FeatureSpec(exogenous=()))
+        ),
+        "capcast, exogenous": _forecaster(lambda: LightGBMForecaster(horizon=28, levels=LEVELS, num_threads=threads)),
+    }
+
+
+def run_m5(
+    data: Path, windows: tuple[Window, ...], series: int | None, threads: int, contenders: Callable = m5_contenders
+) -> tuple[list, list, dict]:
     """Score every M5 contender on every window; returns (rows, category rows, pinball losses)."""
     panel = read_m5_subset(data / "sales_daily_280.csv.gz", data / "calendar.csv.gz")
     if series is not None:
@@ -168,7 +184,7 @@ def run_m5(data: Path, windows: tuple[Window, ...], series: int | None, threads:
         train = panel[panel["ds"] <= cutoff]
         test = panel[(panel["ds"] > cutoff) & (panel["ds"] <= end)]
         weights = dollar_sales_weights(train, price_column="sell_price", days=28)
-        for name, contender in m5_contenders(threads).items():
+        for name, contender in contenders(threads).items():
             run = contender(train, test.drop(columns="y"), window.horizon)
             forecast = run.forecast
             rows.append(
@@ -233,7 +249,13 @@ def main() -> None:
     # On 15k rows two OpenMP threads on shared cores ran 7x to 300x slower than one (measured here).
     parser.add_argument("--bike-threads", type=int, default=1, help="LightGBM threads on the bike series")
     parser.add_argument("--skip-bike", action="store_true", help="M5 only")
+    parser.add_argument("--folds", action="store_true", help="capcast with/without exogenous columns on the folds before W1")
     args = parser.parse_args()
+    if args.folds:
+        rows, category_rows, _ = run_m5(args.data / "m5_subset", M5_FOLDS, None, args.threads, fold_contenders)
+        print_table("M5 folds before W1 (F1: d_1858-d_1885, F2: d_1886-d_1913)", rows)
+        write_result("accuracy_folds", {"m5_folds": rows, "m5_fold_categories": category_rows})
+        return
 
     windows = M5_WINDOWS[:1] if args.quick else M5_WINDOWS
     m5_rows, category_rows, pinball = run_m5(

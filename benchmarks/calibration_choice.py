@@ -1,0 +1,97 @@
+"""How the calibration scheme of ``models.calibration`` was chosen: candidate schemes scored on
+two M5 folds that end before W1 (tests d_1858-d_1885 and d_1886-d_1913).
+
+For each fold: capcast's LightGBM (default features, no exogenous columns: the
+configuration of 2026-11-25) makes out-of-sample errors on backtest windows before
+the fold's origin (4 windows of 28 days, or 8 windows 7 days apart), and the
+point forecast of the fold itself. Each scheme turns the window errors into
+80% and 95% bands for the fold; the table gives coverage and width / mean demand.
+
+    python -m benchmarks.calibration_choice
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from mlforecast import MLForecast
+
+from benchmarks.accuracy import DATA, _m5_day
+from benchmarks.common import print_table, write_result
+from features.loaders import read_m5_subset
+from features.pipeline import FeatureSpec, static_columns, training_frame
+from models.lgbm import LightGBMForecaster
+
+FOLDS, HORIZON, LEVELS = (1857, 1885), 28, (80, 95)
+LAYOUTS = ((4, 28), (8, 7))  # (windows, days between them)
+
+
+def _bands(errors: pd.DataFrame, test: pd.DataFrame, scale, per_series: bool) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """80/95% bands for ``test`` from window ``errors`` scaled by ``scale(forecast, ids)``."""
+    scores = (errors["y"] - errors["lgbm"]) / scale(errors["lgbm"].clip(lower=0), errors["unique_id"])
+    point = test["lgbm"].clip(lower=0)
+    test_scale = scale(point, test["unique_id"])
+    bands = {}
+    for level in LEVELS:
+        alpha = (1 - level / 100) / 2
+        if per_series:
+            grouped = scores.groupby(errors["unique_id"])
+            lo = test["unique_id"].map(grouped.quantile(alpha)).to_numpy()
+            hi = test["unique_id"].map(grouped.quantile(1 - alpha)).to_numpy()
+        else:
+            lo, hi = np.quantile(scores, [alpha, 1 - alpha])
+        bands[level] = (np.clip(point + lo * test_scale, 0, None), np.clip(point + hi * test_scale, 0, None))
+    return bands
+
+
+def _schemes(errors: pd.DataFrame):
+    mae = errors.assign(r=(errors["y"] - errors["lgbm"]).abs()).groupby("unique_id")["r"].mean() + 0.05
+    ones = lambda p, ids: np.ones(len(p))  # noqa: E731
+    yield "absolute errors, pooled", ones, False
+    yield "absolute errors, per series", ones, True
+    for floor in (0.1, 1.0):
+        yield f"errors / sqrt(forecast + {floor:g}), pooled", (lambda p, ids, f=floor: np.sqrt(p.to_numpy() + f)), False
+        yield f"errors / sqrt(forecast + {floor:g}), per series", (lambda p, ids, f=floor: np.sqrt(p.to_numpy() + f)), True
+    yield "errors / (forecast + 0.1), pooled", (lambda p, ids: p.to_numpy() + 0.1), False
+    yield "errors / series MAE, pooled", (lambda p, ids: ids.map(mae).to_numpy()), False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data", type=Path, default=DATA / "m5_subset")
+    args = parser.parse_args()
+    panel = read_m5_subset(args.data / "sales_daily_280.csv.gz", args.data / "calendar.csv.gz")
+    panel = panel[["unique_id", "ds", "y", *static_columns(panel)]]
+    day = _m5_day(args.data / "calendar.csv.gz")
+    learner = LightGBMForecaster(num_threads=args.threads)._create_model
+    rows = []
+    for last in FOLDS:
+        cutoff = day(last)
+        train = panel[panel["ds"] <= cutoff]
+        test = panel[(panel["ds"] > cutoff) & (panel["ds"] <= cutoff + pd.Timedelta(days=HORIZON))]
+        frame, statics = training_frame(train), static_columns(train)
+        make = lambda: MLForecast(models={"lgbm": learner()}, freq="D", **FeatureSpec().mlforecast_kwargs())  # noqa: E731
+        fitted = make().fit(frame, static_features=statics)
+        scored = fitted.predict(HORIZON).merge(test[["unique_id", "ds", "y"]], on=["unique_id", "ds"])
+        for windows, step in LAYOUTS:
+            errors = make().cross_validation(frame, n_windows=windows, h=HORIZON, step_size=step, refit=False, static_features=statics)
+            for name, scale, per_series in _schemes(errors):
+                bands = _bands(errors, scored, scale, per_series)
+                y = scored["y"].to_numpy()
+                row = {"fold": f"d_{last + 1}-d_{last + HORIZON}", "windows": f"{windows} x {step} d", "scheme": name}
+                for level, (lo, hi) in bands.items():
+                    row[f"cov{level}"] = round(float(((y >= lo) & (y <= hi)).mean()), 3)
+                    row[f"width{level}"] = round(float((hi - lo).mean() / y.mean()), 3)
+                rows.append(row)
+    mean = pd.DataFrame(rows).groupby(["windows", "scheme"], sort=False)[["cov80", "width80", "cov95", "width95"]].mean().round(3)
+    print_table("calibration schemes on folds before W1 (per fold)", rows)
+    print_table("mean of the two folds", mean.reset_index().to_dict("records"))
+    write_result("calibration_choice", {"folds": rows, "mean": mean.reset_index().to_dict("records")})
+
+
+if __name__ == "__main__":
+    main()
