@@ -52,8 +52,10 @@ class SolverSettings:
             Deterministic solves skip the window search (it runs on wall time).
         lns_share: share of ``time_limit_s`` given, after CP-SAT's solve of the
             whole model, to the rolling-window search of ``planning.lns``
-            around its plan; 0 turns it off. The whole model's solve keeps the
-            rest and provides the proven bound.
+            around its plan; 0 (the default) turns it off. The whole model's
+            solve keeps the rest and provides the proven bound. Off by default
+            because it did not pay on the benchmark sites (docs/BENCHMARKS.md,
+            planning): within ±1% of CP-SAT alone, and worse on medium at 60 s.
     """
 
     time_limit_s: float = 10.0
@@ -62,7 +64,7 @@ class SolverSettings:
     greedy_hint: bool = True
     greedy_only: bool = False
     deterministic: bool = False
-    lns_share: float = 0.5
+    lns_share: float = 0.0
 
     @property
     def window_search(self) -> bool:
@@ -180,6 +182,10 @@ def solve(
     solver = cp_model.CpSolver()
     settings.apply(solver)
     status = solver.solve(m.model)
+    if settings.window_search and status == cp_model.UNKNOWN:
+        # No plan yet to search around: give the whole model the rest of the time.
+        solver.parameters.max_time_in_seconds = max(0.1, started + settings.time_limit_s - time.monotonic())
+        status = solver.solve(m.model)
     name = solver.status_name(status)
     if status == cp_model.INFEASIBLE:
         diagnosis = diagnose(site, demand, locks, settings.time_limit_s, settings.workers, settings.seed)

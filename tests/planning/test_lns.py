@@ -46,3 +46,8 @@ def test_plans_with_the_window_search_keep_every_hard_rule_and_the_time_limit(si
     assert plan.solver.wall_time_s <= 3 + 1.5
     assert plan.kpis.cost.total == pytest.approx(plan.solver.objective, abs=0.02)
     assert plan.solver.best_bound <= plan.solver.objective + 1e-6
+
+
+def test_a_first_phase_too_short_to_find_a_plan_leaves_the_rest_to_the_whole_model(site, week_demand):
+    plan = solve(site, week_demand, SolverSettings(time_limit_s=1.5, workers=1, seed=0, lns_share=0.9999))
+    assert plan.solver.status in ("OPTIMAL", "FEASIBLE") and plan_violations(site, week_demand, plan) == []
