@@ -3,6 +3,7 @@
 import re
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from capcast.cli import app
@@ -12,16 +13,25 @@ from planning.site import load_site
 from planning.verify import plan_violations
 
 
-def test_main_job_from_raw_data_to_a_checked_plan(tmp_path, monkeypatch):
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """Run capcast commands against a fresh CAPCAST_HOME; each must succeed; returns its stdout."""
     monkeypatch.setenv("CAPCAST_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("CAPCAST_MLFLOW_TRACKING_URI", raising=False)
     runner = CliRunner()
-    data = tmp_path / "data"
 
     def run(*args):
         result = runner.invoke(app, list(args))
         assert result.exit_code == 0, f"{args}: {result.output}{result.stderr}"
         return result.stdout
+
+    run.runner = runner
+    return run
+
+
+def test_main_job_from_raw_data_to_a_checked_plan(tmp_path, cli):
+    run, runner = cli, cli.runner
+    data = tmp_path / "data"
 
     run("data", "generate", "--out", str(data), "--seed", "5", "--products", "5", "--locations", "2", "--days", "200")
     assert "ok, 10 series, 2000 rows" in run("data", "validate", str(data))
@@ -105,17 +115,10 @@ def test_plan_command_replans_with_locks_and_reports_bad_lock_files(tmp_path, mo
     assert all(isinstance(r.exception, SystemExit) for r in (bad, unknown))
 
 
-def test_hourly_workload_trains_and_forecasts_end_to_end(tmp_path, monkeypatch):
+def test_hourly_workload_trains_and_forecasts_end_to_end(tmp_path, cli):
     """Hourly data through the same commands: generate, validate, train (48 h), forecast."""
-    monkeypatch.setenv("CAPCAST_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CAPCAST_MLFLOW_TRACKING_URI", raising=False)
-    runner = CliRunner()
+    run = cli
     data = tmp_path / "hourly"
-
-    def run(*args):
-        result = runner.invoke(app, list(args))
-        assert result.exit_code == 0, f"{args}: {result.output}"
-        return result.stdout
 
     run("data", "generate", "--out", str(data), "--seed", "3", "--hourly", "--locations", "2", "--days", "120")
     assert "ok, 2 series, 5760 rows" in run("data", "validate", str(data))
