@@ -235,7 +235,7 @@ def forecast(
     frame.assign(ds=frame["ds"].dt.strftime("%Y-%m-%d" if daily else "%Y-%m-%d %H:%M")).to_csv(out, index=False, float_format="%.4f")
     typer.echo(
         f"wrote {out}: {frame['unique_id'].nunique()} series x {horizon} days from model version {model.info.version}"
-        f" (family level error {model.info.family_level_error:g}: pass it to `capcast plan --level-error`){scenario}"
+        f" (family level error {model.info.family_level_error:g}, which `capcast plan` uses by default){scenario}"
     )
     if model.cold_start_ids:
         typer.echo(f"{len(model.cold_start_ids)} series too short for the global model use the cold-start fallback: {', '.join(sorted(model.cold_start_ids)[:5])}")
