@@ -91,16 +91,8 @@ class ServedModel:
             shown = ", ".join(repr(i) for i in unknown[:5])
             index = unique_ids.index(unknown[0])
             raise ApiError(404, "unknown_series", f"{len(unknown)} unknown series: {shown}", f"unique_ids.{index}")
-        if future is not None and self.info.exogenous:
-            requested = set(unique_ids)
-            if other := sorted(set(future["unique_id"]) - requested):
-                raise ApiError(422, "invalid_future", f"values for series not requested: {', '.join(other[:5])}", "future")
-            if unknown_columns := [c for c in future.columns if c not in ("unique_id", "ds", *self.info.exogenous)]:
-                column = unknown_columns[0]
-                message = f"unknown exogenous column {column!r}; this model uses {', '.join(self.info.exogenous)}"
-                raise ApiError(422, "invalid_future", message, f"future.{column}")
-            if lacking := [i for i in dict.fromkeys(unique_ids) if i not in set(future["unique_id"])]:
-                raise ApiError(422, "invalid_future", f"no values for series: {', '.join(lacking[:5])}", "future")
+        if future is not None:
+            self._check_future_rows(unique_ids, future)
             request = future.assign(horizon=horizon)
         else:
             request = pd.DataFrame({"unique_id": list(dict.fromkeys(unique_ids)), "horizon": horizon})
@@ -112,14 +104,29 @@ class ServedModel:
                 field, _, reason = error.message.partition(": ")
                 raise ApiError(422, "invalid_future", reason or error.message, f"future.{field}") from None
 
+    def _check_future_rows(self, unique_ids: list[str], future: pd.DataFrame) -> None:
+        """What MLflow's schema enforcement would otherwise drop silently: other series, other columns."""
+        if not self.info.exogenous:
+            raise ApiError(422, "invalid_future", f"model version {self.info.version} uses no known-future values", "future")
+        if other := sorted(set(future["unique_id"]) - set(unique_ids)):
+            raise ApiError(422, "invalid_future", f"values for series not requested: {', '.join(other[:5])}", "future")
+        if unknown_columns := [c for c in future.columns if c not in ("unique_id", "ds", *self.info.exogenous)]:
+            column = unknown_columns[0]
+            message = f"unknown exogenous column {column!r}; this model uses {', '.join(self.info.exogenous)}"
+            raise ApiError(422, "invalid_future", message, f"future.{column}")
+        if lacking := [i for i in dict.fromkeys(unique_ids) if i not in set(future["unique_id"])]:
+            raise ApiError(422, "invalid_future", f"no values for series: {', '.join(lacking[:5])}", "future")
+
     def all_series_forecast(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
         """Forecast of every series with its static attributes (``family`` etc.); the baseline
         scenario for known-future values unless ``future`` gives them."""
         with self._predict_lock:
             if self.info.exogenous and future is None:
                 future = self.forecaster.baseline_future(horizon)
+            elif future is not None and not self.info.exogenous:
+                raise ApiError(422, "invalid_future", f"model version {self.info.version} uses no known-future values", "future")
             try:
-                frame = self.forecaster.predict(horizon, future=future if self.info.exogenous else None)
+                frame = self.forecaster.predict(horizon, future=future)
             except ValueError as error:  # the model's FutureValuesError, which serving does not import
                 raise ApiError(422, "invalid_future", str(error), f"future.{getattr(error, 'column', None) or 'ds'}") from None
         return frame.merge(self.forecaster.series_attributes_, on="unique_id", how="left")
