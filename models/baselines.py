@@ -28,6 +28,8 @@ LOCAL_METHODS: dict[str, tuple[Callable[[int, ConformalIntervals | None], object
     "adida": (lambda _, conformal: sf.ADIDA(prediction_intervals=conformal), False),
     "imapa": (lambda _, conformal: sf.IMAPA(prediction_intervals=conformal), False),
     "historic_average": (lambda _, __: sf.HistoricAverage(), True),
+    # Moving average of the last four seasons (28 days of daily data).
+    "moving_average": (lambda season, conformal: sf.WindowAverage(window_size=4 * season, prediction_intervals=conformal), False),
 }
 
 

@@ -43,6 +43,9 @@ class LightGBMForecaster(Forecaster):
             shorter series (new items) get the cold-start fallback of
             ``models.base``. None: one weekly cycle of daily data (7), one
             daily cycle of hourly data (24).
+        strategy: "recursive" (one model, each step's forecast feeds the next
+            step's lags) or "direct" (one model per horizon step, mlforecast's
+            ``max_horizon``; ``horizon`` times the training cost).
         seed: LightGBM random seed.
         num_threads: LightGBM threads (0 = all cores).
     """
@@ -63,6 +66,7 @@ class LightGBMForecaster(Forecaster):
         levels: tuple[int, ...] = (80, 95),
         calibration_windows: int = 4,
         min_history: int | None = None,
+        strategy: str = "recursive",
         seed: int = 0,
         num_threads: int = 0,
     ):
@@ -80,6 +84,9 @@ class LightGBMForecaster(Forecaster):
         self.levels = levels
         self.calibration_windows = calibration_windows
         self.min_history = min_history
+        if strategy not in ("recursive", "direct"):
+            raise ValueError(f"strategy must be 'recursive' or 'direct', got {strategy!r}")
+        self.strategy = strategy
         self.seed = seed
         self.num_threads = num_threads
 
@@ -129,8 +136,16 @@ class LightGBMForecaster(Forecaster):
         # Out-of-sample errors of a model fit before the windows, each window
         # forecast from the true history before it, as at serving time.
         return self._mlforecast().cross_validation(
-            frame, n_windows=self._calibration_windows(frame), h=self.horizon, refit=False, static_features=statics
+            frame,
+            n_windows=self._calibration_windows(frame),
+            h=self.horizon,
+            refit=False,
+            static_features=statics,
+            max_horizon=self._max_horizon_models(),
         )
+
+    def _max_horizon_models(self) -> int | None:
+        return self.horizon if self.strategy == "direct" else None
 
     def _fit(self, panel: pd.DataFrame) -> None:
         statics = static_columns(panel)
@@ -140,7 +155,7 @@ class LightGBMForecaster(Forecaster):
         with _young_series_expected():
             errors = self._calibration_errors(frame, statics)
             self.mlf_ = self._mlforecast()
-            self.mlf_.fit(frame, static_features=statics, cache_train_df=False)
+            self.mlf_.fit(frame, static_features=statics, cache_train_df=False, max_horizon=self._max_horizon_models())
         self.calibration_ = ScaledConformal.fit(
             errors["y"].to_numpy(), errors[_MODEL].to_numpy(), interval_quantiles(self.levels)
         )
