@@ -15,8 +15,8 @@ here is tuned: every configuration is scored once per window.
 
     python -m benchmarks.accuracy            # M5 W1 + W2 (280 series), bike 4 origins
     python -m benchmarks.accuracy --quick    # 40 series, W1 only, bike 1 origin
-    python -m benchmarks.accuracy --folds    # capcast with and without exogenous columns on the
-                                             # two folds before W1 where that choice was made
+    python -m benchmarks.accuracy --folds    # capcast with and without exogenous columns and price
+                                             # changes on the two folds before W1, where those choices are made
 """
 
 from __future__ import annotations
@@ -163,6 +163,9 @@ def fold_contenders(threads: int) -> dict[str, Contender]:
             lambda: LightGBMForecaster(horizon=28, levels=LEVELS, num_threads=threads, features=FeatureSpec(exogenous=()))
         ),
         "capcast, exogenous": _forecaster(lambda: LightGBMForecaster(horizon=28, levels=LEVELS, num_threads=threads)),
+        "capcast, exogenous + price changes": _forecaster(
+            lambda: LightGBMForecaster(horizon=28, levels=LEVELS, num_threads=threads, features=FeatureSpec(price_changes=True))
+        ),
     }
 
 

@@ -48,6 +48,9 @@ class FeatureSpec:
             column of the panel (``features.validation.exogenous_columns``).
         relative_prices: add ``<price column>_relative`` for each exogenous
             column whose name ends in ``price``.
+        price_changes: add ``<price column>_change``, the relative change from
+            the series' previous period (the first forecast period compares
+            with the last price seen in training).
     """
 
     lags: tuple[int, ...] = (1, 7, 14, 28)
@@ -57,6 +60,7 @@ class FeatureSpec:
     holiday_features: bool = True
     exogenous: tuple[str, ...] | None = None
     relative_prices: bool = True
+    price_changes: bool = False
 
     def resolved(self, panel: pd.DataFrame) -> FeatureSpec:
         """This spec with ``exogenous`` fixed to columns of ``panel``; unknown names are refused."""
@@ -70,7 +74,10 @@ class FeatureSpec:
 
     @property
     def price_columns(self) -> tuple[str, ...]:
-        return tuple(c for c in self.exogenous or () if c.endswith("price")) if self.relative_prices else ()
+        """Exogenous columns holding a price, when any price feature is on."""
+        if not (self.relative_prices or self.price_changes):
+            return ()
+        return tuple(c for c in self.exogenous or () if c.endswith("price"))
 
     @classmethod
     def for_frequency(cls, freq: str) -> "FeatureSpec":
@@ -110,17 +117,32 @@ def static_columns(panel: pd.DataFrame) -> list[str]:
 
 
 def price_references(panel: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
-    """Each series' mean of each price column over ``panel`` (index ``unique_id``)."""
+    """Per series (index ``unique_id``): each price column's mean over ``panel`` and, as
+    ``<column>_last``, its last known value."""
     columns = list(spec.price_columns)
-    return panel.groupby("unique_id")[columns].mean() if columns else pd.DataFrame(index=pd.Index([], name="unique_id"))
+    if not columns:
+        return pd.DataFrame(index=pd.Index([], name="unique_id"))
+    by_series = panel.sort_values("ds").groupby("unique_id")[columns]
+    return by_series.mean().join(by_series.last().add_suffix("_last"))
 
 
-def _with_exogenous(frame: pd.DataFrame, source: pd.DataFrame, spec: FeatureSpec, references: pd.DataFrame) -> pd.DataFrame:
+def _with_exogenous(
+    frame: pd.DataFrame, source: pd.DataFrame, spec: FeatureSpec, references: pd.DataFrame, continues_training: bool
+) -> pd.DataFrame:
+    """``frame`` (sorted by ``unique_id, ds``) with the exogenous columns of ``source`` (same rows)
+    and the price features; ``continues_training`` marks rows that follow the training panel."""
     for column in spec.exogenous or ():
         frame[column] = source[column].astype(float).to_numpy()
     for column in spec.price_columns:
-        reference = frame["unique_id"].map(references[column]).astype(float)
-        frame[f"{column}_relative"] = frame[column] / reference.where(reference > 0)
+        if spec.relative_prices:
+            reference = frame["unique_id"].map(references[column]).astype(float)
+            frame[f"{column}_relative"] = frame[column] / reference.where(reference > 0)
+        if spec.price_changes:
+            previous = frame.groupby("unique_id", sort=False)[column].shift(1)
+            if continues_training:
+                first = frame["unique_id"].ne(frame["unique_id"].shift(1))
+                previous = previous.where(~first, frame["unique_id"].map(references[f"{column}_last"]).astype(float))
+            frame[f"{column}_change"] = frame[column] / previous.where(previous > 0) - 1.0
     return frame
 
 
@@ -134,19 +156,18 @@ def training_frame(
         spec: a resolved spec (``FeatureSpec.resolved``) whose exogenous columns to add; none without.
         references: ``price_references`` fixed at fit; needed when the spec has price columns.
     """
-    columns = ["unique_id", "ds", "y", *static_columns(panel)]
-    frame = panel[columns].copy()
+    ordered = panel.sort_values(["unique_id", "ds"], ignore_index=True)
+    frame = ordered[["unique_id", "ds", "y", *static_columns(panel)]].copy()
     for column in static_columns(panel):
         frame[column] = frame[column].astype("category")
     if spec is not None:
-        frame = _with_exogenous(frame, panel, spec, references if references is not None else price_references(panel, spec))
-    return frame.sort_values(["unique_id", "ds"], ignore_index=True)
+        references = references if references is not None else price_references(panel, spec)
+        frame = _with_exogenous(frame, ordered, spec, references, continues_training=False)
+    return frame
 
 
 def future_frame(future: pd.DataFrame, spec: FeatureSpec, references: pd.DataFrame) -> pd.DataFrame:
     """Known-future values for the forecast periods, shaped like the training frame's exogenous part."""
-    frame = future[["unique_id", "ds"]].astype({"unique_id": str}).reset_index(drop=True)
-    frame["ds"] = pd.to_datetime(frame["ds"])
-    return _with_exogenous(frame, future.reset_index(drop=True), spec, references).sort_values(
-        ["unique_id", "ds"], ignore_index=True
-    )
+    ordered = future.astype({"unique_id": str}).assign(ds=pd.to_datetime(future["ds"]))
+    ordered = ordered.sort_values(["unique_id", "ds"], ignore_index=True)
+    return _with_exogenous(ordered[["unique_id", "ds"]].copy(), ordered, spec, references, continues_training=True)

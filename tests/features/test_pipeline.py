@@ -42,3 +42,19 @@ def test_hourly_panels_get_hour_of_day_and_daily_weekly_lags():
     assert model.freq_ == "h" and {"hour", "lag24", "lag168"} <= set(model.mlf_.ts.features_order_)
     forecast = model.predict(24)
     assert len(forecast) == 24 and forecast["ds"].iloc[0] == hours[-1] + pd.Timedelta(hours=1)
+
+
+def test_price_change_is_the_same_at_train_and_serve_time_across_the_cutoff():
+    """The change on the first forecast day compares with the last training price, as the
+    training frame compares each day with the day before."""
+    from features.pipeline import future_frame, price_references
+
+    days = pd.date_range("2024-01-01", periods=6, freq="D")
+    panel = pd.DataFrame({"unique_id": "a", "ds": days, "y": 1.0, "price": [4.0, 4.0, 2.0, 2.0, 4.0, 3.0]})
+    spec = FeatureSpec(price_changes=True).resolved(panel)
+    cutoff = 3
+    train, future = panel.iloc[:cutoff], panel.iloc[cutoff:][["unique_id", "ds", "price"]]
+    whole = training_frame(panel, spec, price_references(train, spec))
+    served = future_frame(future, spec, price_references(train, spec))
+    assert served["price_change"].tolist() == whole["price_change"].iloc[cutoff:].tolist() == [0.0, 1.0, -0.25]
+    assert served["price_relative"].tolist() == whole["price_relative"].iloc[cutoff:].tolist()
