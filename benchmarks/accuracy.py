@@ -16,7 +16,8 @@ here is tuned: every configuration is scored once per window.
     python -m benchmarks.accuracy            # M5 W1 + W2 (280 series), bike 4 origins
     python -m benchmarks.accuracy --quick    # 40 series, W1 only, bike 1 origin
     python -m benchmarks.accuracy --folds    # capcast with and without exogenous columns and price
-                                             # changes on the two folds before W1, where those choices are made
+                                             # changes, and a simple ensemble, on the two folds
+                                             # before W1, where those choices are made
 """
 
 from __future__ import annotations
@@ -157,14 +158,30 @@ def _m5_day(calendar_path: Path) -> Callable[[int], pd.Timestamp]:
     return lambda number: pd.Timestamp(dates[f"d_{number}"])
 
 
+def _mean_of(first: Contender, second: Contender) -> Contender:
+    """A simple ensemble: the mean of two contenders' point forecasts (bands are the first's)."""
+
+    def run(train: pd.DataFrame, future: pd.DataFrame, horizon: int) -> Run:
+        a, b = first(train, future, horizon), second(train, future, horizon)
+        other = b.forecast.set_index(["unique_id", "ds"])["mean"]
+        combined = a.forecast.assign(mean=0.5 * (a.forecast["mean"] + a.forecast.set_index(["unique_id", "ds"]).index.map(other)))
+        return Run(combined, a.fit_s + b.fit_s, a.predict_s + b.predict_s)
+
+    return run
+
+
 def fold_contenders(threads: int) -> dict[str, Contender]:
+    capcast = _forecaster(lambda: LightGBMForecaster(horizon=28, levels=LEVELS, num_threads=threads))
     return {
         "capcast, no exogenous": _forecaster(
             lambda: LightGBMForecaster(horizon=28, levels=LEVELS, num_threads=threads, features=FeatureSpec(exogenous=()))
         ),
-        "capcast, exogenous": _forecaster(lambda: LightGBMForecaster(horizon=28, levels=LEVELS, num_threads=threads)),
+        "capcast, exogenous": capcast,
         "capcast, exogenous + price changes": _forecaster(
             lambda: LightGBMForecaster(horizon=28, levels=LEVELS, num_threads=threads, features=FeatureSpec(price_changes=True))
+        ),
+        "mean of capcast (exogenous) and ADIDA": _mean_of(
+            capcast, _forecaster(lambda: LocalForecaster("adida", levels=LEVELS, horizon=28))
         ),
     }
 

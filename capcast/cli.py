@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -89,6 +90,10 @@ def train(
     horizon: Annotated[int, typer.Option(min=1, max=24 * 366, help="longest horizon served, in periods of the data (days, or hours for hourly data)")] = 28,
     n_estimators: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds")] = 300,
     threads: Annotated[int, typer.Option(min=0, help="LightGBM threads (0 = all cores)")] = 0,
+    levels: Annotated[
+        list[int] | None,
+        typer.Option("--level", min=1, max=99, help="central interval level in percent, repeatable (default 80 and 95; 90 gives q5/q95)"),
+    ] = None,
 ) -> None:
     """Backtest, train and register a model version in MLflow (the first one becomes @champion)."""
     from features.io import load_panel
@@ -106,7 +111,10 @@ def train(
         settings.tracking_uri, settings.artifact_location, settings.experiment, settings.model_name, settings.model_alias
     )
     try:
-        result = run_training(panel, tracking, TrainConfig(horizon=horizon, n_estimators=n_estimators, num_threads=threads), source=str(data))
+        config = TrainConfig(horizon=horizon, n_estimators=n_estimators, num_threads=threads)
+        if levels:
+            config = replace(config, levels=tuple(sorted(set(levels))))
+        result = run_training(panel, tracking, config, source=str(data))
     except ValueError as error:
         _fail(f"{data}: {error}")
     metrics = result.metrics

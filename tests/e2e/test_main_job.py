@@ -122,8 +122,10 @@ def test_hourly_workload_trains_and_forecasts_end_to_end(tmp_path, cli):
 
     run("data", "generate", "--out", str(data), "--seed", "3", "--hourly", "--locations", "2", "--days", "120")
     assert "ok, 2 series, 5760 rows" in run("data", "validate", str(data))
-    assert "registered demand version 1" in run("train", "--data", str(data), "--horizon", "48", "--n-estimators", "30", "--threads", "1")
+    trained = run("train", "--data", str(data), "--horizon", "48", "--n-estimators", "30", "--threads", "1", "--level", "90")
+    assert "registered demand version 1" in trained
     run("forecast", "--out", str(tmp_path / "forecast.csv"))
     forecast = pd.read_csv(tmp_path / "forecast.csv", parse_dates=["ds"])
     assert len(forecast) == 2 * 48 and forecast["ds"].diff().dropna().isin([pd.Timedelta(hours=1), pd.Timedelta(hours=-47)]).all()
-    assert (forecast["q97.5"] >= forecast["q2.5"]).all()
+    assert [c for c in forecast.columns if c.startswith("q")] == ["q5", "q50", "q95"]
+    assert (forecast["q95"] >= forecast["q5"]).all()

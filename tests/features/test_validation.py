@@ -76,3 +76,11 @@ def test_unreadable_files_fail_with_one_clear_line(tmp_path, content, expected):
 def test_validation_never_drops_rows(tmp_path, sample_dir):
     panel = load_panel(sample_dir)
     assert len(panel) == sum(1 for _ in open(sample_dir / "sales.csv")) - 1
+
+
+def test_parquet_panels_load_like_csv(tmp_path, sample_dir):
+    import pandas as pd
+
+    from_csv = load_panel(sample_dir)
+    pd.read_csv(sample_dir / "sales.csv", dtype=str).to_parquet(tmp_path / "sales.parquet")
+    pd.testing.assert_frame_equal(load_panel(tmp_path / "sales.parquet"), from_csv)
