@@ -90,8 +90,7 @@ def _forecaster(make: Callable[[], Forecaster]) -> Contender:
         model = make().fit(train)
         fitted = time.perf_counter()
         # Known-future values (price, calendar) of the forecast periods, as a caller would send them.
-        known = future[["unique_id", "ds", *model.exogenous_]] if model.exogenous_ else None
-        forecast = model.predict(horizon, future=known)
+        forecast = model.predict(horizon, future=model.known_future(future))
         return Run(forecast, fitted - started, time.perf_counter() - fitted)
 
     return run

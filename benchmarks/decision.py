@@ -68,19 +68,18 @@ def main() -> None:
     started = time.perf_counter()
     forecaster = LightGBMForecaster(horizon=HORIZON, num_threads=args.threads).fit(train)
     # Prices, SNAP days and events of the planned days are known when the plan is made.
-    lgbm = forecaster.predict(HORIZON, future=test[["unique_id", "ds", *forecaster.exogenous_]])
+    lgbm = forecaster.predict(HORIZON, future=forecaster.known_future(test))
     level_error = forecaster.family_level_error_
     lgbm_s = time.perf_counter() - started
     naive = SeasonalNaive(season_length=7).fit(train).predict(HORIZON)
     actual = demand_from_forecast(test.rename(columns={"y": "mean"}).to_dict("records"), "mean")
+    lgbm_rows = _rows(lgbm, family_of)
 
     demands: dict[str, Demand] = {
-        "capcast (LightGBM, service level 0.95)": service_level_demand(
-            _rows(lgbm, family_of), SERVICE_LEVEL, level_error=level_error
-        ),
-        "capcast, independent errors (level error 0)": service_level_demand(_rows(lgbm, family_of), SERVICE_LEVEL),
+        "capcast (LightGBM, service level 0.95)": service_level_demand(lgbm_rows, SERVICE_LEVEL, level_error=level_error),
+        "capcast, independent errors (level error 0)": service_level_demand(lgbm_rows, SERVICE_LEVEL),
         "seasonal naive (service level 0.95)": service_level_demand(_rows(naive, family_of), SERVICE_LEVEL),
-        "capcast mean forecast (no margin)": demand_from_forecast(_rows(lgbm, family_of), "mean"),
+        "capcast mean forecast (no margin)": demand_from_forecast(lgbm_rows, "mean"),
         "perfect information": actual,
     }
     settings = SolverSettings(time_limit_s=time_limit, workers=2, seed=0)

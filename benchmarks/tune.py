@@ -57,7 +57,7 @@ def _fold_score(panel: pd.DataFrame, cutoff: pd.Timestamp, params: dict, threads
     train = panel[panel["ds"] <= cutoff]
     test = panel[(panel["ds"] > cutoff) & (panel["ds"] <= cutoff + pd.Timedelta(days=HORIZON))]
     model = LightGBMForecaster(horizon=HORIZON, num_threads=threads, **params).fit(train)
-    forecast = model.predict(HORIZON, future=test[["unique_id", "ds", *model.exogenous_]])
+    forecast = model.predict(HORIZON, future=model.known_future(test))
     return wrmsse(test, forecast, train, dollar_sales_weights(train, price_column="sell_price", days=28))
 
 

@@ -265,14 +265,20 @@ def generate_site(panel: pd.DataFrame, lines: int = 4, seed: int = 0) -> dict:
     }
 
 
+def _write_panel(panel: pd.DataFrame, path: Path, ds_format: str) -> None:
+    """The panel as CSV in the contract's text form: whole units, ``ds`` in ``ds_format``."""
+    panel.assign(ds=panel["ds"].dt.strftime(ds_format), y=panel["y"].astype(int)).to_csv(
+        path, index=False, lineterminator="\n"
+    )
+
+
 def write_sample(out_dir: Path, seed: int, config: SampleConfig = SampleConfig()) -> tuple[Path, Path]:
     """Write ``sales.csv`` and ``site.yaml`` into ``out_dir``; returns both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     panel = generate_panel(config, seed)
     site = generate_site(panel, seed=seed)
     panel_path, site_path = out_dir / PANEL_FILE, out_dir / SITE_FILE
-    out = panel.assign(ds=panel["ds"].dt.strftime("%Y-%m-%d"), y=panel["y"].astype(int))
-    out.to_csv(panel_path, index=False, lineterminator="\n")
+    _write_panel(panel, panel_path, "%Y-%m-%d")
     site_path.write_text(yaml.safe_dump(site, sort_keys=False), encoding="utf-8")
     return panel_path, site_path
 
@@ -283,7 +289,5 @@ def write_hourly_sample(out_dir: Path, seed: int, sites: int = 3, days: int = 18
     out_dir.mkdir(parents=True, exist_ok=True)
     panel = generate_hourly_panel(sites=sites, days=days, seed=seed)
     path = out_dir / PANEL_FILE
-    panel.assign(ds=panel["ds"].dt.strftime("%Y-%m-%d %H:%M"), y=panel["y"].astype(int)).to_csv(
-        path, index=False, lineterminator="\n"
-    )
+    _write_panel(panel, path, "%Y-%m-%d %H:%M")
     return path

@@ -104,6 +104,11 @@ class Forecaster(ABC):
         """The ``horizon`` periods after the end of the training panel."""
         return pd.date_range(self.last_ds_, periods=horizon + 1, freq=self.freq_)[1:]
 
+    def known_future(self, rows: pd.DataFrame) -> pd.DataFrame | None:
+        """From rows that carry the known-future columns (e.g. a panel's forecast periods), the
+        ``future`` argument of ``predict``: ``unique_id, ds`` and ``exogenous_``; None when it reads none."""
+        return rows[["unique_id", "ds", *self.exogenous_]] if self.exogenous_ else None
+
     def baseline_future(self, horizon: int, ids: list[str] | None = None) -> pd.DataFrame:
         """A scenario for the known-future columns when the caller has none: each series'
         most frequent value over its last periods (regular price, no promotion),
@@ -189,4 +194,3 @@ class Forecaster(ABC):
         if not isinstance(forecaster, Forecaster):
             raise TypeError("the data does not hold a Forecaster")
         return forecaster
-

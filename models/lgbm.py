@@ -186,7 +186,6 @@ class LightGBMForecaster(Forecaster):
         return forecast_frame(raw, point, self.calibration_.apply(point))
 
 
-
 @contextmanager
 def _young_series_expected() -> Iterator[None]:
     """Silence mlforecast's notes about young series: they have no long lags yet (LightGBM

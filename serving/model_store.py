@@ -104,10 +104,13 @@ class ServedModel:
                 field, _, reason = error.message.partition(": ")
                 raise ApiError(422, "invalid_future", reason or error.message, f"future.{field}") from None
 
+    def _no_future_columns(self) -> ApiError:
+        return ApiError(422, "invalid_future", f"model version {self.info.version} uses no known-future values", "future")
+
     def _check_future_rows(self, unique_ids: list[str], future: pd.DataFrame) -> None:
         """What MLflow's schema enforcement would otherwise drop silently: other series, other columns."""
         if not self.info.exogenous:
-            raise ApiError(422, "invalid_future", f"model version {self.info.version} uses no known-future values", "future")
+            raise self._no_future_columns()
         if other := sorted(set(future["unique_id"]) - set(unique_ids)):
             raise ApiError(422, "invalid_future", f"values for series not requested: {', '.join(other[:5])}", "future")
         if unknown_columns := [c for c in future.columns if c not in ("unique_id", "ds", *self.info.exogenous)]:
@@ -124,7 +127,7 @@ class ServedModel:
             if self.info.exogenous and future is None:
                 future = self.forecaster.baseline_future(horizon)
             elif future is not None and not self.info.exogenous:
-                raise ApiError(422, "invalid_future", f"model version {self.info.version} uses no known-future values", "future")
+                raise self._no_future_columns()
             try:
                 frame = self.forecaster.predict(horizon, future=future)
             except ValueError as error:  # the model's FutureValuesError, which serving does not import

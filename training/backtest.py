@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import pandas as pd
-
 import numpy as np
+import pandas as pd
 
 from models.base import Forecaster
 from models.metrics import bias, dollar_sales_weights, interval_coverage, mean_rmsse, pinball_loss, relative_interval_width, wape, wrmsse
@@ -44,16 +43,11 @@ def holdout_backtest(
     for name, make in candidates.items():
         model = make().fit(train)
         # Known-future columns are known by definition: the holdout's own values are what a caller sends.
-        future = test[["unique_id", "ds", *model.exogenous_]] if model.exogenous_ else None
-        forecast = model.predict(horizon, future=future)
+        forecast = model.predict(horizon, future=model.known_future(test))
         scores[name] = {
             "wape": wape(test, forecast),
             "rmsse": mean_rmsse(test, forecast, train),
-            **{
-                f"coverage_{level}": interval_coverage(test, forecast, level)
-                for level in (80, 95)
-                if f"q{50 + level / 2:g}" in forecast.columns
-            },
+            **_band_scores(test, forecast, widths=False),
         }
     return scores
 
@@ -84,12 +78,14 @@ def _origins(panel: pd.DataFrame, horizon: int, origins: int, step: int) -> list
     return [periods[i] for i in reversed(cutoffs)]
 
 
-def _band_scores(actual: pd.DataFrame, forecast: pd.DataFrame) -> dict[str, float]:
+def _band_scores(actual: pd.DataFrame, forecast: pd.DataFrame, widths: bool = True) -> dict[str, float]:
+    """Coverage (and relative width) of each ``LEVELS`` band the forecast carries."""
     scores = {}
     for level in LEVELS:
         if f"q{50 + level / 2:g}" in forecast.columns:
             scores[f"coverage_{level}"] = interval_coverage(actual, forecast, level)
-            scores[f"width_{level}"] = relative_interval_width(actual, forecast, level)
+            if widths:
+                scores[f"width_{level}"] = relative_interval_width(actual, forecast, level)
     return scores
 
 
@@ -113,8 +109,7 @@ def rolling_origin_backtest(
         test = panel[panel["ds"] > cutoff].groupby("unique_id", sort=False).head(horizon)
         test = test[test["unique_id"].isin(train["unique_id"].unique())]
         model = make().fit(train)
-        future = test[["unique_id", "ds", *model.exogenous_]] if model.exogenous_ else None
-        forecast = model.predict(horizon, future=future)
+        forecast = model.predict(horizon, future=model.known_future(test))
         rows.append(
             {
                 "cutoff": cutoff.date().isoformat(),

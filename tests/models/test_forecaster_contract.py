@@ -35,7 +35,7 @@ def _future(model, test, horizon=HORIZON, ids=None):
     rows = test[test["ds"] <= test["ds"].min() + pd.Timedelta(days=horizon - 1)]
     if ids is not None:
         rows = rows[rows["unique_id"].isin(ids)]
-    return rows[["unique_id", "ds", *model.exogenous_]] if model.exogenous_ else None
+    return model.known_future(rows)
 
 
 def _forecast(model, test, horizon=HORIZON, ids=None):
