@@ -209,8 +209,9 @@ def generate_site(panel: pd.DataFrame, lines: int = 4, seed: int = 0) -> dict:
 
     Capacity at normal speed on every line and shift is about twice the
     average daily demand of the last 90 days; the labour pool staffs three
-    quarters of all line-shifts; storage holds about three days of demand;
-    backlog and lost sales are priced relative to the cost of making a unit.
+    quarters of all line-shifts, with 11 hours' rest between shifts; storage
+    holds about three days of demand; backlog and lost sales are priced
+    relative to the cost of making a unit.
 
     Returns:
         A plain dict in the ``site.yaml`` layout that ``planning.site.Site`` reads.
@@ -221,7 +222,7 @@ def generate_site(panel: pd.DataFrame, lines: int = 4, seed: int = 0) -> dict:
     families = sorted(daily_by_family.index)
     total_daily = float(daily_by_family.sum())
     shifts = [
-        {"name": "early", "hours": 8, "labour_cost_multiplier": 1.0},
+        {"name": "early", "hours": 8, "labour_cost_multiplier": 1.0, "starts_at": 6},
         {"name": "late", "hours": 8, "labour_cost_multiplier": 1.1},
         {"name": "night", "hours": 8, "labour_cost_multiplier": 1.3},
     ]
@@ -253,6 +254,7 @@ def generate_site(panel: pd.DataFrame, lines: int = 4, seed: int = 0) -> dict:
         "shifts": shifts,
         "lines": line_specs,
         "labour_pool_per_day": int(0.75 * lines * len(shifts) * crew),
+        "min_rest_hours": 11,
         "max_lines_in_maintenance": 1,
         "storage_capacity": round(3 * total_daily),
         "costs": {

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from planning.demand import Demand
 from planning.kpis import operating_cost_by_day, staffed_capacity
+from planning.labour import crew_groups
 from planning.plan import BindingConstraint, Explanation, LineDay, MaintenanceReason, Plan
 from planning.site import Site
 
@@ -26,6 +27,7 @@ def _binding(site: Site, plan: Plan) -> list[BindingConstraint]:
     week_cost: dict[int, float] = defaultdict(float)
     for day, costs in operating.items():
         week_cost[(day - plan.start).days // 7] += sum(costs.values())
+    rest_binding = _rest_binding(site, plan)
     result = []
     for day in sorted(by_day):
         decisions = by_day[day]
@@ -47,8 +49,33 @@ def _binding(site: Site, plan: Plan) -> list[BindingConstraint]:
         week = (day - plan.start).days // 7
         if site.weekly_budget is not None and week_cost[week] >= 0.98 * site.weekly_budget:
             result.append(BindingConstraint(day=day, resource="weekly budget", detail=f"week {week + 1} spends {week_cost[week]:,.2f} of {site.weekly_budget:,.2f}"))
+        result += [b for b in rest_binding if b.day == day]
         if short and not any(b.day == day for b in result):
             result.append(BindingConstraint(day=day, resource="cost", detail=f"backlog of {', '.join(short)} was cheaper than more shifts"))
+    return result
+
+
+def _rest_binding(site: Site, plan: Plan) -> list[BindingConstraint]:
+    """Groups of shifts on consecutive days that the minimum rest keeps apart, full enough
+    that no idle shift among them could be crewed; reported on their last day."""
+    if site.min_rest_hours == 0:
+        return []
+    lines = {line.id: line for line in site.lines}
+    shift_index = {shift.name: s for s, shift in enumerate(site.shifts)}
+    days = [plan.start + timedelta(days=k) for k in range(plan.days)]
+    by_slot = defaultdict(list)
+    for d in plan.shifts:
+        by_slot[(d.day - plan.start).days, shift_index[d.shift]].append(d)
+    result = []
+    for group in crew_groups(site, days):
+        if len({d for d, _ in group.slots}) < 2:
+            continue  # one day: the labour pool check covers it
+        decisions = [d for slot in group.slots for d in by_slot[slot]]
+        people = sum(lines[d.line].crew_at([l.name for l in lines[d.line].speed_levels].index(d.speed_level)) for d in decisions if d.staffed)
+        idle_crews = [min(l.crew or lines[d.line].crew_per_shift for l in lines[d.line].speed_levels) for d in decisions if not d.staffed and not d.maintenance]
+        if idle_crews and people + min(idle_crews) > site.labour_pool_per_day:
+            last_day = days[max(d for d, _ in group.slots)]
+            result.append(BindingConstraint(day=last_day, resource="minimum rest", detail=f"{group.description}: {people} people staffed"))
     return result
 
 

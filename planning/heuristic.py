@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from planning.labour import crew_groups
 from planning.model import CapacityModel, crew_hours, maintenance_starts, shift_capacity
 from planning.plan import ShiftDecision
 
@@ -55,7 +56,7 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
     level with the lowest cost per unit and fill it with demand of the next ``lookahead_days`` days,
     as far as storage allows: labour is paid per shift, so full shifts are cheaper per unit.
 
-    Every hard rule holds: labour pool, shifts per line and day, maintenance, storage and the
+    Every hard rule holds: labour pool and minimum rest, shifts per line and day, maintenance, storage and the
     weekly budget (a shift that would break the budget is not staffed).
     """
     site = m.site
@@ -71,10 +72,15 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
     net = {f: site.initial_inventory.get(f, 0) for f in families}  # stock - backlog
     shift_order = sorted(m.shift_range, key=lambda s: (site.shifts[s].labour_cost_multiplier, s))
     week_spend: dict[int, float] = {}
+    groups = crew_groups(site, m.demand.days)
+    groups_of: dict[tuple[int, int], list[int]] = {}
+    for g, group in enumerate(groups):
+        for slot in group.slots:
+            groups_of.setdefault(slot, []).append(g)
+    people_used = [0] * len(groups)
     for d in m.days:
         due = {f: m.demand.units[f][d] - net[f] for f in families}
         ahead = {f: due[f] + sum(m.demand.units[f][d + 1 : d + 1 + lookahead_days]) for f in families}
-        people_left = site.labour_pool_per_day
         crew_hours_today = 0
         room = site.storage_capacity - sum(max(0, v) for v in net.values())
         shifts_run = {line.id: 0 for line in site.lines}
@@ -88,6 +94,7 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
                 family = max(line.families, key=lambda f: (due.get(f, 0), previous is not None and previous[0] == f))
                 if due.get(family, 0) <= 0:
                     continue
+                people_left = min(site.labour_pool_per_day - people_used[g] for g in groups_of[d, s])
                 affordable = [k for k in range(len(line.speed_levels)) if line.crew_at(k) <= people_left]
                 if not affordable:
                     continue
@@ -101,7 +108,8 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
                 due[family] -= units
                 ahead[family] -= units
                 room -= max(0, units - ships_today)
-                people_left -= line.crew_at(level)
+                for g in groups_of[d, s]:
+                    people_used[g] += line.crew_at(level)
                 crew_hours_today += crew_hours(site, li, s, level)
                 shifts_run[line.id] += 1
                 week_spend[d // 7] = week_spend.get(d // 7, 0.0) + cost

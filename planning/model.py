@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from planning.demand import Demand
+from planning.labour import crew_groups
 from planning.plan import Lock, ShiftDecision
 from planning.site import Site
 
@@ -182,22 +183,21 @@ def add_maintenance_windows(m: CapacityModel) -> None:
                 )
 
 
-def crew_on_day(m: CapacityModel, d: int, weight_by_hours: bool = False) -> cp_model.LinearExprT:
-    """People (or crew hours) staffed on day ``d``, from the speed levels chosen."""
+def crew_on(m: CapacityModel, slots: Sequence[tuple[int, int]], weight_by_hours: bool = False) -> cp_model.LinearExprT:
+    """People (or crew hours) staffed over all lines in the (day, shift) ``slots``, from the speed levels chosen."""
     return sum(
         (crew_hours(m.site, li, s, k) if weight_by_hours else line.crew_at(k)) * m.speed[line.id, d, s, k]
         for li, line in enumerate(m.site.lines)
-        for s in m.shift_range
+        for d, s in slots
         for k in range(len(line.speed_levels))
     )
 
 
 def add_labour_pool(m: CapacityModel) -> None:
-    """People staffed in one day never exceed the day's labour pool."""
-    for d in m.days:
-        m.model.add(crew_on_day(m, d) <= m.site.labour_pool_per_day).only_enforce_if(
-            m.rule(f"labour pool of {m.site.labour_pool_per_day} people on {m.demand.days[d]}")
-        )
+    """Line-shifts that need distinct people (one shift a day per person, minimum rest
+    between shifts: ``planning.labour``) never together need more than the labour pool."""
+    for group in crew_groups(m.site, m.demand.days):
+        m.model.add(crew_on(m, group.slots) <= m.site.labour_pool_per_day).only_enforce_if(m.rule(group.description))
 
 
 def add_shift_limits(m: CapacityModel) -> None:
@@ -223,7 +223,7 @@ def add_overtime(m: CapacityModel) -> None:
     for d in m.days:
         overtime = m.model.new_int_var(0, max(0, top - regular), f"overtime_hours(day={d})")
         # Exactly the hours above the allowance, so the reported cost is the plan's cost at any solution.
-        m.model.add_max_equality(overtime, [crew_on_day(m, d, weight_by_hours=True) - regular, 0])
+        m.model.add_max_equality(overtime, [crew_on(m, [(d, s) for s in m.shift_range], weight_by_hours=True) - regular, 0])
         m.overtime_hours[d] = overtime
 
 

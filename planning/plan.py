@@ -91,7 +91,7 @@ class BindingConstraint(BaseModel):
     """A resource that limited the plan on one day."""
 
     day: date
-    resource: str  # "labour pool", "line capacity", "storage", "weekly budget"
+    resource: str  # "labour pool", "minimum rest", "line capacity", "storage", "weekly budget", "cost"
     detail: str
 
 

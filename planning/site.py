@@ -64,9 +64,13 @@ class Line(_Strict):
 
 
 class Shift(_Strict):
+    """A shift of every day; ``starts_at`` is its start hour (right after the previous shift
+    when unset, the first at hour 0). Shifts are listed in the order they run in a day."""
+
     name: str
     hours: PositiveInt = Field(le=24)
     labour_cost_multiplier: NonNegativeFloat = 1.0
+    starts_at: NonNegativeInt | None = Field(None, le=23)
 
 
 class Costs(_Strict):
@@ -92,6 +96,9 @@ class Site(_Strict):
     initial_inventory: dict[str, NonNegativeInt] = {}
     regular_crew_hours_per_day: NonNegativeInt | None = Field(None, description="crew hours per day paid at the normal rate; unlimited when unset")
     weekly_budget: NonNegativeFloat | None = Field(None, description="cap on labour, overtime, energy and changeover cost per 7 days from day 0")
+    min_rest_hours: NonNegativeInt = Field(
+        0, le=72, description="hours a person rests between two shifts; the pool is one team, each person works at most one shift a day"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "Site":
@@ -101,10 +108,29 @@ class Site(_Strict):
                 raise ValueError(f"duplicate {kind}: {', '.join(duplicates)}")
         if sum(s.hours for s in self.shifts) > 24:
             raise ValueError("shifts add up to more than 24 hours a day")
+        self._shifts_do_not_overlap()
         unknown = sorted(set(self.initial_inventory) - set(self.families))
         if unknown:
             raise ValueError(f"initial_inventory names families no line makes: {', '.join(unknown)}")
         return self
+
+    def _shifts_do_not_overlap(self) -> None:
+        starts = self.shift_starts
+        for before, after, before_start, start in zip(self.shifts, self.shifts[1:], starts, starts[1:]):
+            if start < before_start + before.hours:
+                raise ValueError(f"shift {after.name} starts at hour {start}, before shift {before.name} ends")
+        if starts[-1] + self.shifts[-1].hours > starts[0] + 24:
+            raise ValueError(f"shift {self.shifts[-1].name} ends after the next day's first shift starts")
+
+    @property
+    def shift_starts(self) -> list[int]:
+        """Start of each shift in hours from the start of its day."""
+        starts, clock = [], 0
+        for shift in self.shifts:
+            clock = shift.starts_at if shift.starts_at is not None else clock
+            starts.append(clock)
+            clock += shift.hours
+        return starts
 
     @property
     def families(self) -> list[str]:

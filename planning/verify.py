@@ -79,21 +79,45 @@ def _maintenance_rules(site: Site, plan: Plan) -> list[str]:
     return problems
 
 
+def _roster(site: Site, plan: Plan) -> list[str]:
+    """Give every staffed line-shift its crew from a roster of ``labour_pool_per_day`` people, in
+    order of start: a person works at most one shift a day and rests ``min_rest_hours`` between
+    shifts. Any free person will do (one free for a shift stays free for every later one), so
+    this greedy roster finds people whenever any roster could."""
+    lines = {line.id: line for line in site.lines}
+    shifts = {shift.name: (s, shift) for s, shift in enumerate(site.shifts)}
+    starts = site.shift_starts
+    staffed = []
+    for d in plan.shifts:
+        if d.staffed:
+            s, shift = shifts[d.shift]
+            day = (d.day - plan.start).days
+            level = next((k for k, l in enumerate(lines[d.line].speed_levels) if l.name == d.speed_level), None)
+            crew = lines[d.line].crew_at(level) if level is not None else lines[d.line].crew_per_shift
+            staffed.append((24 * day + starts[s], day, shift, d, crew))
+    free_from = [0] * site.labour_pool_per_day  # hour from which each person may start again
+    last_day = [-1] * site.labour_pool_per_day
+    problems = []
+    for begin, day, shift, decision, crew in sorted(staffed, key=lambda row: row[0]):
+        free = [p for p in range(site.labour_pool_per_day) if free_from[p] <= begin and last_day[p] != day]
+        if len(free) < crew:
+            problems.append(
+                f"line {decision.line}, {decision.day}, shift {decision.shift}: needs {crew} people, {len(free)} of the pool of "
+                f"{site.labour_pool_per_day} are free (one shift a day, {site.min_rest_hours} h rest)"
+            )
+            continue
+        for p in free[:crew]:
+            free_from[p], last_day[p] = begin + shift.hours + site.min_rest_hours, day
+    return problems
+
+
 def _labour_rules(site: Site, plan: Plan) -> list[str]:
     lines = {line.id: line for line in site.lines}
-    people: dict = defaultdict(int)
     shifts_run: dict = defaultdict(int)
     for d in plan.shifts:
         if d.staffed:
-            line = lines[d.line]
-            level = next((k for k, l in enumerate(line.speed_levels) if l.name == d.speed_level), None)
-            people[d.day] += line.crew_at(level) if level is not None else line.crew_per_shift
             shifts_run[d.line, d.day] += 1
-    problems = [
-        f"{day}: {used} people staffed, labour pool is {site.labour_pool_per_day}"
-        for day, used in sorted(people.items())
-        if used > site.labour_pool_per_day
-    ]
+    problems = _roster(site, plan)
     problems += [
         f"line {line_id} on {day}: {count} shifts, at most {lines[line_id].max_shifts_per_day}"
         for (line_id, day), count in sorted(shifts_run.items())
