@@ -22,6 +22,9 @@ data_app = typer.Typer(help="Sample data and the panel contract.", no_args_is_he
 app.add_typer(data_app, name="data")
 
 MAX_PROBLEMS_SHOWN = 50
+# Horizons count periods of the data: a year of hourly data bounds train and backtest alike.
+MAX_HORIZON = 24 * 366
+HORIZON_UNITS = "periods of the data (days, or hours for hourly data)"
 
 
 @app.callback()
@@ -87,7 +90,7 @@ def data_validate(file: Annotated[Path, typer.Argument(help="panel file (CSV or 
 @app.command()
 def train(
     data: Annotated[Path, typer.Option(help="panel file or data directory (with sales.csv)")],
-    horizon: Annotated[int, typer.Option(min=1, max=24 * 366, help="longest horizon served, in periods of the data (days, or hours for hourly data)")] = 28,
+    horizon: Annotated[int, typer.Option(min=1, max=MAX_HORIZON, help=f"longest horizon served, in {HORIZON_UNITS}")] = 28,
     n_estimators: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds")] = 300,
     threads: Annotated[int, typer.Option(min=0, help="LightGBM threads (0 = all cores)")] = 0,
     levels: Annotated[
@@ -165,7 +168,7 @@ def _served_model(settings: Settings):
 @app.command()
 def backtest(
     data: Annotated[Path, typer.Option(help="panel file or data directory (with sales.csv)")],
-    horizon: Annotated[int, typer.Option(min=1, max=366, help="periods ahead at each origin")] = 28,
+    horizon: Annotated[int, typer.Option(min=1, max=MAX_HORIZON, help=f"horizon at each origin, in {HORIZON_UNITS}")] = 28,
     origins: Annotated[int, typer.Option(min=1, max=52, help="number of forecast origins")] = 3,
     step: Annotated[int | None, typer.Option(min=1, help="periods between origins (default: the horizon)")] = None,
     n_estimators: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds")] = 300,
@@ -178,6 +181,7 @@ def backtest(
     import pandas as pd
 
     from features.io import load_panel
+    from features.pipeline import infer_frequency
     from features.validation import PanelError
     from models.baselines import weekly_seasonal_naive
     from training.backtest import LEVELS, rolling_origin_backtest
@@ -195,12 +199,15 @@ def backtest(
             reports[name] = rolling_origin_backtest(panel, make, horizon, origins, step)
     except ValueError as error:
         _fail(f"{data}: {error}")
+    # Steps pooled over one cycle of the data: a day of hourly data, a week of daily data.
+    # The backtests fitted, so the panel's frequency is one the models support.
+    size, cycle = (24, "day") if infer_frequency(panel) == "h" else (7, "week")
     with pd.option_context("display.width", 160, "display.max_columns", 30, "display.precision", 3):
         for name, report in reports.items():
             typer.echo(f"\n{name}: by origin\n{report.by_origin.to_string(index=False)}")
-            weekly = report.by_step.groupby((report.by_step["step"] - 1) // 7).mean().drop(columns="step")
-            weekly.index = [f"steps {7 * w + 1}-{min(7 * w + 7, horizon)}" for w in weekly.index]
-            typer.echo(f"{name}: by horizon step (mean per week of steps)\n{weekly.to_string()}")
+            pooled = report.by_step.groupby((report.by_step["step"] - 1) // size).mean().drop(columns="step")
+            pooled.index = [f"{cycle} {g + 1} (steps {size * g + 1}-{min(size * g + size, horizon)})" for g in pooled.index]
+            typer.echo(f"{name}: by horizon step (mean per {cycle} of steps)\n{pooled.to_string()}")
     if out is not None:
         document = {
             name: {"by_origin": r.by_origin.to_dict("records"), "by_step": r.by_step.to_dict("records")}
@@ -214,7 +221,10 @@ def backtest(
 @app.command()
 def forecast(
     out: Annotated[Path, typer.Option(help="CSV file to write the forecast frame to")],
-    horizon: Annotated[int | None, typer.Option(min=1, help="days ahead (default: the model's longest horizon)")] = None,
+    horizon: Annotated[
+        int | None,
+        typer.Option(min=1, help="periods of the model's data ahead: days, or hours for hourly models (default: the model's longest horizon)"),
+    ] = None,
     future: Annotated[
         Path | None,
         typer.Option(help="CSV of known-future values (unique_id, ds, one column per exogenous column of the model)"),
@@ -223,6 +233,7 @@ def forecast(
     """Forecast every series with the @champion model (columns: unique_id, ds, mean, quantiles, family...)."""
 
     from serving.errors import ApiError
+    from serving.model_store import periods_are_days
 
     model = _served_model(Settings())
     try:
@@ -239,10 +250,12 @@ def forecast(
         f"; {', '.join(model.info.exogenous)}: each series' most frequent recent value (pass --future to set them)"
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    daily = bool((frame["ds"] == frame["ds"].dt.normalize()).all())
+    daily = periods_are_days(frame["ds"])
     frame.assign(ds=frame["ds"].dt.strftime("%Y-%m-%d" if daily else "%Y-%m-%d %H:%M")).to_csv(out, index=False, float_format="%.4f")
+    # The model's own frequency, not the written ds: one hourly period at midnight would look daily.
+    periods = "hours" if model.forecaster.freq_ == "h" else "days"
     typer.echo(
-        f"wrote {out}: {frame['unique_id'].nunique()} series x {horizon} days from model version {model.info.version}"
+        f"wrote {out}: {frame['unique_id'].nunique()} series x {horizon} {periods} from model version {model.info.version}"
         f" (family level error {model.info.family_level_error:g}, which `capcast plan` uses by default){scenario}"
     )
     if model.cold_start_ids:

@@ -20,7 +20,7 @@ from mlflow.tracking import MlflowClient
 from serving.errors import ApiError
 from serving.schemas import ForecastPoint, ModelInfo, SeriesForecast
 
-__all__ = ["ModelNotFound", "ServedModel", "future_source", "to_series_forecasts"]
+__all__ = ["ModelNotFound", "ServedModel", "future_source", "periods_are_days", "to_series_forecasts"]
 
 DEFAULT_HORIZON = 28
 
@@ -151,11 +151,16 @@ def future_source(info: ModelInfo, rows) -> str:
 GLOBAL_METHOD, COLD_START_METHOD = "global model", "cold start: historic average"
 
 
+def periods_are_days(ds: pd.Series) -> bool:
+    """Whether forecast periods are days (written as dates) rather than hours: every ``ds`` at midnight.
+    The API and the CLI both decide with this, so a forecast reads the same in either."""
+    return bool((ds == ds.dt.normalize()).all())
+
+
 def to_series_forecasts(frame: pd.DataFrame, cold_start_ids: frozenset[str] = frozenset()) -> list[SeriesForecast]:
     """The forecast frame as response objects, one per series in frame order."""
     quantiles = [c for c in frame.columns if c.startswith("q") and c[1:].replace(".", "").isdigit()]
-    daily = bool((frame["ds"] == frame["ds"].dt.normalize()).all())
-    periods = frame["ds"].dt.date if daily else frame["ds"].dt.to_pydatetime()
+    periods = frame["ds"].dt.date if periods_are_days(frame["ds"]) else frame["ds"].dt.to_pydatetime()
     rounded = frame.assign(ds=periods).round({"mean": 4, **{q: 4 for q in quantiles}})
     by_series: dict[str, list[ForecastPoint]] = {}
     for row in rounded[["unique_id", "ds", "mean", *quantiles]].itertuples(index=False, name=None):

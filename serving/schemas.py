@@ -60,7 +60,7 @@ _FUTURE_DESCRIPTION = (
 
 class ForecastRequest(_Request):
     unique_ids: list[str] = Field(min_length=1, max_length=5000, description="series to forecast")
-    horizon: int | None = Field(None, ge=1, description="days ahead, at most the model's max_horizon (the default)")
+    horizon: int | None = Field(None, ge=1, description="periods ahead (days, or hours for hourly models), at most the model's max_horizon (the default)")
     future: list[FutureValues] | None = Field(None, max_length=1_000_000, description=_FUTURE_DESCRIPTION)
 
 

@@ -44,7 +44,7 @@ class Capcast:
 
     @api.post("/forecast")
     def forecast(self, request: ForecastRequest) -> ForecastResponse:
-        """Per series, per day: mean and quantiles of demand."""
+        """Per series, per period (day, or hour for hourly models): mean and quantiles of demand."""
         horizon = self.model.horizon(request.horizon)
         frame = self.model.forecast_frame(request.unique_ids, horizon, self.model.future_frame(request.future))
         return ForecastResponse(

@@ -124,7 +124,7 @@ def test_hourly_workload_trains_and_forecasts_end_to_end(tmp_path, cli):
     assert "ok, 2 series, 5760 rows" in run("data", "validate", str(data))
     trained = run("train", "--data", str(data), "--horizon", "48", "--n-estimators", "30", "--threads", "1", "--level", "90")
     assert "registered demand version 1" in trained
-    run("forecast", "--out", str(tmp_path / "forecast.csv"))
+    assert "2 series x 48 hours from model version 1" in run("forecast", "--out", str(tmp_path / "forecast.csv"))
     forecast = pd.read_csv(tmp_path / "forecast.csv", parse_dates=["ds"])
     assert len(forecast) == 2 * 48 and forecast["ds"].diff().dropna().isin([pd.Timedelta(hours=1), pd.Timedelta(hours=-47)]).all()
     assert [c for c in forecast.columns if c.startswith("q")] == ["q5", "q50", "q95"]

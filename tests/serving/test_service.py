@@ -197,3 +197,19 @@ def test_hourly_forecasts_keep_their_hours_in_the_response():
     assert [p.ds.isoformat() for p in points] == ["2024-05-01T22:00:00", "2024-05-01T23:00:00", "2024-05-02T00:00:00"]
     daily = to_series_forecasts(frame.assign(ds=pd.date_range("2024-05-01", periods=3, freq="D")))[0].points
     assert [p.ds.isoformat() for p in daily] == ["2024-05-01", "2024-05-02", "2024-05-03"]
+
+
+def test_a_forecast_is_daily_when_every_period_starts_at_midnight():
+    import pandas as pd
+
+    from serving.model_store import periods_are_days
+
+    assert periods_are_days(pd.Series(pd.date_range("2024-05-01", periods=3, freq="D")))
+    assert not periods_are_days(pd.Series(pd.date_range("2024-05-01 23:00", periods=2, freq="h")))
+
+
+def test_forecast_horizon_is_documented_in_periods_of_the_model():
+    from serving.schemas import ForecastRequest, RecommendRequest
+
+    assert "hours for hourly models" in ForecastRequest.model_fields["horizon"].description
+    assert RecommendRequest.model_fields["horizon"].description.startswith("days to plan")

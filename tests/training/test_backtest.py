@@ -3,9 +3,11 @@
 import json
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from capcast.cli import app
+from features.generate import write_hourly_sample
 from models.baselines import SeasonalNaive
 from training.backtest import rolling_origin_backtest
 
@@ -33,7 +35,8 @@ def test_backtest_command_prints_and_writes_scores(sample_dir, tmp_path):
          "--n-estimators", "20", "--threads", "1", "--out", str(out)],
     )
     assert result.exit_code == 0, result.output
-    assert "lgbm: by origin" in result.output and "seasonal_naive: by horizon step" in result.output
+    assert "lgbm: by origin" in result.output and "seasonal_naive: by horizon step (mean per week of steps)" in result.output
+    assert "week 1 (steps 1-7)" in result.output
     document = json.loads(out.read_text())
     assert len(document["lgbm"]["by_origin"]) == 2 and len(document["lgbm"]["by_step"]) == 7
 
@@ -43,3 +46,20 @@ def test_backtest_command_rejects_a_bad_panel_in_one_line(tmp_path):
     bad.write_text("unique_id,ds,y\na,2024-01-01,-3\n")
     result = CliRunner().invoke(app, ["backtest", "--data", str(bad)])
     assert result.exit_code == 1 and "row 2, column y" in result.output
+
+
+def test_backtest_takes_the_horizons_train_takes():
+    commands = typer.main.get_command(app).commands
+    horizon = {name: next(p for p in commands[name].params if p.name == "horizon") for name in ("train", "backtest")}
+    assert horizon["backtest"].max == horizon["train"].max == 24 * 366
+    assert all(p.help.endswith("periods of the data (days, or hours for hourly data)") for p in horizon.values())
+
+
+def test_hourly_backtest_pools_steps_per_day(tmp_path):
+    data = write_hourly_sample(tmp_path, seed=1, sites=1, days=21)
+    result = CliRunner().invoke(
+        app, ["backtest", "--data", str(data), "--horizon", "48", "--origins", "1", "--n-estimators", "10", "--threads", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "lgbm: by horizon step (mean per day of steps)" in result.output
+    assert "day 1 (steps 1-24)" in result.output and "day 2 (steps 25-48)" in result.output
