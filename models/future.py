@@ -46,12 +46,20 @@ def _checked_columns(future: pd.DataFrame, needed: Sequence[str]) -> pd.DataFram
     given["ds"] = pd.to_datetime(given["ds"], errors="coerce")
     if given["ds"].isna().any():
         raise FutureValuesError("ds: not a date", "ds")
+    if given["ds"].dt.tz is not None:
+        # Forecast periods are local time: say so, rather than report every period as missing.
+        raise FutureValuesError("ds: must be local time without a UTC offset", "ds")
     for column in needed:
         values = pd.to_numeric(given[column], errors="coerce")
         if (values.isna() & given[column].notna()).any() or np.isinf(values).any():
             raise FutureValuesError(f"{column}: values must be numbers", column)
         given[column] = values.astype(float)
     return given
+
+
+def _moment(ds: pd.Timestamp, periods: pd.DatetimeIndex) -> str:
+    """``ds`` as messages name it: with its hour for an hourly forecast, or when a row for a daily one has one."""
+    return f"at {ds:%Y-%m-%d %H:%M}" if periods.freqstr == "h" or ds != ds.normalize() else f"on {ds.date()}"
 
 
 def check_future(
@@ -74,13 +82,13 @@ def check_future(
     index = pd.MultiIndex.from_frame(given[_KEYS])
     if index.has_duplicates:
         uid, ds = index[index.duplicated()][0]
-        raise FutureValuesError(f"two rows for series {uid!r} on {ds.date()}", "ds")
+        raise FutureValuesError(f"two rows for series {uid!r} {_moment(ds, periods)}", "ds")
     if len(missing := expected.difference(index)):
         uid, ds = missing[0]
-        raise FutureValuesError(f"{len(missing)} forecast periods have no values, first: series {uid!r} on {ds.date()}", "ds")
+        raise FutureValuesError(f"{len(missing)} forecast periods have no values, first: series {uid!r} {_moment(ds, periods)}", "ds")
     if len(extra := index.difference(expected)):
         uid, ds = extra[0]
-        raise FutureValuesError(f"{len(extra)} rows are outside the forecast, first: series {uid!r} on {ds.date()}", "ds")
+        raise FutureValuesError(f"{len(extra)} rows are outside the forecast, first: series {uid!r} {_moment(ds, periods)}", "ds")
     return given.sort_values(_KEYS, ignore_index=True)
 
 

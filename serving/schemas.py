@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NaiveDatetime, model_validator
 
 from planning.plan import Lock, Plan
 from planning.site import Site
@@ -35,14 +35,17 @@ class ModelInfo(BaseModel):
 
 
 class FutureValues(BaseModel):
-    """Known-future values of one series on one forecast day: ``unique_id``, ``ds`` and one
+    """Known-future values of one series in one forecast period: ``unique_id``, ``ds`` and one
     number per exogenous column of the model, e.g. ``{"unique_id": "P01-S1", "ds": "2026-02-01",
-    "price": 4.2, "promo": 1}``."""
+    "price": 4.2, "promo": 1}``, or ``"ds": "2026-02-01T14:00"`` for an hourly model."""
 
     model_config = ConfigDict(extra="allow")
 
     unique_id: str
-    ds: date
+    # A date is its midnight. Naive, because forecast periods are local time: an offset is refused, not guessed away.
+    ds: NaiveDatetime = Field(
+        description="the forecast day (daily models) or hour (hourly models), local time", examples=["2026-02-01", "2026-02-01T14:00"]
+    )
 
     @model_validator(mode="after")
     def _values_are_numbers(self) -> FutureValues:
@@ -53,8 +56,8 @@ class FutureValues(BaseModel):
 
 
 _FUTURE_DESCRIPTION = (
-    "known-future values for every requested series and forecast day when the model reads exogenous columns "
-    "(model.exogenous); omitted: each series' most frequent recent value (regular price, no promotion)"
+    "known-future values for every requested series and forecast period (day, or hour for hourly models) "
+    "when the model reads exogenous columns (model.exogenous); omitted: each series' most frequent recent value (regular price, no promotion)"
 )
 
 

@@ -57,8 +57,8 @@ class BacktestReport:
     """Rolling-origin scores of one forecaster.
 
     Attributes:
-        by_origin: one row per origin: cutoff, wape, rmsse, wrmsse (dollar or unit
-            weights), bias, coverage and relative width of each band.
+        by_origin: one row per origin: cutoff (its date, and hour for hourly data), wape,
+            rmsse, wrmsse (dollar or unit weights), bias, coverage and relative width of each band.
         by_step: one row per horizon step pooled over origins: wape, bias,
             pinball loss of each quantile, coverage of each band.
         forecasts: every forecast row with ``cutoff``, ``step`` and actual ``y``.
@@ -112,7 +112,8 @@ def rolling_origin_backtest(
         forecast = model.predict(horizon, future=model.known_future(test))
         rows.append(
             {
-                "cutoff": cutoff.date().isoformat(),
+                # Written like `capcast forecast` writes ds: hourly origins keep their hour.
+                "cutoff": cutoff.strftime("%Y-%m-%d %H:%M" if model.freq_ == "h" else "%Y-%m-%d"),
                 "wape": wape(test, forecast),
                 "rmsse": mean_rmsse(test, forecast, train),
                 "wrmsse": wrmsse(test, forecast, train, _weights(train)),

@@ -77,6 +77,9 @@ def test_baseline_scenario_is_the_usual_recent_value(model, split):
         (lambda f: pd.concat([f, f.iloc[:1]]), "two rows for series", "ds"),
         (lambda f: pd.concat([f, f.tail(1).assign(ds=f["ds"].max() + pd.Timedelta(days=1))]), "1 rows are outside the forecast", "ds"),
         (lambda f: f.assign(price=f["price"].astype(object).where(f.index > 0, "cheap")), "must be numbers", "price"),
+        # A daily forecast names a row by its day, or by its hour when it has one.
+        (lambda f: pd.concat([f, f.tail(1).assign(ds=f["ds"].max() + pd.Timedelta(hours=10))]), r"1 rows are outside the forecast, first: series '\S+' at \d{4}-\d\d-\d\d 10:00", "ds"),
+        (lambda f: f.assign(ds=f["ds"].dt.tz_localize("UTC")), "local time without a UTC offset", "ds"),
     ],
 )
 def test_bad_future_values_are_refused_with_the_column(model, split, change, message, column):

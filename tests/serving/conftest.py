@@ -16,3 +16,30 @@ def service_client(trained_home):
     with TestClient(Capcast.to_asgi()) as client:
         yield client
     mp.undo()
+
+
+@pytest.fixture(scope="session")
+def hourly_model(tmp_path_factory):
+    """A small hourly model (one site, 21 days, known-future ``holiday``) registered and loaded as
+    the service loads its model; seconds to train."""
+    from features.generate import write_hourly_sample
+    from features.io import load_panel
+    from serving.model_store import ServedModel
+    from training.tracking import TrackingConfig
+    from training.train import TrainConfig, train
+
+    home = tmp_path_factory.mktemp("hourly-home")
+    data = write_hourly_sample(home / "data", seed=1, sites=1, days=21)
+    tracking = TrackingConfig.embedded(home)
+    train(load_panel(data), tracking, TrainConfig(horizon=24, n_estimators=10, num_threads=1), source=str(data))
+    return ServedModel.resolve(tracking.tracking_uri, tracking.model_name, tracking.champion_alias)
+
+
+@pytest.fixture
+def hourly_client(service_client, hourly_model, monkeypatch):
+    """The in-process service answering with the hourly model for one test: the ASGI app is
+    built once per session, so the model it serves is swapped rather than the service rebuilt."""
+    import bentoml
+
+    monkeypatch.setattr(bentoml.get_current_service(), "model", hourly_model)
+    return service_client

@@ -176,6 +176,10 @@ def test_forecast_reads_known_future_values_or_says_it_used_the_baseline(service
         (lambda rows: rows[1:], "future.ds"),
         (lambda rows: [{**r, "price": "cheap"} if i == 2 else r for i, r in enumerate(rows)], "future.2"),
         (lambda rows: [{**r, "unique_id": "P001-S1"} for r in rows], "future"),
+        # A daily model takes days: an hour, a bad date or an offset is named, never a 500.
+        (lambda rows: [{**r, "ds": r["ds"] + "T10:00"} if i == 1 else r for i, r in enumerate(rows)], "future.ds"),
+        (lambda rows: [{**r, "ds": "2023-02-30"} if i == 1 else r for i, r in enumerate(rows)], "future.1.ds"),
+        (lambda rows: [{**r, "ds": r["ds"] + "T00:00+01:00"} if i == 1 else r for i, r in enumerate(rows)], "future.1.ds"),
     ],
 )
 def test_bad_future_values_get_422_with_the_field(service_client, sample_panel, change, field):
@@ -213,3 +217,41 @@ def test_forecast_horizon_is_documented_in_periods_of_the_model():
 
     assert "hours for hourly models" in ForecastRequest.model_fields["horizon"].description
     assert RecommendRequest.model_fields["horizon"].description.startswith("days to plan")
+
+
+def test_hourly_model_reads_future_values_by_the_hour(hourly_client, hourly_model, monkeypatch):
+    baseline = hourly_client.post("/forecast", json={"unique_ids": ["S1"], "horizon": 6})
+    assert baseline.status_code == 200, baseline.text
+    assert baseline.json()["future"] == "baseline"
+    hours = [p["ds"] for p in baseline.json()["forecasts"][0]["points"]]
+    assert hours[:2] == ["2024-01-22T00:00:00", "2024-01-22T01:00:00"]  # the sample ends 2024-01-21 23:00
+    received = []
+    predict = hourly_model.forecaster._predict
+
+    def spy(horizon, ids, future):
+        received.append(future)
+        return predict(horizon, ids, future)
+
+    monkeypatch.setattr(hourly_model.forecaster, "_predict", spy)
+    rows = [{"unique_id": "S1", "ds": ds, "holiday": hour % 2} for hour, ds in enumerate(hours)]
+    response = hourly_client.post("/forecast", json={"unique_ids": ["S1"], "horizon": 6, "future": rows})
+    assert response.status_code == 200, response.text
+    assert response.json()["future"] == "request"
+    [future] = received  # what the model forecasts from: each value at the hour it was sent for
+    assert future["ds"].dt.strftime("%Y-%m-%dT%H:%M:%S").tolist() == hours
+    assert future["holiday"].tolist() == [0, 1, 0, 1, 0, 1]
+
+
+@pytest.mark.parametrize(
+    "change, field, message",
+    [
+        (lambda rows: rows[:3] + rows[4:], "future.ds", "first: series 'S1' at 2024-01-22 03:00"),
+        (lambda rows: [{**r, "ds": r["ds"][:10]} for r in rows], "future.ds", "two rows for series 'S1' at 2024-01-22 00:00"),
+        (lambda rows: [{**r, "ds": r["ds"] + "+01:00"} if i == 2 else r for i, r in enumerate(rows)], "future.2.ds", "timezone"),
+    ],
+)
+def test_hourly_future_rows_off_the_forecast_hours_get_422_naming_the_hour(hourly_client, change, field, message):
+    hours = [f"2024-01-22T{hour:02d}:00:00" for hour in range(6)]
+    rows = change([{"unique_id": "S1", "ds": ds, "holiday": 0} for ds in hours])
+    error = _error(hourly_client.post("/forecast", json={"unique_ids": ["S1"], "horizon": 6, "future": rows}), 422)
+    assert error["field"] == field and message in error["message"], error

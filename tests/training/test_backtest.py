@@ -7,7 +7,7 @@ import typer
 from typer.testing import CliRunner
 
 from capcast.cli import app
-from features.generate import write_hourly_sample
+from features.generate import generate_hourly_panel, write_hourly_sample
 from models.baselines import SeasonalNaive
 from training.backtest import rolling_origin_backtest
 
@@ -20,6 +20,12 @@ def test_origins_are_refit_and_scored_per_origin_and_step(sample_panel):
     assert list(report.by_step["step"]) == list(range(1, 8))
     assert {"pinball_q10", "pinball_q97.5", "coverage_95"} <= set(report.by_step.columns)
     assert len(report.forecasts) == 3 * 7 * sample_panel["unique_id"].nunique()
+
+
+def test_hourly_origins_keep_their_hour():
+    panel = generate_hourly_panel(sites=1, days=21, seed=1)  # ends 2024-01-21 23:00
+    report = rolling_origin_backtest(panel, lambda: SeasonalNaive(season_length=168), horizon=24, origins=2, step=12)
+    assert list(report.by_origin["cutoff"]) == ["2024-01-20 11:00", "2024-01-20 23:00"]
 
 
 def test_too_many_origins_is_a_clear_error(sample_panel):
@@ -63,3 +69,4 @@ def test_hourly_backtest_pools_steps_per_day(tmp_path):
     assert result.exit_code == 0, result.output
     assert "lgbm: by horizon step (mean per day of steps)" in result.output
     assert "day 1 (steps 1-24)" in result.output and "day 2 (steps 25-48)" in result.output
+    assert "2024-01-19 23:00" in result.output  # the origin with its hour, 48 hours before the data ends
