@@ -1,11 +1,13 @@
 """A constructive plan used as CP-SAT's starting point (solution hint).
 
 Day by day, it staffs the cheapest free line-shifts for the families with
-the largest unmet need (today's demand plus backlog, less stock), at the
-speed level with the lowest cost per unit, within every hard rule. Each
-line's maintenance goes where its window has the least total demand, at
-most K lines down at once. It is fast (milliseconds) and always respects the
-hard rules, so the solver starts from a feasible plan.
+unmet need, keeping lines on the family they run, at the speed level with
+the lowest cost per unit made, within every hard rule; demand that would
+push a day into overtime is made on the days before. Each line's
+maintenance goes where its window has the least total demand, at most K
+lines down at once. It is fast (well under a second at 30 lines x 56 days)
+and always respects the hard rules, so the solver starts from a feasible plan
+(docs/BENCHMARKS.md, planning, for what each rule bought).
 """
 
 from __future__ import annotations
@@ -51,13 +53,25 @@ def _place_maintenance(m: CapacityModel) -> dict[str, int]:
     return placed
 
 
-def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
-    """Staff a line-shift only when a family's demand due today is not covered, then run it at the
-    level with the lowest cost per unit and fill it with demand of the next ``lookahead_days`` days,
-    as far as storage allows: labour is paid per shift, so full shifts are cheaper per unit.
+# Per shift, lines are visited in this order: a line can go on with the family it runs, then
+# lines that were idle (changing family after an idle shift is free), then lines that must change over.
+_GOES_ON, _AFTER_IDLE, _CHANGES_OVER = range(3)
 
-    Every hard rule holds: labour pool and minimum rest, shifts per line and day, maintenance, storage and the
-    weekly budget (a shift that would break the budget is not staffed).
+
+def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
+    """Staff a line-shift only when a family's need today is not covered, then fill it with demand
+    of the next ``lookahead_days`` days as far as storage allows (labour is paid per shift, so full
+    shifts are cheaper per unit).
+
+    - Need today is demand plus backlog less stock, plus what ``_prebuild`` moves to today from
+      later days that would otherwise need overtime or more people than the pool has.
+    - Lines are tried cheapest per unit first, those that can keep their family before those
+      that were idle before those that must change over, so changeovers stay rare.
+    - Each shift runs at the speed level with the lowest cost per unit it makes, counting the
+      overtime premium it adds: faster levels pay off once the day runs into overtime.
+
+    Every hard rule holds: labour pool and minimum rest, shifts per line and day, maintenance,
+    storage and the weekly budget (a shift that would break the budget is not staffed).
     """
     site = m.site
     n_shifts = len(site.shifts)
@@ -71,6 +85,7 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
     families = m.demand.families
     net = {f: site.initial_inventory.get(f, 0) for f in families}  # stock - backlog
     shift_order = sorted(m.shift_range, key=lambda s: (site.shifts[s].labour_cost_multiplier, s))
+    line_order = {s: sorted(range(len(site.lines)), key=lambda li: min(_unit_cost(m, li, s, k) for k in range(len(site.lines[li].speed_levels)))) for s in m.shift_range}
     week_spend: dict[int, float] = {}
     groups = crew_groups(site, m.demand.days)
     groups_of: dict[tuple[int, int], list[int]] = {}
@@ -78,33 +93,50 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
         for slot in group.slots:
             groups_of.setdefault(slot, []).append(g)
     people_used = [0] * len(groups)
+    last_family: dict[str, str] = {}
+    prebuild = _prebuild(m)
     for d in m.days:
-        due = {f: m.demand.units[f][d] - net[f] for f in families}
+        due = {f: m.demand.units[f][d] + prebuild[f][d] - net[f] for f in families}
         ahead = {f: due[f] + sum(m.demand.units[f][d + 1 : d + 1 + lookahead_days]) for f in families}
         crew_hours_today = 0
         room = site.storage_capacity - sum(max(0, v) for v in net.values())
         shifts_run = {line.id: 0 for line in site.lines}
         for s in shift_order:
-            for li, line in enumerate(site.lines):
-                if (line.id, d * n_shifts + s) in down:
+            for wanted, li in [(kind, li) for kind in (_GOES_ON, _AFTER_IDLE, _CHANGES_OVER) for li in line_order[s]]:
+                line = site.lines[li]
+                if (line.id, d * n_shifts + s) in down or (line.id, d, s) in plan.runs:
                     continue
                 if line.max_shifts_per_day is not None and shifts_run[line.id] >= line.max_shifts_per_day:
                     continue
                 previous = plan.runs.get((line.id, *divmod(d * n_shifts + s - 1, n_shifts)))
-                family = max(line.families, key=lambda f: (due.get(f, 0), previous is not None and previous[0] == f))
-                if due.get(family, 0) <= 0:
+                if previous is None:
+                    kind, usual = _AFTER_IDLE, last_family.get(line.id)
+                    family = usual if due.get(usual, 0) > 0 else max(line.families, key=lambda f: due.get(f, 0))
+                elif due.get(previous[0], 0) > 0:
+                    kind, family = _GOES_ON, previous[0]
+                else:
+                    kind, family = _CHANGES_OVER, max(line.families, key=lambda f: due.get(f, 0))
+                if kind != wanted or due.get(family, 0) <= 0:
                     continue
                 people_left = min(site.labour_pool_per_day - people_used[g] for g in groups_of[d, s])
                 affordable = [k for k in range(len(line.speed_levels)) if line.crew_at(k) <= people_left]
                 if not affordable:
                     continue
-                level = min(affordable, key=lambda k: _unit_cost(m, li, s, k))
-                cost = _shift_cost(m, li, s, level, crew_hours_today, previous, family)
+                ships_today = due[family]
+
+                def units_at(k: int) -> int:
+                    return min(shift_capacity(site, li, s, k), ahead[family], ships_today + max(0, room))
+
+                def cost_at(k: int) -> float:
+                    return _shift_cost(m, li, s, k, crew_hours_today, previous, family)
+
+                level = min(affordable, key=lambda k: cost_at(k) / max(1, units_at(k)))
+                cost = cost_at(level)
                 if site.weekly_budget is not None and week_spend.get(d // 7, 0.0) + cost > site.weekly_budget:
                     continue
-                ships_today = due[family]
-                units = min(shift_capacity(site, li, s, level), ahead[family], ships_today + max(0, room))
+                units = units_at(level)
                 plan.runs[line.id, d, s] = (family, level, units)
+                last_family[line.id] = family
                 due[family] -= units
                 ahead[family] -= units
                 room -= max(0, units - ships_today)
@@ -116,6 +148,37 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
         for f in families:
             net[f] += plan.made(f, d) - m.demand.units[f][d]
     return plan
+
+
+def _prebuild(m: CapacityModel) -> dict[str, list[int]]:
+    """Units of later days' demand to make on each day so that no day needs more than the
+    regular crew hours (or the labour pool) can make: overtime and backlog on peak days cost
+    more than a few days of holding. Levelled backwards per family, each family given the
+    share of the daily capacity its demand takes; storage caps what is built ahead."""
+    site, families = m.site, m.demand.families
+    per_unit = []  # crew hours and people per unit of the level using fewest crew hours per unit, per line
+    for li, line in enumerate(site.lines):
+        for s in m.shift_range:
+            k = min(range(len(line.speed_levels)), key=lambda k: crew_hours(site, li, s, k) / shift_capacity(site, li, s, k))
+            per_unit.append((crew_hours(site, li, s, k) / shift_capacity(site, li, s, k), line.crew_at(k) / shift_capacity(site, li, s, k)))
+    hours_per_unit = sum(h for h, _ in per_unit) / len(per_unit)
+    people_per_unit = sum(p for _, p in per_unit) / len(per_unit)
+    limits = [site.labour_pool_per_day / people_per_unit]
+    if site.regular_crew_hours_per_day is not None:
+        limits.append(site.regular_crew_hours_per_day / hours_per_unit)
+    daily_capacity = min(limits)
+    totals = {f: sum(m.demand.units[f]) for f in families}
+    grand = sum(totals.values()) or 1
+    storage_share = {f: site.storage_capacity * totals[f] / grand for f in families}
+    prebuild = {}
+    for f in families:
+        capacity = daily_capacity * totals[f] / grand
+        carry, built = 0.0, [0] * len(m.days)
+        for d in reversed(m.days):
+            built[d] = int(min(carry, storage_share[f]))  # made on day d for later days
+            carry = max(0.0, m.demand.units[f][d] + built[d] - capacity)
+        prebuild[f] = built
+    return prebuild
 
 
 def warm_start(m: CapacityModel, previous: list[ShiftDecision], fallback: GreedyPlan) -> GreedyPlan:
