@@ -233,7 +233,7 @@ def forecast(
     """Forecast every series with the @champion model (columns: unique_id, ds, mean, quantiles, family...)."""
 
     from serving.errors import ApiError
-    from serving.model_store import periods_are_days
+    from serving.model_store import first_missing_value, periods_are_days
 
     model = _served_model(Settings())
     try:
@@ -241,6 +241,10 @@ def forecast(
     except ApiError as error:
         _fail(f"--horizon: {error.message}")
     known = _read_csv_or_fail(future) if future is not None else None
+    if known is not None and (missing := first_missing_value(known, model.info.exogenous)) is not None:
+        row, column = missing
+        # Rows counted as `capcast data validate` counts them: the header is row 1.
+        _fail(f"{future}: row {row + 2}, column {column}: missing value")
     try:
         frame = model.all_series_forecast(horizon, known)
     except ApiError as error:

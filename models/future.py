@@ -2,7 +2,8 @@
 
 A forecaster that reads exogenous columns needs their values for exactly the
 forecast periods of exactly the requested series. ``check_future`` accepts
-that and nothing else, naming the offending column. When a caller has no
+that and nothing else, naming the offending column; ``check_complete`` also
+refuses an empty value in a caller's scenario. When a caller has no
 scenario, ``baseline_future`` repeats each series' usual recent value
 (``usual_values``): its regular price, no promotion, in stock.
 """
@@ -16,7 +17,7 @@ import pandas as pd
 
 from features.validation import AVAILABILITY_COLUMN
 
-__all__ = ["FutureValuesError", "baseline_future", "check_future", "usual_values"]
+__all__ = ["FutureValuesError", "baseline_future", "check_complete", "check_future", "usual_values"]
 
 _KEYS = ["unique_id", "ds"]
 # Availability is the exception to "as lately": a forecast is of demand, so items are assumed in stock.
@@ -90,6 +91,25 @@ def check_future(
         uid, ds = extra[0]
         raise FutureValuesError(f"{len(extra)} rows are outside the forecast, first: series {uid!r} {_moment(ds, periods)}", "ds")
     return given.sort_values(_KEYS, ignore_index=True)
+
+
+def check_complete(future: pd.DataFrame, needed: Sequence[str], periods: pd.DatetimeIndex) -> None:
+    """Refuse an empty value in a caller's scenario: ``future`` as sent (``unique_id``, ``ds`` and
+    values), checked before ``check_future``, which names a missing column instead.
+
+    ``check_future`` lets empty values through: a panel's own rows may lack one (a
+    price before the item was listed) and the models read it as unknown. A caller's
+    scenario with a hole would be forecast just the same, without a word.
+
+    Raises:
+        FutureValuesError: naming the column, series and period of the first empty value.
+    """
+    for column in needed:
+        if column in future.columns and (empty := future[column].isna()).any():
+            first = future[empty].iloc[0]
+            ds = pd.to_datetime(first["ds"], errors="coerce")
+            moment = "" if pd.isna(ds) else f" {_moment(ds, periods)}"  # a bad ds is check_future's to name
+            raise FutureValuesError(f"missing value for series {str(first['unique_id'])!r}{moment}", column)
 
 
 def usual_values(panel: pd.DataFrame, columns: Sequence[str], periods: int = 28) -> pd.DataFrame:

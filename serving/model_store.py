@@ -20,9 +20,11 @@ from mlflow.tracking import MlflowClient
 from serving.errors import ApiError
 from serving.schemas import ForecastPoint, ModelInfo, SeriesForecast
 
-__all__ = ["ModelNotFound", "ServedModel", "future_source", "periods_are_days", "to_series_forecasts"]
+__all__ = ["ModelNotFound", "ServedModel", "first_missing_value", "future_source", "periods_are_days", "to_series_forecasts"]
 
 DEFAULT_HORIZON = 28
+# Columns of the pyfunc's request besides the known-future ones; the service checks them before predicting.
+_REQUEST_COLUMNS = ("unique_id", "horizon")
 
 if TYPE_CHECKING:
     from models.base import Forecaster
@@ -68,6 +70,7 @@ class ServedModel:
             run_id=version.run_id or "",
             max_horizon=forecaster.max_horizon,
             trained_until=forecaster.last_ds_.date(),
+            last_period=forecaster.last_ds_.to_pydatetime(),
             # Versions trained before the measure existed plan as if families had no shared error.
             family_level_error=round(getattr(forecaster, "family_level_error_", 0.0), 4),
             exogenous=list(forecaster.exogenous_),
@@ -100,9 +103,27 @@ class ServedModel:
             try:
                 return self.pyfunc.predict(request.astype({"horizon": "int64"}))
             except MlflowException as error:
-                # The pyfunc names the field first: "<field>: <reason>".
-                field, _, reason = error.message.partition(": ")
-                raise ApiError(422, "invalid_future", reason or error.message, f"future.{field}") from None
+                if future is None or (refused := self._refused_future(error)) is None:
+                    raise  # not the caller's doing: the service logs it and answers 500
+                raise refused from None
+
+    def _refused_future(self, error: MlflowException) -> ApiError | None:
+        """The 422 for an MLflow error that the request's known-future values caused; None for any other.
+
+        The version's own check (its pyfunc, from a FutureValuesError) says "<column>: <reason>";
+        versions logged before the pyfunc set its error code report it as INTERNAL_ERROR, so the
+        column decides. Other bad input (MLflow's schema enforcement) is INVALID_PARAMETER_VALUE,
+        with its reason after the last "Error: ". The pyfunc refusing unique_id or horizon means the
+        service's own checks of them disagree with the model's: a fault here, not the caller's.
+        """
+        column, _, reason = error.message.partition(": ")
+        if column in ("ds", *self.info.exogenous):
+            # Some FutureValuesError messages name the column again: "price: price: values must be numbers".
+            return ApiError(422, "invalid_future", reason.removeprefix(f"{column}: "), f"future.{column}")
+        if error.error_code != "INVALID_PARAMETER_VALUE" or column in _REQUEST_COLUMNS:
+            return None
+        reason = error.message.rpartition("Error: ")[2].strip().split("\n")[0]
+        return ApiError(422, "invalid_future", reason or "the known-future values do not fit the model's input", "future")
 
     def _no_future_columns(self) -> ApiError:
         return ApiError(422, "invalid_future", f"model version {self.info.version} uses no known-future values", "future")
@@ -113,25 +134,38 @@ class ServedModel:
             raise self._no_future_columns()
         if other := sorted(set(future["unique_id"]) - set(unique_ids)):
             raise ApiError(422, "invalid_future", f"values for series not requested: {', '.join(other[:5])}", "future")
+        self._check_future_values(future)
+        if lacking := [i for i in dict.fromkeys(unique_ids) if i not in set(future["unique_id"])]:
+            raise ApiError(422, "invalid_future", f"no values for series: {', '.join(lacking[:5])}", "future")
+
+    def _check_future_values(self, future: pd.DataFrame) -> None:
+        """Columns the model does not read, then empty values in those it does (a row that lacks one):
+        MLflow drops the first and the model forecasts through the second, both without a word."""
         if unknown_columns := [c for c in future.columns if c not in ("unique_id", "ds", *self.info.exogenous)]:
             column = unknown_columns[0]
             message = f"unknown exogenous column {column!r}; this model uses {', '.join(self.info.exogenous)}"
             raise ApiError(422, "invalid_future", message, f"future.{column}")
-        if lacking := [i for i in dict.fromkeys(unique_ids) if i not in set(future["unique_id"])]:
-            raise ApiError(422, "invalid_future", f"no values for series: {', '.join(lacking[:5])}", "future")
+        if (missing := first_missing_value(future, self.info.exogenous)) is not None:
+            row, column = missing
+            raise ApiError(422, "invalid_future", "missing value", f"future.{row}.{column}")
 
     def all_series_forecast(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
         """Forecast of every series with its static attributes (``family`` etc.); the baseline
         scenario for known-future values unless ``future`` gives them."""
+        if future is not None:
+            if not self.info.exogenous:
+                raise self._no_future_columns()
+            self._check_future_values(future)
         with self._predict_lock:
             if self.info.exogenous and future is None:
                 future = self.forecaster.baseline_future(horizon)
-            elif future is not None and not self.info.exogenous:
-                raise self._no_future_columns()
             try:
                 frame = self.forecaster.predict(horizon, future=future)
-            except ValueError as error:  # the model's FutureValuesError, which serving does not import
-                raise ApiError(422, "invalid_future", str(error), f"future.{getattr(error, 'column', None) or 'ds'}") from None
+            except ValueError as error:
+                # Only the model's FutureValuesError (serving does not import models) is the caller's doing.
+                if type(error).__name__ != "FutureValuesError":
+                    raise
+                raise ApiError(422, "invalid_future", str(error), f"future.{error.column or 'ds'}") from None
         return frame.merge(self.forecaster.series_attributes_, on="unique_id", how="left")
 
     def future_frame(self, rows) -> pd.DataFrame | None:
@@ -146,6 +180,17 @@ def future_source(info: ModelInfo, rows) -> str:
     if not info.exogenous:
         return "none"
     return "baseline" if rows is None else "request"
+
+
+def first_missing_value(future: pd.DataFrame, columns: list[str]) -> tuple[int, str] | None:
+    """Position (0-based, in row order) and column of the first empty value of ``columns`` in
+    ``future``; None when there is none. A column no row has is the model's to name."""
+    present = [c for c in columns if c in future.columns]
+    empty = future[present].isna().to_numpy()
+    if not empty.any():
+        return None
+    rows, cols = empty.nonzero()  # row-major: the first row with a gap, then its first empty column
+    return int(rows[0]), present[cols[0]]
 
 
 GLOBAL_METHOD, COLD_START_METHOD = "global model", "cold start: historic average"

@@ -25,7 +25,12 @@ class ModelInfo(BaseModel):
     alias: str
     run_id: str
     max_horizon: int | None
-    trained_until: date
+    trained_until: date = Field(description="the day of the model's last period of data (see last_period for its hour)")
+    last_period: datetime = Field(
+        description="the model's last period of data, local time: midnight of the day for daily models, the hour for "
+        "hourly ones; forecasts start one period (day or hour) later",
+        examples=["2026-01-31T00:00:00", "2026-01-31T23:00:00"],
+    )
     family_level_error: float = Field(
         0.0, description="relative error of a product family's level shared by its series, measured on backtests"
     )

@@ -22,12 +22,14 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel
 
 from models.base import Forecaster, FutureValuesError
+from models.future import check_complete
 
 REQUEST_COLUMNS = ("unique_id", "horizon")
 
 
 def _bad(field: str, message: str) -> MlflowException:
-    return MlflowException(f"{field}: {message}", error_code="INVALID_PARAMETER_VALUE")
+    # "<field>: <reason>" is what the service reads; the code must be the constant (a name would read as INTERNAL_ERROR).
+    return MlflowException.invalid_parameter_value(f"{field}: {message}")
 
 
 def parse_request(model_input: pd.DataFrame, known_ids: set[str], max_horizon: int | None) -> tuple[list[str], int]:
@@ -57,19 +59,22 @@ class DemandModel(PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         ids, horizon = parse_request(model_input, self.known_ids, self.forecaster.max_horizon)
-        future = future_values(self.forecaster, model_input, horizon, ids)
         try:
+            future = future_values(self.forecaster, model_input, horizon, ids)
             return self.forecaster.predict(horizon, ids=ids, future=future)
         except FutureValuesError as error:
             raise _bad(error.column or "ds", str(error)) from None
 
 
 def future_values(forecaster: Forecaster, model_input: pd.DataFrame, horizon: int, ids: list[str]) -> pd.DataFrame | None:
-    """The request's known-future rows, or the model's baseline scenario when it sent none."""
+    """The request's known-future rows, refused with a FutureValuesError when a value is empty,
+    or the model's baseline scenario when it sent none."""
     if not forecaster.exogenous_:
         return None
     if "ds" in model_input.columns:
-        return model_input.drop(columns="horizon")
+        rows = model_input.drop(columns="horizon")
+        check_complete(rows, forecaster.exogenous_, forecaster.forecast_periods(horizon))
+        return rows
     return forecaster.baseline_future(horizon, ids)
 
 

@@ -80,6 +80,19 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path, monkeypatch):
         assert isinstance(result.exception, SystemExit)  # a clean exit, not an escaped exception
 
 
+def test_forecast_refuses_a_future_file_with_an_empty_value_naming_row_and_column(tmp_path, capcast_env, sample_panel):
+    days = pd.date_range(sample_panel["ds"].max(), periods=4, freq="D")[1:]
+    rows = [{"unique_id": uid, "ds": day.date(), "price": 5.0, "promo": 0, "in_stock": 1} for uid in ("P001-S1", "P001-S2") for day in days]
+    future = tmp_path / "future.csv"
+    frame = pd.DataFrame(rows)
+    frame.loc[3, "promo"] = None
+    frame.to_csv(future, index=False)
+    assert future.read_text().splitlines()[4].split(",")[3] == ""  # the empty cell is on the file's row 5
+    result = CliRunner().invoke(app, ["forecast", "--out", str(tmp_path / "f.csv"), "--future", str(future)])
+    assert result.exit_code == 1 and result.stderr.strip() == f"{future}: row 5, column promo: missing value"
+    assert isinstance(result.exception, SystemExit)
+
+
 def test_plan_command_replans_with_locks_and_reports_bad_lock_files(tmp_path, monkeypatch):
     import json
 

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from models.base import FutureValuesError
+from models.future import check_complete
 from models.lgbm import LightGBMForecaster
 from training.backtest import split_holdout
 
@@ -86,6 +87,19 @@ def test_bad_future_values_are_refused_with_the_column(model, split, change, mes
     with pytest.raises(FutureValuesError, match=message) as error:
         model.predict(HORIZON, future=change(_future(split[1])))
     assert error.value.column == column
+
+
+def test_an_empty_value_is_refused_from_a_caller_but_read_as_unknown_from_the_panel(model, split):
+    """A caller's scenario must be complete; a panel's own rows may lack a value (a price before
+    the item was listed), so the backtests' predict keeps reading it as unknown."""
+    future = _future(split[1])
+    future.loc[3, "promo"] = np.nan
+    uid, day = future.at[3, "unique_id"], future.at[3, "ds"].date()
+    with pytest.raises(FutureValuesError, match=f"^missing value for series '{uid}' on {day}$") as error:
+        check_complete(future, model.exogenous_, model.forecast_periods(HORIZON))
+    assert error.value.column == "promo"
+    check_complete(_future(split[1]), model.exogenous_, model.forecast_periods(HORIZON))
+    assert len(model.predict(HORIZON, future=future)) == len(future)
 
 
 def test_series_too_short_for_the_global_model_get_the_cold_start_fallback(split):

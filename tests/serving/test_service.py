@@ -1,6 +1,7 @@
 """The BentoML service in-process: forecasts, plans, and one error format for bad input."""
 
 import pytest
+from mlflow.exceptions import MlflowException
 
 from planning.demand import demand_from_forecast
 from planning.plan import Plan
@@ -172,6 +173,7 @@ def test_forecast_reads_known_future_values_or_says_it_used_the_baseline(service
     "change, field",
     [
         (lambda rows: [{k: v for k, v in r.items() if k != "promo"} for r in rows], "future.promo"),
+        (lambda rows: [{k: v for k, v in r.items() if (i, k) != (3, "promo")} for i, r in enumerate(rows)], "future.3.promo"),
         (lambda rows: [{**r, "weather": 1.0} for r in rows], "future.weather"),
         (lambda rows: rows[1:], "future.ds"),
         (lambda rows: [{**r, "price": "cheap"} if i == 2 else r for i, r in enumerate(rows)], "future.2"),
@@ -187,6 +189,110 @@ def test_bad_future_values_get_422_with_the_field(service_client, sample_panel, 
     rows = change(_future_rows(service_client, ids, 3))
     error = _error(service_client.post("/forecast", json={"unique_ids": ids, "horizon": 3, "future": rows}), 422)
     assert error["field"] == field, error
+
+
+def test_a_future_row_that_lacks_a_value_gets_422_naming_row_and_column(service_client, sample_panel):
+    """The other rows' promo makes the column; the row without it would reach the model as an
+    empty value, which it reads as "unknown" rather than refusing."""
+    ids = sorted(sample_panel["unique_id"].unique())
+    rows = _future_rows(service_client, ids, 2)
+    del rows[3]["promo"]
+    for path, body in (("/forecast", {"unique_ids": ids, "horizon": 2}), ("/recommend", {"horizon": 2, "time_limit_s": 1})):
+        error = _error(service_client.post(path, json={**body, "future": rows}), 422)
+        assert (error["code"], error["field"], error["message"]) == ("invalid_future", "future.3.promo", "missing value"), path
+    # /recommend forecasts in-process: the model's own refusal still names its column.
+    error = _error(service_client.post("/recommend", json={"horizon": 2, "future": _future_rows(service_client, ids, 2)[1:]}), 422)
+    assert error["field"] == "future.ds" and "1 forecast periods have no values" in error["message"], error
+
+
+def test_model_info_gives_the_last_period_with_its_hour(service_client):
+    info = service_client.get("/model").json()
+    assert info["last_period"] == info["trained_until"] + "T00:00:00"  # daily: the day's midnight
+
+
+def test_hourly_model_info_says_at_which_hour_the_forecast_starts(hourly_client):
+    info = hourly_client.get("/model").json()
+    assert (info["trained_until"], info["last_period"]) == ("2024-01-21", "2024-01-21T23:00:00")
+    forecast = hourly_client.post("/forecast", json={"unique_ids": ["S1"], "horizon": 2}).json()
+    assert forecast["forecasts"][0]["points"][0]["ds"] == "2024-01-22T00:00:00"
+
+
+def _hourly_future(hours=3):
+    return [{"unique_id": "S1", "ds": f"2024-01-22T{hour:02d}:00:00", "holiday": 0} for hour in range(hours)]
+
+
+def _predict_raising(monkeypatch, model, error):
+    def predict(request):
+        raise error
+
+    monkeypatch.setattr(model.pyfunc, "predict", predict)
+
+
+@pytest.mark.parametrize(
+    "raised, field, message",
+    [
+        # The version's own check; versions logged before the pyfunc set its error code raise it as INTERNAL_ERROR.
+        (MlflowException("holiday: holiday: values must be numbers"), "future.holiday", "values must be numbers"),
+        (MlflowException.invalid_parameter_value("ds: two rows for series 'S1' at 2024-01-22 00:00"), "future.ds", "two rows for series 'S1' at 2024-01-22 00:00"),
+        # Other bad input: one line, without the request frame MLflow's message repeats.
+        (
+            MlflowException.invalid_parameter_value(
+                "Failed to enforce schema of data '  unique_id  ds\n0  S1  2024-01-22' with schema '['holiday': double]'. "
+                "Error: Failed to convert column holiday from type object to DataType.double.",
+                error_class="SCHEMA_ENFORCEMENT_FAILED",
+            ),
+            "future",
+            "Failed to convert column holiday from type object to DataType.double.",
+        ),
+    ],
+)
+def test_mlflow_refusals_of_future_values_get_422_with_the_field(hourly_client, hourly_model, monkeypatch, raised, field, message):
+    _predict_raising(monkeypatch, hourly_model, raised)
+    response = hourly_client.post("/forecast", json={"unique_ids": ["S1"], "horizon": 3, "future": _hourly_future()})
+    error = _error(response, 422)
+    assert (error["field"], error["message"]) == (field, message)
+
+
+def test_mlflow_schema_enforcement_of_future_values_gets_422_on_future(hourly_client, hourly_model, monkeypatch):
+    """A real schema failure: values that reach the pyfunc as words, which MLflow will not take for doubles."""
+    predict = hourly_model.pyfunc.predict
+    monkeypatch.setattr(hourly_model.pyfunc, "predict", lambda request: predict(request.assign(holiday="none")))
+    response = hourly_client.post("/forecast", json={"unique_ids": ["S1"], "horizon": 3, "future": _hourly_future()})
+    error = _error(response, 422)
+    assert error["field"] == "future" and "holiday" in error["message"] and "\n" not in error["message"], error
+
+
+@pytest.mark.parametrize(
+    "error, future",
+    [
+        (MlflowException("Model is missing metadata."), _hourly_future()),
+        # The service checked the horizon itself: the model refusing it is a disagreement here.
+        (MlflowException.invalid_parameter_value("horizon: must be between 1 and 2, got 3"), _hourly_future()),
+        # Without future rows the values are the model's own baseline.
+        (MlflowException.invalid_parameter_value("holiday: missing value for series 'S1' at 2024-01-22 01:00"), None),
+    ],
+)
+def test_mlflow_errors_the_caller_did_not_cause_are_logged_server_errors(hourly_client, hourly_model, monkeypatch, caplog, error, future):
+    from starlette.testclient import TestClient
+
+    _predict_raising(monkeypatch, hourly_model, error)
+    client = TestClient(hourly_client.app, raise_server_exceptions=False)  # the same app, answering 500 as in production
+    response = client.post("/forecast", json={"unique_ids": ["S1"], "horizon": 3, "future": future})
+    assert response.status_code == 500 and response.json()["error"]["code"] == "internal", response.text
+    assert "unhandled error on /forecast" in caplog.text
+
+
+def test_recommend_answers_500_for_a_model_error_that_is_not_about_future_values(hourly_client, hourly_model, monkeypatch, caplog):
+    from starlette.testclient import TestClient
+
+    def predict(horizon, future=None):
+        raise ValueError("horizon 3 is longer than the maximum 2")
+
+    monkeypatch.setattr(hourly_model.forecaster, "predict", predict)
+    client = TestClient(hourly_client.app, raise_server_exceptions=False)
+    response = client.post("/recommend", json={"horizon": 3, "future": _hourly_future()})
+    assert response.status_code == 500 and response.json()["error"]["code"] == "internal", response.text
+    assert "unhandled error on /recommend" in caplog.text
 
 
 def test_hourly_forecasts_keep_their_hours_in_the_response():
