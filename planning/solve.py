@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from planning.bound import lp_bound
 from planning.demand import Demand
 from planning.diagnose import Diagnosis, diagnose
 from planning.explain import explain
@@ -56,6 +58,9 @@ class SolverSettings:
             solve keeps the rest and provides the proven bound. Off by default
             because it did not pay on the benchmark sites (docs/BENCHMARKS.md,
             planning): within ±1% of CP-SAT alone, and worse on medium at 60 s.
+        lp_bound: while CP-SAT searches, solve the model's LP relaxation with
+            GLOP in a second thread (``planning.bound``) and report the better
+            of its optimum and CP-SAT's bound; it never changes the plan.
     """
 
     time_limit_s: float = 10.0
@@ -65,6 +70,7 @@ class SolverSettings:
     greedy_only: bool = False
     deterministic: bool = False
     lns_share: float = 0.0
+    lp_bound: bool = True
 
     @property
     def window_search(self) -> bool:
@@ -130,6 +136,23 @@ def _flows(m: CapacityModel, solver: cp_model.CpSolver) -> list[FamilyDay]:
     return flows
 
 
+class _LpBound:
+    """``planning.bound.lp_bound`` in a daemon thread, so that it runs while CP-SAT searches."""
+
+    def __init__(self, m: CapacityModel, time_limit_s: float):
+        self._value: int | None = None
+        self._thread = threading.Thread(target=self._run, args=(m.model, time_limit_s), daemon=True)
+        self._thread.start()
+
+    def _run(self, model: cp_model.CpModel, time_limit_s: float) -> None:
+        self._value = lp_bound(model, time_limit_s)
+
+    def result(self, deadline: float) -> int | None:
+        """The bound, waiting for it no later than ``deadline`` (``time.monotonic()``)."""
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        return self._value
+
+
 @dataclass(frozen=True)
 class Replan:
     """Re-planning against a previous plan: warm-start from it, and charge
@@ -179,6 +202,7 @@ def solve(
     elif settings.greedy_hint or settings.greedy_only:
         apply_hint(m, greedy_plan(m))
     started = time.monotonic()
+    relaxation = _LpBound(m, settings.time_limit_s) if settings.lp_bound and not settings.greedy_only else None
     solver = cp_model.CpSolver()
     settings.apply(solver)
     status = solver.solve(m.model)
@@ -197,6 +221,9 @@ def solve(
         }.get(status, "no plan found within the time limit")
         raise PlanningError(f"{reason} (solver status {name})")
     bound = solver.best_objective_bound / MONEY_SCALE
+    if relaxation is not None and status != cp_model.OPTIMAL:
+        lp = relaxation.result(started + settings.time_limit_s)
+        bound = max(bound, lp / MONEY_SCALE) if lp is not None else bound
     if settings.window_search and status == cp_model.FEASIBLE:
         solver = _window_search(m, solver, settings, started + settings.time_limit_s)
     wall_time = time.monotonic() - started
