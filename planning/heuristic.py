@@ -68,7 +68,8 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
     - Lines are tried cheapest per unit first, those that can keep their family before those
       that were idle before those that must change over, so changeovers stay rare.
     - Each shift runs at the speed level with the lowest cost per unit it makes, counting the
-      overtime premium it adds: faster levels pay off once the day runs into overtime.
+      overtime premium it adds, or faster when the family's need would otherwise spill into a
+      dearer shift and the extra units cost less than there.
 
     Every hard rule holds: labour pool and minimum rest, shifts per line and day, maintenance,
     storage and the weekly budget (a shift that would break the budget is not staffed).
@@ -85,7 +86,21 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
     families = m.demand.families
     net = {f: site.initial_inventory.get(f, 0) for f in families}  # stock - backlog
     shift_order = sorted(m.shift_range, key=lambda s: (site.shifts[s].labour_cost_multiplier, s))
-    line_order = {s: sorted(range(len(site.lines)), key=lambda li: min(_unit_cost(m, li, s, k) for k in range(len(site.lines[li].speed_levels)))) for s in m.shift_range}
+    cheapest_level = {
+        (li, s): min(range(len(line.speed_levels)), key=lambda k: _unit_cost(m, li, s, k))
+        for li, line in enumerate(site.lines)
+        for s in m.shift_range
+    }
+    line_order = {s: sorted(range(len(site.lines)), key=lambda li: _unit_cost(m, li, s, cheapest_level[li, s])) for s in m.shift_range}
+    # Cheapest cost per unit of a family in any shift visited after s: what a faster level competes with.
+    later_unit_cost = {
+        (s, f): min(
+            (_unit_cost(m, li, later, cheapest_level[li, later]) for later in shift_order[position + 1 :] for li, line in enumerate(site.lines) if f in line.families),
+            default=None,
+        )
+        for position, s in enumerate(shift_order)
+        for f in families
+    }
     week_spend: dict[int, float] = {}
     groups = crew_groups(site, m.demand.days)
     groups_of: dict[tuple[int, int], list[int]] = {}
@@ -131,6 +146,22 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
                     return _shift_cost(m, li, s, k, crew_hours_today, previous, family)
 
                 level = min(affordable, key=lambda k: cost_at(k) / max(1, units_at(k)))
+                # A faster level pays when the family's need today is more than this shift's free
+                # lines make at their usual level, and its extra units cost less than a later shift's.
+                spill = due[family] - units_at(level) - sum(
+                    shift_capacity(site, lj, s, cheapest_level[lj, s])
+                    for lj in line_order[s]
+                    if lj != li and family in site.lines[lj].families
+                    and (site.lines[lj].id, d, s) not in plan.runs and (site.lines[lj].id, d * n_shifts + s) not in down
+                )
+                if spill > 0 and later_unit_cost[s, family] is not None:
+                    extra = {
+                        k: (cost_at(k) - cost_at(level)) / (units_at(k) - units_at(level))
+                        for k in affordable
+                        if units_at(k) > units_at(level)
+                    }
+                    if extra and min(extra.values()) < later_unit_cost[s, family]:
+                        level = min(extra, key=extra.get)
                 cost = cost_at(level)
                 if site.weekly_budget is not None and week_spend.get(d // 7, 0.0) + cost > site.weekly_budget:
                     continue
