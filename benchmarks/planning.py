@@ -10,9 +10,9 @@ benchmarks/planning_instances.py) and each time limit, three methods:
   hint and CP-SAT's own bound (``greedy_hint=False, lp_bound=False``);
 - capcast: ``planning.solve.solve`` as it stands (greedy hint, the whole time
   on the whole model, GLOP's LP bound alongside);
-- capcast + window search: half the time on the whole model, half on the
-  rolling-window search of ``planning.lns`` (``lns_share=0.5``; the 10-minute
-  reference runs use it too).
+- capcast + LNS: half the time on the whole model, half on the
+  neighbourhood search of ``planning.lns`` (line groups and day windows,
+  ``lns_share=0.5``; the 10-minute reference runs use it too).
 
 Always seed 0 and 2 workers, wall-clock time limits. Every plan goes through
 the independent checker ``planning.verify.plan_violations``; its count is a
@@ -50,7 +50,7 @@ METHODS = {
     "greedy": {"greedy_only": True},
     "cp-sat plain": {"greedy_hint": False, "lns_share": 0.0, "lp_bound": False},
     "capcast": {"lns_share": 0.0},
-    "capcast + window search": {"lns_share": 0.5},
+    "capcast + LNS": {"lns_share": 0.5},
 }
 # Issue 5 targets: (size, time limit, within % of the reference, proven gap at most %).
 # The gap target is half of today's plain LP-relaxation gap (~14% medium at 10 s, ~16% large at 60 s).
@@ -109,7 +109,7 @@ def record_reference(seconds: float) -> None:
     """Run capcast's solver ``seconds`` per instance and write the reference file."""
     reference = {}
     for size in SIZES:
-        row, _ = run_one(make_instance(size, seed=SEED), "capcast + window search", seconds)
+        row, _ = run_one(make_instance(size, seed=SEED), "capcast + LNS", seconds)
         if row["violations"]:
             raise SystemExit(f"{size}: the reference plan breaks {row['violations']} hard rules: {row['violation_examples']}")
         reference[size] = {key: row[key] for key in ("objective", "best_bound", "gap", "status", "wall_s")}
@@ -117,7 +117,7 @@ def record_reference(seconds: float) -> None:
     document = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": f"python -m benchmarks.planning --reference --reference-seconds {seconds:g}",
-        "method": f"capcast solver with the window search (lns_share 0.5), seed {SEED}, {WORKERS} workers, {seconds:g} s wall clock",
+        "method": f"capcast solver with the neighbourhood search (lns_share 0.5), seed {SEED}, {WORKERS} workers, {seconds:g} s wall clock",
         "instances": reference,
     }
     REFERENCE_FILE.parent.mkdir(parents=True, exist_ok=True)

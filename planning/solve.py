@@ -51,13 +51,12 @@ class SolverSettings:
             machine load. A wall-clock guard of 10x ``time_limit_s`` + 30 s stays
             set (generous, so that a loaded machine does not cut the search short
             and break the determinism).
-            Deterministic solves skip the window search (it runs on wall time).
+            Deterministic solves skip the neighbourhood search (it runs on wall time).
         lns_share: share of ``time_limit_s`` given, after CP-SAT's solve of the
-            whole model, to the rolling-window search of ``planning.lns``
-            around its plan; 0 (the default) turns it off. The whole model's
-            solve keeps the rest and provides the proven bound. Off by default
-            because it did not pay on the benchmark sites (docs/BENCHMARKS.md,
-            planning): within ±1% of CP-SAT alone, and worse on medium at 60 s.
+            whole model, to the neighbourhood search of ``planning.lns`` (line
+            groups and day windows) around its plan; 0 (the default) turns it
+            off. The whole model's solve keeps the rest. Measured in
+            docs/BENCHMARKS.md (planning, "capcast + LNS").
         lp_bound: while CP-SAT searches, solve the model's LP relaxation with
             GLOP in a second thread (``planning.bound``) and report the better
             of its optimum and CP-SAT's bound; it never changes the plan.
@@ -73,7 +72,7 @@ class SolverSettings:
     lp_bound: bool = True
 
     @property
-    def window_search(self) -> bool:
+    def neighbourhood_search(self) -> bool:
         return self.lns_share > 0 and not self.deterministic and not self.greedy_only
 
     def apply(self, solver: cp_model.CpSolver) -> None:
@@ -87,7 +86,7 @@ class SolverSettings:
             solver.parameters.max_time_in_seconds = 10.0 * float(self.time_limit_s) + 30.0
             solver.parameters.interleave_search = self.workers > 1
         else:
-            share = 1.0 - self.lns_share if self.window_search else 1.0
+            share = 1.0 - self.lns_share if self.neighbourhood_search else 1.0
             solver.parameters.max_time_in_seconds = float(self.time_limit_s) * share
 
 
@@ -163,7 +162,7 @@ class Replan:
     change_penalty_per_shift: float = 100.0
 
 
-def _window_search(m: CapacityModel, solver: cp_model.CpSolver, settings: SolverSettings, deadline: float) -> cp_model.CpSolver:
+def _neighbourhood_search(m: CapacityModel, solver: cp_model.CpSolver, settings: SolverSettings, deadline: float) -> cp_model.CpSolver:
     """Improve CP-SAT's plan by ``planning.lns`` until ``deadline``; returns a solver holding
     the final plan (every decision fixed, flows re-derived), never a worse one than ``solver``'s."""
     solution, objective, _ = improve(
@@ -206,7 +205,7 @@ def solve(
     solver = cp_model.CpSolver()
     settings.apply(solver)
     status = solver.solve(m.model)
-    if settings.window_search and status == cp_model.UNKNOWN:
+    if settings.neighbourhood_search and status == cp_model.UNKNOWN:
         # No plan yet to search around: give the whole model the rest of the time.
         solver.parameters.max_time_in_seconds = max(0.1, started + settings.time_limit_s - time.monotonic())
         status = solver.solve(m.model)
@@ -224,8 +223,8 @@ def solve(
     if relaxation is not None and status != cp_model.OPTIMAL:
         lp = relaxation.result(started + settings.time_limit_s)
         bound = max(bound, lp / MONEY_SCALE) if lp is not None else bound
-    if settings.window_search and status == cp_model.FEASIBLE:
-        solver = _window_search(m, solver, settings, started + settings.time_limit_s)
+    if settings.neighbourhood_search and status == cp_model.FEASIBLE:
+        solver = _neighbourhood_search(m, solver, settings, started + settings.time_limit_s)
     wall_time = time.monotonic() - started
     objective = solver.objective_value / MONEY_SCALE
     gap = 0.0 if objective == 0 else max(0.0, (objective - bound) / abs(objective))

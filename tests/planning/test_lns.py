@@ -1,4 +1,4 @@
-"""Rolling-window search: windows cover the horizon, never worsen a plan, and keep every rule."""
+"""Neighbourhood search: day windows cover the horizon; the search never worsens a plan and keeps every rule."""
 
 import time
 
@@ -33,13 +33,13 @@ def test_search_starts_from_the_greedy_plan_and_never_worsens_it(site):
     assert solver.solve(m.model) == cp_model.OPTIMAL
     greedy = solver.objective_value
     solution, objective, report = improve(m, list(solver.response_proto.solution), greedy, time.monotonic() + 4, 1, 0, window_days=4, window_seconds=0.5)
-    assert objective <= greedy and report.start_objective == greedy and report.windows >= 1
+    assert objective <= greedy and report.start_objective == greedy and report.neighbourhoods >= 1
     final = cp_model.CpSolver()
     assert final.solve(fix_decisions(m, solution)) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     assert final.objective_value == pytest.approx(objective)
 
 
-def test_plans_with_the_window_search_keep_every_hard_rule_and_the_time_limit(site):
+def test_plans_with_the_neighbourhood_search_keep_every_hard_rule_and_the_time_limit(site):
     demand = _two_weeks()
     plan = solve(site, demand, SolverSettings(time_limit_s=3, workers=2, seed=0, lns_share=0.6))
     assert plan_violations(site, demand, plan) == []
