@@ -19,20 +19,23 @@ the independent checker ``planning.verify.plan_violations``; its count is a
 column of the table.
 
 Reference solutions: ``--reference`` runs capcast's solver for 10 minutes per
-instance (nothing else should run on the machine) and records objective and
-bound in ``benchmarks/reference/planning.json``, which is committed: the
-reference is recorded once. A normal run compares every plan with the better
+instance (nothing else should run on the machine) and records, per size, the
+cheaper of its plan and the one already recorded (with the date and method
+that found it) and the strongest proven bound, in the committed
+``benchmarks/reference/planning.json``. A normal run compares every plan with the better
 of that reference and the best plan of the run itself.
 
     python -m benchmarks.planning               # 3 sizes x (10 s, 60 s), ~7 minutes
     python -m benchmarks.planning --quick       # small and medium at 10 s
     python -m benchmarks.planning --reference   # 3 x 10 minutes, writes the reference file
+    python -m benchmarks.planning --seed 1 --methods greedy capcast   # other generated sites
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,20 +108,58 @@ def run_one(instance: Instance, method: str, time_limit: float) -> tuple[dict, P
     }, plan
 
 
+def _recorded_instances() -> dict:
+    """The reference file's instances, each with the date and method of the run that found it."""
+    if not REFERENCE_FILE.exists():
+        return {}
+    document = json.loads(REFERENCE_FILE.read_text(encoding="utf-8"))
+    return {
+        size: {"date": document.get("date"), "method": document.get("method"), **entry}
+        for size, entry in document["instances"].items()
+    }
+
+
+def merge_reference(recorded: dict, run: dict) -> dict:
+    """Per size, the cheaper plan of the recorded reference and a new 10-minute run (the
+    reference is the best plan any method found), with the stronger of their proven bounds."""
+    merged = {}
+    for size in {**recorded, **run}:
+        candidates = [entry for entry in (recorded.get(size), run.get(size)) if entry and entry.get("objective") is not None]
+        if not candidates:
+            continue
+        best = dict(min(candidates, key=lambda entry: entry["objective"]))
+        bounds = [entry["best_bound"] for entry in candidates if entry.get("best_bound") is not None]
+        best["best_bound"] = max(bounds) if bounds else None
+        best["gap"] = None if best["best_bound"] is None else round(1 - best["best_bound"] / best["objective"], 6)
+        merged[size] = best
+    return merged
+
+
 def record_reference(seconds: float) -> None:
-    """Run capcast's solver ``seconds`` per instance and write the reference file."""
-    reference = {}
+    """Run capcast's solver ``seconds`` per instance and keep, per size, the better of that
+    plan and the one already recorded."""
+    date = datetime.now(UTC).isoformat(timespec="seconds")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+    method = (
+        f"capcast solver at commit {commit or 'unknown'} with the neighbourhood search (lns_share 0.5), "
+        f"seed {SEED}, {WORKERS} workers, {seconds:g} s wall clock"
+    )
+    run = {}
     for size in SIZES:
         row, _ = run_one(make_instance(size, seed=SEED), "capcast + LNS", seconds)
         if row["violations"]:
             raise SystemExit(f"{size}: the reference plan breaks {row['violations']} hard rules: {row['violation_examples']}")
-        reference[size] = {key: row[key] for key in ("objective", "best_bound", "gap", "status", "wall_s")}
+        run[size] = {key: row[key] for key in ("objective", "best_bound", "gap", "status", "wall_s")} | {"date": date, "method": method}
         print(f"{size}: {row['status']} objective {_money(row['objective'])} bound {_money(row['best_bound'])}", flush=True)
+    write_reference(merge_reference(_recorded_instances(), run), seconds)
+
+
+def write_reference(instances: dict, seconds: float) -> None:
     document = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": f"python -m benchmarks.planning --reference --reference-seconds {seconds:g}",
-        "method": f"capcast solver with the neighbourhood search (lns_share 0.5), seed {SEED}, {WORKERS} workers, {seconds:g} s wall clock",
-        "instances": reference,
+        "note": "per size, the cheapest plan of every 10-minute run so far (its date and method) and the strongest proven bound",
+        "instances": instances,
     }
     REFERENCE_FILE.parent.mkdir(parents=True, exist_ok=True)
     REFERENCE_FILE.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -129,7 +170,7 @@ def load_reference() -> dict:
     """Reference objective per size (empty when none was recorded)."""
     if not REFERENCE_FILE.exists():
         return {}
-    return {size: r["objective"] for size, r in json.loads(REFERENCE_FILE.read_text())["instances"].items() if r["objective"]}
+    return {size: r["objective"] for size, r in _recorded_instances().items() if r["objective"]}
 
 
 def main() -> None:
@@ -137,6 +178,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small and medium at 10 s only")
     parser.add_argument("--reference", action="store_true", help="record the 10-minute reference solutions")
     parser.add_argument("--reference-seconds", type=float, default=REFERENCE_SECONDS)
+    parser.add_argument("--seed", type=int, default=SEED, help="seed of the generated sites; the reference is for seed 0 only")
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     args = parser.parse_args()
     if args.reference:
         record_reference(args.reference_seconds)
@@ -144,11 +187,13 @@ def main() -> None:
     plan_of = [("small", 10.0), ("medium", 10.0)] if args.quick else [
         (size, limit) for size in SIZES for limit in (10.0, 60.0)
     ]
-    instances = {size: make_instance(size, seed=SEED) for size in dict(plan_of)}
+    instances = {size: make_instance(size, seed=args.seed) for size in dict(plan_of)}
 
     rows: list[dict] = []
     for size, limit in plan_of:
-        for method in METHODS:
+        for method in args.methods:
+            if method == "greedy" and limit != plan_of[0][1] and (size, plan_of[0][1]) in plan_of:
+                continue  # the greedy plan does not depend on the time limit
             row, _ = run_one(instances[size], method, limit)
             rows.append(row)
             print(f"{size:>6} {method:>12} {limit:>4.0f} s: {row['status']:<10} objective {_money(row['objective'])}"
@@ -162,7 +207,7 @@ def main() -> None:
         bounds = [r["best_bound"] for r in rows if r["size"] == size and r["best_bound"] is not None]
         best_plan[size] = min(found, key=lambda r: r["objective"]) if found else None
         best_bound[size] = max(bounds) if bounds else None
-    recorded = load_reference()
+    recorded = load_reference() if args.seed == SEED else {}
     # The reference is the best plan any method found: the recorded 10-minute run or, if better, this run.
     reference = {
         size: min([v for v in (recorded.get(size), best_plan[size] and best_plan[size]["objective"]) if v])
@@ -183,9 +228,9 @@ def main() -> None:
          f"{best_plan[i.name]['labour_bound_days']} of {i.days}"}
         for i in instances.values()
     ]
-    print_table(f"generated sites (seed {SEED})", instance_rows)
+    print_table(f"generated sites (seed {args.seed})", instance_rows)
     print_table(
-        f"solve quality (seed {SEED}, {WORKERS} workers, wall-clock limits; greedy has no bound of its own)",
+        f"solve quality (seed {args.seed}, {WORKERS} workers, wall-clock limits; greedy has no bound of its own)",
         [
             {"size": r["size"], "method": r["method"], "limit s": f"{r['time_limit_s']:.0f}", "status": r["status"],
              "objective": _money(r["objective"]), "best bound": _money(r["best_bound"]), "proven gap": _pct(r["gap"]),
@@ -234,9 +279,9 @@ def main() -> None:
     print(f"cost mix: {COST_MIX}")
 
     write_result(
-        "planning",
+        "planning" if args.seed == SEED else f"planning_seed{args.seed}",
         {"instances": instance_rows, "runs": rows, "best_of_run": summary, "targets": targets},
-        extra={"seed": SEED, "workers": WORKERS, "cost_mix": COST_MIX, "reference": reference, "recorded_reference": recorded},
+        extra={"seed": SEED, "site_seed": args.seed, "workers": WORKERS, "cost_mix": COST_MIX, "reference": reference, "recorded_reference": recorded},
     )
 
 
