@@ -9,8 +9,8 @@ from datetime import timedelta
 from planning.demand import Demand
 from planning.kpis import operating_cost_by_day, staffed_capacity
 from planning.labour import crew_groups
-from planning.plan import BindingConstraint, Explanation, LineDay, MaintenanceReason, Plan
-from planning.site import Site
+from planning.plan import BindingConstraint, Explanation, LineDay, MaintenanceReason, Plan, ShiftDecision
+from planning.site import Line, Site
 
 __all__ = ["explain"]
 
@@ -31,13 +31,8 @@ def _binding(site: Site, plan: Plan) -> list[BindingConstraint]:
     result = []
     for day in sorted(by_day):
         decisions = by_day[day]
-        people = sum(
-            lines[d.line].crew_at([l.name for l in lines[d.line].speed_levels].index(d.speed_level))
-            for d in decisions
-            if d.staffed
-        )
+        people, smallest_crew = _people_staffed(lines, decisions), _smallest_idle_crew(lines, decisions)
         idle = [d for d in decisions if not d.staffed and not d.maintenance]
-        smallest_crew = min((min(lines[d.line].crew_at(k) for k in range(len(lines[d.line].speed_levels))) for d in idle), default=None)
         short = [f.family for f in flows_by_day[day] if f.backlog > 0]
         if smallest_crew is not None and people + smallest_crew > site.labour_pool_per_day:
             result.append(BindingConstraint(day=day, resource="labour pool", detail=f"{people} of {site.labour_pool_per_day} people staffed; no idle shift could be crewed"))
@@ -53,6 +48,16 @@ def _binding(site: Site, plan: Plan) -> list[BindingConstraint]:
         if short and not any(b.day == day for b in result):
             result.append(BindingConstraint(day=day, resource="cost", detail=f"backlog of {', '.join(short)} was cheaper than more shifts"))
     return result
+
+
+def _people_staffed(lines: dict[str, Line], decisions: list[ShiftDecision]) -> int:
+    return sum(lines[d.line].crew_at([l.name for l in lines[d.line].speed_levels].index(d.speed_level)) for d in decisions if d.staffed)
+
+
+def _smallest_idle_crew(lines: dict[str, Line], decisions: list[ShiftDecision]) -> int | None:
+    """The fewest people any idle (not staffed, not in maintenance) line-shift among ``decisions`` could run with."""
+    idle = [lines[d.line] for d in decisions if not d.staffed and not d.maintenance]
+    return min((line.crew_at(k) for line in idle for k in range(len(line.speed_levels))), default=None)
 
 
 def _rest_binding(site: Site, plan: Plan) -> list[BindingConstraint]:
@@ -71,11 +76,11 @@ def _rest_binding(site: Site, plan: Plan) -> list[BindingConstraint]:
         if len({d for d, _ in group.slots}) < 2:
             continue  # one day: the labour pool check covers it
         decisions = [d for slot in group.slots for d in by_slot[slot]]
-        people = sum(lines[d.line].crew_at([l.name for l in lines[d.line].speed_levels].index(d.speed_level)) for d in decisions if d.staffed)
-        idle_crews = [min(l.crew or lines[d.line].crew_per_shift for l in lines[d.line].speed_levels) for d in decisions if not d.staffed and not d.maintenance]
-        if idle_crews and people + min(idle_crews) > site.labour_pool_per_day:
+        people, smallest_crew = _people_staffed(lines, decisions), _smallest_idle_crew(lines, decisions)
+        if smallest_crew is not None and people + smallest_crew > site.labour_pool_per_day:
             last_day = days[max(d for d, _ in group.slots)]
-            result.append(BindingConstraint(day=last_day, resource="minimum rest", detail=f"{group.description}: {people} people staffed"))
+            detail = f"{group.description}: {people} people staffed"
+            result.append(BindingConstraint(day=last_day, resource="minimum rest", detail=detail))
     return result
 
 

@@ -91,11 +91,18 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
         for li, line in enumerate(site.lines)
         for s in m.shift_range
     }
-    line_order = {s: sorted(range(len(site.lines)), key=lambda li: _unit_cost(m, li, s, cheapest_level[li, s])) for s in m.shift_range}
+    line_order = {
+        s: sorted(range(len(site.lines)), key=lambda li: _unit_cost(m, li, s, cheapest_level[li, s])) for s in m.shift_range
+    }
     # Cheapest cost per unit of a family in any shift visited after s: what a faster level competes with.
     later_unit_cost = {
         (s, f): min(
-            (_unit_cost(m, li, later, cheapest_level[li, later]) for later in shift_order[position + 1 :] for li, line in enumerate(site.lines) if f in line.families),
+            (
+                _unit_cost(m, li, later, cheapest_level[li, later])
+                for later in shift_order[position + 1 :]
+                for li, line in enumerate(site.lines)
+                if f in line.families
+            ),
             default=None,
         )
         for position, s in enumerate(shift_order)
@@ -124,13 +131,7 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
                 if line.max_shifts_per_day is not None and shifts_run[line.id] >= line.max_shifts_per_day:
                     continue
                 previous = plan.runs.get((line.id, *divmod(d * n_shifts + s - 1, n_shifts)))
-                if previous is None:
-                    kind, usual = _AFTER_IDLE, last_family.get(line.id)
-                    family = usual if due.get(usual, 0) > 0 else max(line.families, key=lambda f: due.get(f, 0))
-                elif due.get(previous[0], 0) > 0:
-                    kind, family = _GOES_ON, previous[0]
-                else:
-                    kind, family = _CHANGES_OVER, max(line.families, key=lambda f: due.get(f, 0))
+                kind, family = _next_family(line.families, previous, last_family.get(line.id), due)
                 if kind != wanted or due.get(family, 0) <= 0:
                     continue
                 people_left = min(site.labour_pool_per_day - people_used[g] for g in groups_of[d, s])
@@ -179,6 +180,18 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
         for f in families:
             net[f] += plan.made(f, d) - m.demand.units[f][d]
     return plan
+
+
+def _next_family(eligible: list[str], previous, usual: str | None, due: dict[str, int]) -> tuple[int, str]:
+    """The family a line-shift would make and how (go on, after an idle shift, change over):
+    the previous shift's family while it is still needed; after an idle shift the family the
+    line made last if needed, else the most needed one; otherwise the most needed one."""
+    most_needed = max(eligible, key=lambda f: due.get(f, 0))
+    if previous is None:
+        return _AFTER_IDLE, usual if due.get(usual, 0) > 0 else most_needed
+    if due.get(previous[0], 0) > 0:
+        return _GOES_ON, previous[0]
+    return _CHANGES_OVER, most_needed
 
 
 def _prebuild(m: CapacityModel) -> dict[str, list[int]]:

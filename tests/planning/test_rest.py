@@ -62,6 +62,8 @@ def test_rest_moves_the_cheap_night_shift_away_from_a_locked_early_shift():
     # The checker's own roster finds the short rest in the plan made without the rule.
     assert any("11 h rest" in problem for problem in plan_violations(rested_site, demand, free))
     assert rested.solver.objective > free.solver.objective
+    rest_days = {b.day for b in rested.explanation.binding if b.resource == "minimum rest"}
+    assert demand.days[1] in rest_days  # day 1's early crew keeps day 0's late and night shifts idle
 
 
 @pytest.mark.parametrize("greedy_only", [False, True], ids=["cp-sat", "greedy"])
