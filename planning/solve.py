@@ -220,11 +220,11 @@ def solve(
         }.get(status, "no plan found within the time limit")
         raise PlanningError(f"{reason} (solver status {name})")
     bound = solver.best_objective_bound / MONEY_SCALE
+    if settings.neighbourhood_search and status == cp_model.FEASIBLE:
+        solver = _neighbourhood_search(m, solver, settings, started + settings.time_limit_s)
     if relaxation is not None and status != cp_model.OPTIMAL:
         lp = relaxation.result(started + settings.time_limit_s)
         bound = max(bound, lp / MONEY_SCALE) if lp is not None else bound
-    if settings.neighbourhood_search and status == cp_model.FEASIBLE:
-        solver = _neighbourhood_search(m, solver, settings, started + settings.time_limit_s)
     wall_time = time.monotonic() - started
     objective = solver.objective_value / MONEY_SCALE
     gap = 0.0 if objective == 0 else max(0.0, (objective - bound) / abs(objective))
