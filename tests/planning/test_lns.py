@@ -1,12 +1,14 @@
 """Neighbourhood search: day windows cover the horizon; the search never worsens a plan and keeps every rule."""
 
+import itertools
+import random
 import time
 
 import pytest
 from ortools.sat.python import cp_model
 
 from planning.heuristic import apply_hint, greedy_plan
-from planning.lns import _windows, fix_decisions, improve
+from planning.lns import _neighbourhoods, _windows, fix_decisions, improve
 from planning.model import build_model
 from planning.solve import SolverSettings, solve
 from planning.verify import plan_violations
@@ -18,6 +20,17 @@ def test_windows_cover_every_day_and_overlap(days, width):
     windows = _windows(days, width)
     assert set().union(*map(set, windows)) == set(range(days))
     assert all(len(w) == min(width, days) for w in windows)
+
+
+def test_line_groups_share_a_family_and_take_turns_with_day_windows(site):
+    m = build_model(site, _two_weeks())
+    drawn = list(itertools.islice(_neighbourhoods(m, 7, 3, random.Random(0)), 8))
+    lines = {line.id: set(line.families) for line in site.lines}
+    for free_lines, free_days in drawn[0::2]:  # line groups: every day, lines with a family in common
+        assert free_days == set(m.days) and set.intersection(*(lines[l] for l in free_lines))
+    for free_lines, free_days in drawn[1::2]:  # day windows: every line
+        assert free_lines == set(lines) and len(free_days) == 7
+    assert set().union(*(days for _, days in drawn[1::2])) == set(m.days)
 
 
 def _two_weeks():
