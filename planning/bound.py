@@ -7,8 +7,8 @@ at 10 x 28, 8 s at 30 x 56 on these machines, plus 1-4 s to build it). The
 relaxation reads the built CP-SAT model itself, so it is the model's own LP,
 not a second formulation to keep in step: every constraint is linear except
 the overtime maximum, relaxed to "at least each term"; constraints switched
-by literals (diagnosis mode only) are left out. Both keep it a relaxation,
-so its optimum bounds every plan.
+by literals (diagnosis mode only) and any other kind are left out. Both keep
+it a relaxation, so its optimum bounds every plan.
 """
 
 from __future__ import annotations
@@ -55,8 +55,7 @@ def _relaxation(model: cp_model.CpModel) -> tuple[pywraplp.Solver, pywraplp.Obje
                     row.SetCoefficient(xs[index], coefficient)
                 for index, coefficient in zip(term.vars, term.coeffs):
                     row.SetCoefficient(xs[index], row.GetCoefficient(xs[index]) - coefficient)
-        else:
-            raise ValueError(f"no LP relaxation for constraint {constraint.name or 'unnamed'}")
+        # Any other kind is left out: dropping a constraint keeps the LP a relaxation.
     objective = lp.Objective()
     for index, coefficient in zip(proto.objective.vars, proto.objective.coeffs):
         objective.SetCoefficient(xs[index], coefficient)

@@ -31,20 +31,29 @@ class GreedyPlan:
 
 
 def _place_maintenance(m: CapacityModel) -> dict[str, int]:
+    """Each line's maintenance at the quietest start of its window with room under the at-most-K
+    rule, lines in site order; when that leaves a line out, again with the narrowest windows first."""
+    due = [li for li in range(len(m.site.lines)) if maintenance_starts(m.site, li, len(m.days))]
+    placed = _place_in_order(m, due)
+    if len(placed) < len(due):
+        narrowest_first = sorted(due, key=lambda li: (len(maintenance_starts(m.site, li, len(m.days))), li))
+        placed = max(placed, _place_in_order(m, narrowest_first), key=len)
+    return placed
+
+
+def _place_in_order(m: CapacityModel, line_indices: list[int]) -> dict[str, int]:
     n_shifts = len(m.site.shifts)
     daily = [sum(m.demand.units[f][d] for f in m.demand.families) for d in m.days]
     down_count: dict[int, int] = {}
     placed = {}
-    for li, line in enumerate(m.site.lines):
-        starts = maintenance_starts(m.site, li, len(m.days))
-        if not starts:
-            continue
+    for li in line_indices:
+        line = m.site.lines[li]
         duration = line.maintenance.duration_shifts
 
-        def load(start: int) -> tuple[int, int]:
+        def load(start: int, duration: int = duration) -> tuple[int, int]:
             return (sum(daily[t // n_shifts] for t in range(start, start + duration)), start)
 
-        for start in sorted(starts, key=load):
+        for start in sorted(maintenance_starts(m.site, li, len(m.days)), key=load):
             if all(down_count.get(t, 0) < m.site.max_lines_in_maintenance for t in range(start, start + duration)):
                 placed[line.id] = start
                 for t in range(start, start + duration):
@@ -122,6 +131,8 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
         ahead = {f: due[f] + sum(m.demand.units[f][d + 1 : d + 1 + lookahead_days]) for f in families}
         crew_hours_today = 0
         room = site.storage_capacity - sum(max(0, v) for v in net.values())
+        # Units that leave today (demand plus backlog, less stock); anything made beyond them is stored.
+        ships = {f: m.demand.units[f][d] - net[f] for f in families}
         shifts_run = {line.id: 0 for line in site.lines}
         for s in shift_order:
             for wanted, li in [(kind, li) for kind in (_GOES_ON, _AFTER_IDLE, _CHANGES_OVER) for li in line_order[s]]:
@@ -138,13 +149,13 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
                 affordable = [k for k in range(len(line.speed_levels)) if line.crew_at(k) <= people_left]
                 if not affordable:
                     continue
-                ships_today = due[family]
+                following = plan.runs.get((line.id, *divmod(d * n_shifts + s + 1, n_shifts)))
 
                 def units_at(k: int) -> int:
-                    return min(shift_capacity(site, li, s, k), ahead[family], ships_today + max(0, room))
+                    return min(shift_capacity(site, li, s, k), ahead[family], max(0, ships[family]) + max(0, room))
 
                 def cost_at(k: int) -> float:
-                    return _shift_cost(m, li, s, k, crew_hours_today, previous, family)
+                    return _shift_cost(m, li, s, k, crew_hours_today, previous, family, following)
 
                 level = min(affordable, key=lambda k: cost_at(k) / max(1, units_at(k)))
                 # A faster level pays when the family's need today is more than this shift's free
@@ -171,7 +182,8 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
                 last_family[line.id] = family
                 due[family] -= units
                 ahead[family] -= units
-                room -= max(0, units - ships_today)
+                room -= max(0, units - max(0, ships[family]))
+                ships[family] -= units
                 for g in groups_of[d, s]:
                     people_used[g] += line.crew_at(level)
                 crew_hours_today += crew_hours(site, li, s, level)
@@ -252,8 +264,9 @@ def warm_start(m: CapacityModel, previous: list[ShiftDecision], fallback: Greedy
     return plan
 
 
-def _shift_cost(m: CapacityModel, li: int, s: int, k: int, crew_hours_before: int, previous, family: str) -> float:
-    """Operating cost a shift adds to its day: labour, overtime premium, energy, changeover."""
+def _shift_cost(m: CapacityModel, li: int, s: int, k: int, crew_hours_before: int, previous, family: str, following=None) -> float:
+    """Operating cost a shift adds to its day: labour, overtime premium, energy, and the changeovers
+    it causes from the shift before and, when that one is already staffed, to the shift after."""
     site, costs = m.site, m.site.costs
     line, shift = site.lines[li], site.shifts[s]
     hours = crew_hours(site, li, s, k)
@@ -264,8 +277,9 @@ def _shift_cost(m: CapacityModel, li: int, s: int, k: int, crew_hours_before: in
             0, crew_hours_before - site.regular_crew_hours_per_day
         )
         cost += over * costs.labour_per_crew_hour * (costs.overtime_multiplier - 1.0)
-    if previous is not None and previous[0] != family:
-        cost += line.changeover_cost
+    for neighbour in (previous, following):
+        if neighbour is not None and neighbour[0] != family:
+            cost += line.changeover_cost
     return cost
 
 

@@ -352,9 +352,10 @@ def add_locks(m: CapacityModel, locks: Sequence[Lock]) -> None:
         if lock.speed_level is not None:
             k = [l.name for l in line.speed_levels].index(lock.speed_level)
             m.model.add(m.speed[(*key, k)] == 1).only_enforce_if(enforce)
-        if lock.maintenance is not None:
-            down = m.down.get(key, 0)
-            m.model.add(down == int(lock.maintenance)).only_enforce_if(enforce)
+        if lock.maintenance is not None and key in m.down:
+            m.model.add(m.down[key] == int(lock.maintenance)).only_enforce_if(enforce)
+        elif lock.maintenance:
+            raise LockError(f"lock {lock.describe()}: line {line.id}'s maintenance cannot fall on that shift")
 
 
 def add_change_penalty(m: CapacityModel, previous: Sequence[ShiftDecision], frozen_days: int, penalty: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -21,6 +22,8 @@ from planning.plan import FamilyDay, Lock, Plan, ReplanReport, ShiftDecision, So
 from planning.site import Site
 
 __all__ = ["SolverSettings", "PlanningError", "Replan", "solve"]
+
+_log = logging.getLogger(__name__)
 
 
 class PlanningError(RuntimeError):
@@ -144,7 +147,10 @@ class _LpBound:
         self._thread.start()
 
     def _run(self, model: cp_model.CpModel, time_limit_s: float) -> None:
-        self._value = lp_bound(model, time_limit_s)
+        try:
+            self._value = lp_bound(model, time_limit_s)
+        except Exception:  # the bound is an extra: CP-SAT's own stands, and the plan is unaffected
+            _log.exception("LP bound failed; reporting CP-SAT's bound")
 
     def result(self, deadline: float) -> int | None:
         """The bound, waiting for it no later than ``deadline`` (``time.monotonic()``)."""

@@ -4,7 +4,8 @@ import pytest
 from ortools.sat.python import cp_model
 
 from planning.bound import lp_bound
-from planning.model import MONEY_SCALE, build_model, cost_floor
+from planning.model import MONEY_SCALE, LockError, build_model, cost_floor
+from planning.plan import Lock
 from planning.solve import SolverSettings, solve
 from planning.verify import plan_violations
 from tests.planning.conftest import make_demand, make_site
@@ -41,10 +42,19 @@ def test_solve_reports_the_lp_bound_when_it_is_stronger(site, week_demand):
     assert with_lp.solver.best_bound <= with_lp.solver.objective
 
 
-def test_a_constraint_without_a_linear_relaxation_is_refused():
+def test_constraints_without_a_linear_form_are_left_out():
     model = cp_model.CpModel()
     x, y, z = (model.new_int_var(0, 5, name) for name in "xyz")
     model.add_multiplication_equality(z, [x, y])
+    model.add(x >= 2)
+    model.add(y >= 3)
     model.minimize(z)
-    with pytest.raises(ValueError, match="no LP relaxation"):
-        lp_bound(model, 1)
+    assert lp_bound(model, 1) <= 6  # z = x * y >= 6; without the product the LP says z >= 0
+
+
+def test_a_maintenance_lock_on_a_shift_that_can_never_be_down(site, week_demand):
+    day = week_demand.days[5]  # L1's maintenance window ends on day 3
+    free = build_model(site, week_demand, [Lock(line="L1", day=day, shift="day", maintenance=False)])
+    assert lp_bound(free.model, 10) == lp_bound(build_model(site, week_demand).model, 10)
+    with pytest.raises(LockError, match="cannot fall on that shift"):
+        build_model(site, week_demand, [Lock(line="L1", day=day, shift="day", maintenance=True)])
