@@ -135,9 +135,15 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
         ships = {f: m.demand.units[f][d] - net[f] for f in families}
         shifts_run = {line.id: 0 for line in site.lines}
         for s in shift_order:
+
+            def is_open(lj: int) -> bool:
+                """Not in maintenance and not yet staffed."""
+                line_id = site.lines[lj].id
+                return (line_id, d * n_shifts + s) not in down and (line_id, d, s) not in plan.runs
+
             for wanted, li in [(kind, li) for kind in (_GOES_ON, _AFTER_IDLE, _CHANGES_OVER) for li in line_order[s]]:
                 line = site.lines[li]
-                if (line.id, d * n_shifts + s) in down or (line.id, d, s) in plan.runs:
+                if not is_open(li):
                     continue
                 if line.max_shifts_per_day is not None and shifts_run[line.id] >= line.max_shifts_per_day:
                     continue
@@ -163,8 +169,7 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
                 spill = due[family] - units_at(level) - sum(
                     shift_capacity(site, lj, s, cheapest_level[lj, s])
                     for lj in line_order[s]
-                    if lj != li and family in site.lines[lj].families
-                    and (site.lines[lj].id, d, s) not in plan.runs and (site.lines[lj].id, d * n_shifts + s) not in down
+                    if lj != li and family in site.lines[lj].families and is_open(lj)
                 )
                 if spill > 0 and later_unit_cost[s, family] is not None:
                     extra = {
@@ -212,13 +217,20 @@ def _prebuild(m: CapacityModel) -> dict[str, list[int]]:
     more than a few days of holding. Levelled backwards per family, each family given the
     share of the daily capacity its demand takes; storage caps what is built ahead."""
     site, families = m.site, m.demand.families
-    per_unit = []  # crew hours and people per unit of the level using fewest crew hours per unit, per line
-    for li, line in enumerate(site.lines):
-        for s in m.shift_range:
-            k = min(range(len(line.speed_levels)), key=lambda k: crew_hours(site, li, s, k) / shift_capacity(site, li, s, k))
-            per_unit.append((crew_hours(site, li, s, k) / shift_capacity(site, li, s, k), line.crew_at(k) / shift_capacity(site, li, s, k)))
-    hours_per_unit = sum(h for h, _ in per_unit) / len(per_unit)
-    people_per_unit = sum(p for _, p in per_unit) / len(per_unit)
+
+    def per_unit(li: int, s: int, k: int) -> tuple[float, float]:
+        """Crew hours and people per unit made by line ``li`` in shift ``s`` at level ``k``."""
+        made = shift_capacity(site, li, s, k)
+        return crew_hours(site, li, s, k) / made, site.lines[li].crew_at(k) / made
+
+    # Per line and shift, the level using fewest crew hours per unit.
+    rates = [
+        min((per_unit(li, s, k) for k in range(len(line.speed_levels))), key=lambda rate: rate[0])
+        for li, line in enumerate(site.lines)
+        for s in m.shift_range
+    ]
+    hours_per_unit = sum(h for h, _ in rates) / len(rates)
+    people_per_unit = sum(p for _, p in rates) / len(rates)
     limits = [site.labour_pool_per_day / people_per_unit]
     if site.regular_crew_hours_per_day is not None:
         limits.append(site.regular_crew_hours_per_day / hours_per_unit)
