@@ -48,7 +48,7 @@ def _stretches(site: Site, n_days: int) -> dict[Slot, tuple[int, int]]:
 
 def _describe(site: Site, slots: Sequence[Slot], days: Sequence[date]) -> str:
     by_day: dict[int, list[str]] = {}
-    for d, s in sorted(slots):
+    for d, s in slots:  # in (day, shift) order
         by_day.setdefault(d, []).append(site.shifts[s].name)
     pool = f"{site.labour_pool_per_day} {'person' if site.labour_pool_per_day == 1 else 'people'}"
     if len(by_day) == 1:
@@ -65,4 +65,5 @@ def crew_groups(site: Site, days: Sequence[date]) -> list[CrewGroup]:
         covering = frozenset(slot for slot, (begin, end) in stretch.items() if begin <= moment < end)
         groups.append(covering)
     maximal = [g for g in dict.fromkeys(groups) if not any(g < other for other in groups)]
-    return [CrewGroup(tuple(sorted(g)), _describe(site, sorted(g), days)) for g in maximal]
+    ordered = [tuple(sorted(g)) for g in maximal]
+    return [CrewGroup(slots, _describe(site, slots, days)) for slots in ordered]
