@@ -18,6 +18,7 @@ Each plan's shifts execute as planned; stock, backlog and lost sales follow real
 
     python -m benchmarks.decision              # 30 s per plan
     python -m benchmarks.decision --quick      # 5 s per plan
+    python -m benchmarks.decision --deterministic   # same plans whatever the machine load
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=30.0, help="CP-SAT seconds per plan")
     parser.add_argument("--threads", type=int, default=2, help="LightGBM threads")
     parser.add_argument("--data", type=Path, default=DATA, help="the m5_subset folder")
+    parser.add_argument(
+        "--deterministic", action="store_true", help="limits in CP-SAT's deterministic time (same plans on any machine load)"
+    )
     args = parser.parse_args()
     time_limit = 5.0 if args.quick else args.time_limit
 
@@ -82,7 +86,7 @@ def main() -> None:
         "capcast mean forecast (no margin)": demand_from_forecast(lgbm_rows, "mean"),
         "perfect information": actual,
     }
-    settings = SolverSettings(time_limit_s=time_limit, workers=2, seed=0)
+    settings = SolverSettings(time_limit_s=time_limit, workers=2, seed=0, deterministic=args.deterministic)
     rows = []
     for name, demand in demands.items():
         plan = solve(site, demand, settings)
@@ -122,7 +126,7 @@ def main() -> None:
     write_result(
         "decision",
         {"plans": rows, "targets": checks},
-        extra={"site": site.model_dump(mode="json"), "family_level_error": level_error, "lightgbm_fit_predict_s": round(lgbm_s, 2), "time_limit_s": time_limit},
+        extra={"site": site.model_dump(mode="json"), "family_level_error": level_error, "lightgbm_fit_predict_s": round(lgbm_s, 2), "time_limit_s": time_limit, "deterministic": args.deterministic},
     )
 
 

@@ -29,6 +29,7 @@ of that reference and the best plan of the run itself.
     python -m benchmarks.planning --quick       # small and medium at 10 s
     python -m benchmarks.planning --reference   # 3 x 10 minutes, writes the reference file
     python -m benchmarks.planning --seed 1 --methods greedy capcast   # other generated sites
+    python -m benchmarks.planning --deterministic   # same plans whatever the machine load (compare code changes)
 """
 
 from __future__ import annotations
@@ -82,8 +83,8 @@ def labour_bound_days(instance: Instance, plan: Plan) -> int:
     return sum(1 for used in people.values() if site.labour_pool_per_day - used < smallest_crew)
 
 
-def run_one(instance: Instance, method: str, time_limit: float) -> tuple[dict, Plan | None]:
-    settings = SolverSettings(time_limit_s=time_limit, workers=WORKERS, seed=SEED, **METHODS[method])
+def run_one(instance: Instance, method: str, time_limit: float, deterministic: bool = False) -> tuple[dict, Plan | None]:
+    settings = SolverSettings(time_limit_s=time_limit, workers=WORKERS, seed=SEED, deterministic=deterministic, **METHODS[method])
     started = time.perf_counter()
     try:
         plan = solve(instance.site, instance.demand, settings)
@@ -180,6 +181,10 @@ def main() -> None:
     parser.add_argument("--reference-seconds", type=float, default=REFERENCE_SECONDS)
     parser.add_argument("--seed", type=int, default=SEED, help="seed of the generated sites; the reference is for seed 0 only")
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    parser.add_argument(
+        "--deterministic", action="store_true",
+        help="limits in CP-SAT's deterministic time (same plans on any machine load; no neighbourhood search)",
+    )
     args = parser.parse_args()
     if args.reference:
         record_reference(args.reference_seconds)
@@ -194,7 +199,7 @@ def main() -> None:
         for method in args.methods:
             if method == "greedy" and limit != plan_of[0][1] and (size, plan_of[0][1]) in plan_of:
                 continue  # the greedy plan does not depend on the time limit
-            row, _ = run_one(instances[size], method, limit)
+            row, _ = run_one(instances[size], method, limit, args.deterministic)
             rows.append(row)
             print(f"{size:>6} {method:>12} {limit:>4.0f} s: {row['status']:<10} objective {_money(row['objective'])}"
                   f"  bound {_money(row['best_bound'])}  {row['wall_s']:.1f} s  violations {row['violations']}", flush=True)
@@ -281,7 +286,7 @@ def main() -> None:
     write_result(
         "planning" if args.seed == SEED else f"planning_seed{args.seed}",
         {"instances": instance_rows, "runs": rows, "best_of_run": summary, "targets": targets},
-        extra={"seed": SEED, "site_seed": args.seed, "workers": WORKERS, "cost_mix": COST_MIX, "reference": reference, "recorded_reference": recorded},
+        extra={"seed": SEED, "site_seed": args.seed, "deterministic": args.deterministic, "workers": WORKERS, "cost_mix": COST_MIX, "reference": reference, "recorded_reference": recorded},
     )
 
 
