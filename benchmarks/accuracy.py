@@ -128,7 +128,9 @@ def bike_contenders(threads: int) -> dict[str, Contender]:
     return {
         "seasonal naive (168)": _forecaster(lambda: SeasonalNaive(season_length=BIKE_HORIZON, levels=LEVELS)),
         # statsforecast's ETS takes seasons of at most 24 periods: the daily cycle.
-        "statsforecast auto_ets (24)": _forecaster(lambda: LocalForecaster("auto_ets", season_length=24, levels=LEVELS)),
+        "statsforecast auto_ets (24)": _forecaster(
+            lambda: LocalForecaster("auto_ets", season_length=24, levels=LEVELS)
+        ),
         "hourly anchor (no weather)": _anchor(hourly_anchor(), threads),
         "capcast LightGBMForecaster": _forecaster(
             lambda: LightGBMForecaster(horizon=BIKE_HORIZON, levels=LEVELS, num_threads=threads)
@@ -163,7 +165,9 @@ def _mean_of(first: Contender, second: Contender) -> Contender:
     def run(train: pd.DataFrame, future: pd.DataFrame, horizon: int) -> Run:
         a, b = first(train, future, horizon), second(train, future, horizon)
         other = b.forecast.set_index(["unique_id", "ds"])["mean"]
-        combined = a.forecast.assign(mean=0.5 * (a.forecast["mean"] + a.forecast.set_index(["unique_id", "ds"]).index.map(other)))
+        combined = a.forecast.assign(
+            mean=0.5 * (a.forecast["mean"] + a.forecast.set_index(["unique_id", "ds"]).index.map(other))
+        )
         return Run(combined, a.fit_s + b.fit_s, a.predict_s + b.predict_s)
 
     return run
@@ -173,11 +177,15 @@ def fold_contenders(threads: int) -> dict[str, Contender]:
     capcast = _forecaster(lambda: LightGBMForecaster(horizon=28, levels=LEVELS, num_threads=threads))
     return {
         "capcast, no exogenous": _forecaster(
-            lambda: LightGBMForecaster(horizon=28, levels=LEVELS, num_threads=threads, features=FeatureSpec(exogenous=()))
+            lambda: LightGBMForecaster(
+                horizon=28, levels=LEVELS, num_threads=threads, features=FeatureSpec(exogenous=())
+            )
         ),
         "capcast, exogenous": capcast,
         "capcast, exogenous + price changes": _forecaster(
-            lambda: LightGBMForecaster(horizon=28, levels=LEVELS, num_threads=threads, features=FeatureSpec(price_changes=True))
+            lambda: LightGBMForecaster(
+                horizon=28, levels=LEVELS, num_threads=threads, features=FeatureSpec(price_changes=True)
+            )
         ),
         "mean of capcast (exogenous) and ADIDA": _mean_of(
             capcast, _forecaster(lambda: LocalForecaster("adida", levels=LEVELS, horizon=28))
@@ -220,7 +228,9 @@ def run_m5(
                 }
             )
             by_category = wrmsse_by_group(test, forecast, train, weights, categories)
-            category_rows.append({"window": window.name, "model": name, **{c: by_category.get(c, "-") for c in CATEGORIES}})
+            category_rows.append(
+                {"window": window.name, "model": name, **{c: by_category.get(c, "-") for c in CATEGORIES}}
+            )
             pinball[f"{window.name} {name}"] = _pinball(test, forecast)
             print_table(f"M5 {window.name}: {name}", [rows[-1]])
     return rows, category_rows, pinball
@@ -268,7 +278,9 @@ def main() -> None:
     # On 15k rows two OpenMP threads on shared cores ran 7x to 300x slower than one (measured here).
     parser.add_argument("--bike-threads", type=int, default=1, help="LightGBM threads on the bike series")
     parser.add_argument("--skip-bike", action="store_true", help="M5 only")
-    parser.add_argument("--folds", action="store_true", help="capcast with/without exogenous columns on the folds before W1")
+    parser.add_argument(
+        "--folds", action="store_true", help="capcast with/without exogenous columns on the folds before W1"
+    )
     args = parser.parse_args()
     if args.folds:
         rows, category_rows, _ = run_m5(args.data / "m5_subset", M5_FOLDS, None, args.threads, fold_contenders)

@@ -27,7 +27,7 @@ import pandas as pd
 from mlforecast import MLForecast
 from mlforecast.lag_transforms import RollingMean
 
-__all__ = ["AnchorRecipe", "DAILY_ANCHOR", "daily_best_anchor", "hourly_anchor"]
+__all__ = ["DAILY_ANCHOR", "AnchorRecipe", "daily_best_anchor", "hourly_anchor"]
 
 _MODEL = "lgbm"
 
@@ -73,7 +73,9 @@ class AnchorRecipe:
             models={_MODEL: _learner(threads, seed)},
             freq=self.freq,
             lags=list(self.lags),
-            lag_transforms={lag: [RollingMean(window_size=w) for w in windows] for lag, windows in self.rolling.items()},
+            lag_transforms={
+                lag: [RollingMean(window_size=w) for w in windows] for lag, windows in self.rolling.items()
+            },
             date_features=list(self.date_features),
         )
         frame = train[["unique_id", "ds", "y", *self.static, *self.exogenous]].copy()

@@ -29,7 +29,9 @@ FOLDS, HORIZON, LEVELS = (1857, 1885), 28, (80, 95)
 LAYOUTS = ((4, 28), (8, 7))  # (windows, days between them)
 
 
-def _bands(errors: pd.DataFrame, test: pd.DataFrame, scale, per_series: bool) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+def _bands(
+    errors: pd.DataFrame, test: pd.DataFrame, scale, per_series: bool
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """80/95% bands for ``test`` from window ``errors`` scaled by ``scale(forecast, ids)``."""
     scores = (errors["y"] - errors["lgbm"]) / scale(errors["lgbm"].clip(lower=0), errors["unique_id"])
     point = test["lgbm"].clip(lower=0)
@@ -54,7 +56,11 @@ def _schemes(errors: pd.DataFrame):
     yield "absolute errors, per series", ones, True
     for floor in (0.1, 1.0):
         yield f"errors / sqrt(forecast + {floor:g}), pooled", (lambda p, ids, f=floor: np.sqrt(p.to_numpy() + f)), False
-        yield f"errors / sqrt(forecast + {floor:g}), per series", (lambda p, ids, f=floor: np.sqrt(p.to_numpy() + f)), True
+        yield (
+            f"errors / sqrt(forecast + {floor:g}), per series",
+            (lambda p, ids, f=floor: np.sqrt(p.to_numpy() + f)),
+            True,
+        )
     yield "errors / (forecast + 0.1), pooled", (lambda p, ids: p.to_numpy() + 0.1), False
     yield "errors / series MAE, pooled", (lambda p, ids: ids.map(mae).to_numpy()), False
 
@@ -78,7 +84,9 @@ def main() -> None:
         fitted = make().fit(frame, static_features=statics)
         scored = fitted.predict(HORIZON).merge(test[["unique_id", "ds", "y"]], on=["unique_id", "ds"])
         for windows, step in LAYOUTS:
-            errors = make().cross_validation(frame, n_windows=windows, h=HORIZON, step_size=step, refit=False, static_features=statics)
+            errors = make().cross_validation(
+                frame, n_windows=windows, h=HORIZON, step_size=step, refit=False, static_features=statics
+            )
             for name, scale, per_series in _schemes(errors):
                 bands = _bands(errors, scored, scale, per_series)
                 y = scored["y"].to_numpy()
@@ -87,7 +95,12 @@ def main() -> None:
                     row[f"cov{level}"] = round(float(((y >= lo) & (y <= hi)).mean()), 3)
                     row[f"width{level}"] = round(float((hi - lo).mean() / y.mean()), 3)
                 rows.append(row)
-    mean = pd.DataFrame(rows).groupby(["windows", "scheme"], sort=False)[["cov80", "width80", "cov95", "width95"]].mean().round(3)
+    mean = (
+        pd.DataFrame(rows)
+        .groupby(["windows", "scheme"], sort=False)[["cov80", "width80", "cov95", "width95"]]
+        .mean()
+        .round(3)
+    )
     print_table("calibration schemes on folds before W1 (per fold)", rows)
     print_table("mean of the two folds", mean.reset_index().to_dict("records"))
     write_result("calibration_choice", {"folds": rows, "mean": mean.reset_index().to_dict("records")})

@@ -6,7 +6,7 @@ import json
 import os
 import platform
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -41,7 +41,7 @@ def write_result(name: str, tables: dict[str, list[dict]], extra: dict | None = 
     path = OUT / f"{name}.json"
     document = {
         "benchmark": name,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python -m", f"benchmarks.{name}", *sys.argv[1:]]),
         "machine": machine(),
         **tables,

@@ -55,7 +55,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="LightGBM threads")
     parser.add_argument("--data", type=Path, default=DATA, help="the m5_subset folder")
     parser.add_argument(
-        "--deterministic", action="store_true", help="limits in CP-SAT's deterministic time (same plans on any machine load)"
+        "--deterministic",
+        action="store_true",
+        help="limits in CP-SAT's deterministic time (same plans on any machine load)",
     )
     args = parser.parse_args()
     time_limit = 5.0 if args.quick else args.time_limit
@@ -80,7 +82,9 @@ def main() -> None:
     lgbm_rows = _rows(lgbm, family_of)
 
     demands: dict[str, Demand] = {
-        "capcast (LightGBM, service level 0.95)": service_level_demand(lgbm_rows, SERVICE_LEVEL, level_error=level_error),
+        "capcast (LightGBM, service level 0.95)": service_level_demand(
+            lgbm_rows, SERVICE_LEVEL, level_error=level_error
+        ),
         "capcast, independent errors (level error 0)": service_level_demand(lgbm_rows, SERVICE_LEVEL),
         "seasonal naive (service level 0.95)": service_level_demand(_rows(naive, family_of), SERVICE_LEVEL),
         "capcast mean forecast (no margin)": demand_from_forecast(lgbm_rows, "mean"),
@@ -114,19 +118,34 @@ def main() -> None:
     print_table(title, rows)
     capcast, naive_row = rows[0], rows[2]
     checks = [
-        {"target": "fill rate >= 97% at service level 0.95", "value": capcast["fill_rate"], "met": capcast["fill_rate"] >= 0.97},
-        {"target": "cost within 10% of perfect information", "value": capcast["cost_vs_perfect"], "met": capcast["cost_vs_perfect"] <= 0.10},
+        {
+            "target": "fill rate >= 97% at service level 0.95",
+            "value": capcast["fill_rate"],
+            "met": capcast["fill_rate"] >= 0.97,
+        },
+        {
+            "target": "cost within 10% of perfect information",
+            "value": capcast["cost_vs_perfect"],
+            "met": capcast["cost_vs_perfect"] <= 0.10,
+        },
         {
             "target": "cheaper than seasonal naive at equal or higher fill rate",
             "value": round(capcast["realised_cost"] - naive_row["realised_cost"], 2),
-            "met": capcast["realised_cost"] < naive_row["realised_cost"] and capcast["fill_rate"] >= naive_row["fill_rate"],
+            "met": capcast["realised_cost"] < naive_row["realised_cost"]
+            and capcast["fill_rate"] >= naive_row["fill_rate"],
         },
     ]
     print_table("targets (issue: capacity recommendations)", checks)
     write_result(
         "decision",
         {"plans": rows, "targets": checks},
-        extra={"site": site.model_dump(mode="json"), "family_level_error": level_error, "lightgbm_fit_predict_s": round(lgbm_s, 2), "time_limit_s": time_limit, "deterministic": args.deterministic},
+        extra={
+            "site": site.model_dump(mode="json"),
+            "family_level_error": level_error,
+            "lightgbm_fit_predict_s": round(lgbm_s, 2),
+            "time_limit_s": time_limit,
+            "deterministic": args.deterministic,
+        },
     )
 
 

@@ -93,15 +93,24 @@ def main() -> None:
     passes = [run_once(config, args.plan_time_limit) for _ in range(args.repeat)]
 
     rows = [
-        {"stage": stage, "median_s": round(statistics.median(p[0][stage] for p in passes), 3),
-         "min_s": round(min(p[0][stage] for p in passes), 3), "max_s": round(max(p[0][stage] for p in passes), 3)}
+        {
+            "stage": stage,
+            "median_s": round(statistics.median(p[0][stage] for p in passes), 3),
+            "min_s": round(min(p[0][stage] for p in passes), 3),
+            "max_s": round(max(p[0][stage] for p in passes), 3),
+        }
         for stage in passes[0][0]
     ]
     # Training is deterministic, so accuracy is the same in every pass; report the first.
     m = passes[0][1]
     accuracy = [
-        {"model": name, "holdout_wape": m[f"holdout_wape_{key}"], "holdout_rmsse": m[f"holdout_rmsse_{key}"],
-         "coverage_80": m[f"holdout_coverage_80_{key}"], "coverage_95": m[f"holdout_coverage_95_{key}"]}
+        {
+            "model": name,
+            "holdout_wape": m[f"holdout_wape_{key}"],
+            "holdout_rmsse": m[f"holdout_rmsse_{key}"],
+            "coverage_80": m[f"holdout_coverage_80_{key}"],
+            "coverage_95": m[f"holdout_coverage_95_{key}"],
+        }
         for name, key in (("lightgbm", "lgbm"), ("seasonal_naive", "seasonal_naive"))
     ]
     plans = [p[2] for p in passes]
@@ -110,8 +119,17 @@ def main() -> None:
     print_table("holdout accuracy, last 28 days", accuracy)
     print_table(
         "plan per pass",
-        [{"status": p["status"], "objective": p["objective"], "best_bound": p["best_bound"], "gap": p["gap"],
-          "fill_rate": p["kpis"]["expected_fill_rate"], "violations": len(p["violations"])} for p in plans],
+        [
+            {
+                "status": p["status"],
+                "objective": p["objective"],
+                "best_bound": p["best_bound"],
+                "gap": p["gap"],
+                "fill_rate": p["kpis"]["expected_fill_rate"],
+                "violations": len(p["violations"]),
+            }
+            for p in plans
+        ],
     )
     write_result("pipeline", {"stages": rows, "accuracy": accuracy, "plans": plans}, extra={"sample": config.__dict__})
 

@@ -74,7 +74,7 @@ def labour_bound_days(instance: Instance, plan: Plan) -> int:
     site = instance.site
     lines = {line.id: line for line in site.lines}
     smallest_crew = min(line.crew_at(k) for line in site.lines for k in range(len(line.speed_levels)))
-    people: dict = {day: 0 for day in instance.demand.days}
+    people: dict = dict.fromkeys(instance.demand.days, 0)
     for d in plan.shifts:
         if d.staffed:
             line = lines[d.line]
@@ -83,28 +83,49 @@ def labour_bound_days(instance: Instance, plan: Plan) -> int:
     return sum(1 for used in people.values() if site.labour_pool_per_day - used < smallest_crew)
 
 
-def run_one(instance: Instance, method: str, time_limit: float, deterministic: bool = False) -> tuple[dict, Plan | None]:
-    settings = SolverSettings(time_limit_s=time_limit, workers=WORKERS, seed=SEED, deterministic=deterministic, **METHODS[method])
+def run_one(
+    instance: Instance, method: str, time_limit: float, deterministic: bool = False
+) -> tuple[dict, Plan | None]:
+    settings = SolverSettings(
+        time_limit_s=time_limit, workers=WORKERS, seed=SEED, deterministic=deterministic, **METHODS[method]
+    )
     started = time.perf_counter()
     try:
         plan = solve(instance.site, instance.demand, settings)
     except PlanningError as error:
         wall = time.perf_counter() - started
         return {
-            "size": instance.name, "method": method, "time_limit_s": time_limit, "status": f"no solution: {error}",
-            "objective": None, "best_bound": None, "gap": None, "wall_s": round(wall, 2), "solver_wall_s": None,
-            "violations": None, "violation_examples": [],
+            "size": instance.name,
+            "method": method,
+            "time_limit_s": time_limit,
+            "status": f"no solution: {error}",
+            "objective": None,
+            "best_bound": None,
+            "gap": None,
+            "wall_s": round(wall, 2),
+            "solver_wall_s": None,
+            "violations": None,
+            "violation_examples": [],
         }, None
     wall = time.perf_counter() - started
     violations = plan_violations(instance.site, instance.demand, plan)
     s = plan.solver
     fixed = method == "greedy"  # every variable fixed to the hint: CP-SAT's bound is the plan's own cost
     return {
-        "size": instance.name, "method": method, "time_limit_s": time_limit, "status": s.status,
-        "objective": s.objective, "best_bound": None if fixed else s.best_bound, "gap": None if fixed else s.gap,
-        "wall_s": round(wall, 2), "solver_wall_s": s.wall_time_s, "violations": len(violations),
-        "violation_examples": violations[:5], "cost": plan.kpis.cost.model_dump(),
-        "fill_rate": plan.kpis.expected_fill_rate, "changeovers": plan.kpis.changeovers,
+        "size": instance.name,
+        "method": method,
+        "time_limit_s": time_limit,
+        "status": s.status,
+        "objective": s.objective,
+        "best_bound": None if fixed else s.best_bound,
+        "gap": None if fixed else s.gap,
+        "wall_s": round(wall, 2),
+        "solver_wall_s": s.wall_time_s,
+        "violations": len(violations),
+        "violation_examples": violations[:5],
+        "cost": plan.kpis.cost.model_dump(),
+        "fill_rate": plan.kpis.expected_fill_rate,
+        "changeovers": plan.kpis.changeovers,
         "labour_bound_days": labour_bound_days(instance, plan),
     }, plan
 
@@ -125,7 +146,9 @@ def merge_reference(recorded: dict, run: dict) -> dict:
     reference is the best plan any method found), with the stronger of their proven bounds."""
     merged = {}
     for size in {**recorded, **run}:
-        candidates = [entry for entry in (recorded.get(size), run.get(size)) if entry and entry.get("objective") is not None]
+        candidates = [
+            entry for entry in (recorded.get(size), run.get(size)) if entry and entry.get("objective") is not None
+        ]
         if not candidates:
             continue
         best = dict(min(candidates, key=lambda entry: entry["objective"]))
@@ -140,7 +163,9 @@ def record_reference(seconds: float) -> None:
     """Run capcast's solver ``seconds`` per instance and keep, per size, the better of that
     plan and the one already recorded."""
     date = datetime.now(UTC).isoformat(timespec="seconds")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     method = (
         f"capcast solver at commit {commit or 'unknown'} with the neighbourhood search (lns_share 0.5), "
         f"seed {SEED}, {WORKERS} workers, {seconds:g} s wall clock"
@@ -149,9 +174,17 @@ def record_reference(seconds: float) -> None:
     for size in SIZES:
         row, _ = run_one(make_instance(size, seed=SEED), "capcast + LNS", seconds)
         if row["violations"]:
-            raise SystemExit(f"{size}: the reference plan breaks {row['violations']} hard rules: {row['violation_examples']}")
-        run[size] = {key: row[key] for key in ("objective", "best_bound", "gap", "status", "wall_s")} | {"date": date, "method": method}
-        print(f"{size}: {row['status']} objective {_money(row['objective'])} bound {_money(row['best_bound'])}", flush=True)
+            raise SystemExit(
+                f"{size}: the reference plan breaks {row['violations']} hard rules: {row['violation_examples']}"
+            )
+        run[size] = {key: row[key] for key in ("objective", "best_bound", "gap", "status", "wall_s")} | {
+            "date": date,
+            "method": method,
+        }
+        print(
+            f"{size}: {row['status']} objective {_money(row['objective'])} bound {_money(row['best_bound'])}",
+            flush=True,
+        )
     write_reference(merge_reference(_recorded_instances(), run), seconds)
 
 
@@ -179,19 +212,24 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small and medium at 10 s only")
     parser.add_argument("--reference", action="store_true", help="record the 10-minute reference solutions")
     parser.add_argument("--reference-seconds", type=float, default=REFERENCE_SECONDS)
-    parser.add_argument("--seed", type=int, default=SEED, help="seed of the generated sites; the reference is for seed 0 only")
+    parser.add_argument(
+        "--seed", type=int, default=SEED, help="seed of the generated sites; the reference is for seed 0 only"
+    )
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     parser.add_argument(
-        "--deterministic", action="store_true",
+        "--deterministic",
+        action="store_true",
         help="limits in CP-SAT's deterministic time (same plans on any machine load; no neighbourhood search)",
     )
     args = parser.parse_args()
     if args.reference:
         record_reference(args.reference_seconds)
         return
-    plan_of = [("small", 10.0), ("medium", 10.0)] if args.quick else [
-        (size, limit) for size in SIZES for limit in (10.0, 60.0)
-    ]
+    plan_of = (
+        [("small", 10.0), ("medium", 10.0)]
+        if args.quick
+        else [(size, limit) for size in SIZES for limit in (10.0, 60.0)]
+    )
     instances = {size: make_instance(size, seed=args.seed) for size in dict(plan_of)}
 
     rows: list[dict] = []
@@ -201,8 +239,11 @@ def main() -> None:
                 continue  # the greedy plan does not depend on the time limit
             row, _ = run_one(instances[size], method, limit, args.deterministic)
             rows.append(row)
-            print(f"{size:>6} {method:>12} {limit:>4.0f} s: {row['status']:<10} objective {_money(row['objective'])}"
-                  f"  bound {_money(row['best_bound'])}  {row['wall_s']:.1f} s  violations {row['violations']}", flush=True)
+            print(
+                f"{size:>6} {method:>12} {limit:>4.0f} s: {row['status']:<10} objective {_money(row['objective'])}"
+                f"  bound {_money(row['best_bound'])}  {row['wall_s']:.1f} s  violations {row['violations']}",
+                flush=True,
+            )
 
     # No reference solution yet: the best plan of this run stands in for it, and the best
     # bound any CP-SAT run of the size proved is the strongest lower bound we have.
@@ -216,32 +257,52 @@ def main() -> None:
     # The reference is the best plan any method found: the recorded 10-minute run or, if better, this run.
     reference = {
         size: min([v for v in (recorded.get(size), best_plan[size] and best_plan[size]["objective"]) if v])
-        if (recorded.get(size) or best_plan[size]) else None
+        if (recorded.get(size) or best_plan[size])
+        else None
         for size in instances
     }
     for row in rows:
         best = best_plan[row["size"]]
-        row["vs_best_plan"] = None if row["objective"] is None or best is None else row["objective"] / best["objective"] - 1.0
+        row["vs_best_plan"] = (
+            None if row["objective"] is None or best is None else row["objective"] / best["objective"] - 1.0
+        )
         ref = reference[row["size"]]
         row["vs_reference"] = None if row["objective"] is None or ref is None else row["objective"] / ref - 1.0
 
     instance_rows = [
-        {"size": i.name, "lines": i.lines, "days": i.days, "shifts/day": len(i.site.shifts), "families": len(i.site.families),
-         "demand / capacity": f"{i.utilisation:.3f}", "labour pool": i.site.labour_pool_per_day,
-         "max down": i.site.max_lines_in_maintenance, "storage": i.site.storage_capacity,
-         "labour-bound days (best plan)": "–" if best_plan[i.name] is None else
-         f"{best_plan[i.name]['labour_bound_days']} of {i.days}"}
+        {
+            "size": i.name,
+            "lines": i.lines,
+            "days": i.days,
+            "shifts/day": len(i.site.shifts),
+            "families": len(i.site.families),
+            "demand / capacity": f"{i.utilisation:.3f}",
+            "labour pool": i.site.labour_pool_per_day,
+            "max down": i.site.max_lines_in_maintenance,
+            "storage": i.site.storage_capacity,
+            "labour-bound days (best plan)": "–"
+            if best_plan[i.name] is None
+            else f"{best_plan[i.name]['labour_bound_days']} of {i.days}",
+        }
         for i in instances.values()
     ]
     print_table(f"generated sites (seed {args.seed})", instance_rows)
     print_table(
         f"solve quality (seed {args.seed}, {WORKERS} workers, wall-clock limits; greedy has no bound of its own)",
         [
-            {"size": r["size"], "method": r["method"], "limit s": f"{r['time_limit_s']:.0f}", "status": r["status"],
-             "objective": _money(r["objective"]), "best bound": _money(r["best_bound"]), "proven gap": _pct(r["gap"]),
-             "vs best plan": _pct(r["vs_best_plan"]), "vs reference": _pct(r["vs_reference"]),
-             "wall s": f"{r['wall_s']:.1f}",
-             "violations": "–" if r["violations"] is None else str(r["violations"])}
+            {
+                "size": r["size"],
+                "method": r["method"],
+                "limit s": f"{r['time_limit_s']:.0f}",
+                "status": r["status"],
+                "objective": _money(r["objective"]),
+                "best bound": _money(r["best_bound"]),
+                "proven gap": _pct(r["gap"]),
+                "vs best plan": _pct(r["vs_best_plan"]),
+                "vs reference": _pct(r["vs_reference"]),
+                "wall s": f"{r['wall_s']:.1f}",
+                "violations": "–" if r["violations"] is None else str(r["violations"]),
+            }
             for r in rows
         ],
     )
@@ -254,31 +315,45 @@ def main() -> None:
     for size in instances:
         best = best_plan[size]
         bound = best_bound[size]
-        summary.append({
-            "size": size,
-            "best plan (method, limit)": "none" if best is None else f"{_money(best['objective'])} ({best['method']}, {best['time_limit_s']:.0f} s)",
-            "best bound (any CP-SAT run)": _money(bound),
-            "best plan vs best bound": "–" if best is None or bound is None else _pct(1 - bound / best["objective"]),
-            "recorded 10-minute reference": _money(recorded.get(size)),
-        })
+        summary.append(
+            {
+                "size": size,
+                "best plan (method, limit)": "none"
+                if best is None
+                else f"{_money(best['objective'])} ({best['method']}, {best['time_limit_s']:.0f} s)",
+                "best bound (any CP-SAT run)": _money(bound),
+                "best plan vs best bound": "–"
+                if best is None or bound is None
+                else _pct(1 - bound / best["objective"]),
+                "recorded 10-minute reference": _money(recorded.get(size)),
+            }
+        )
     print_table("best of this run and the recorded reference", summary)
 
     targets = []
     for (size, limit), (within, gap_target) in TARGETS.items():
-        row = next((r for r in rows if r["size"] == size and r["method"] == "capcast" and r["time_limit_s"] == limit), None)
+        row = next(
+            (r for r in rows if r["size"] == size and r["method"] == "capcast" and r["time_limit_s"] == limit), None
+        )
         if row is None:
             continue
         met = row["vs_reference"] is not None and row["vs_reference"] <= within / 100
-        targets.append({
-            "target": f"{size}, {limit:.0f} s: within {within:.0f}% of the reference",
-            "measured": "no solution" if row["objective"] is None else
-            f"{_pct(row['vs_reference'])} above the reference ({'met' if met else 'not met'}"
-            + ("" if size in recorded else "; no recorded 10-minute reference, best plan of this run") + ")",
-        })
-        targets.append({
-            "target": f"{size}, {limit:.0f} s: proven gap <= {gap_target:.0f}% (half of today's LP-bound gap)",
-            "measured": f"{_pct(row['gap'])} ({'met' if row['gap'] is not None and row['gap'] <= gap_target / 100 else 'not met'})",
-        })
+        targets.append(
+            {
+                "target": f"{size}, {limit:.0f} s: within {within:.0f}% of the reference",
+                "measured": "no solution"
+                if row["objective"] is None
+                else f"{_pct(row['vs_reference'])} above the reference ({'met' if met else 'not met'}"
+                + ("" if size in recorded else "; no recorded 10-minute reference, best plan of this run")
+                + ")",
+            }
+        )
+        targets.append(
+            {
+                "target": f"{size}, {limit:.0f} s: proven gap <= {gap_target:.0f}% (half of today's LP-bound gap)",
+                "measured": f"{_pct(row['gap'])} ({'met' if row['gap'] is not None and row['gap'] <= gap_target / 100 else 'not met'})",
+            }
+        )
     if targets:
         print_table("issue 5 targets, capcast's solver", targets)
     print(f"cost mix: {COST_MIX}")
@@ -286,7 +361,15 @@ def main() -> None:
     write_result(
         "planning" if args.seed == SEED else f"planning_seed{args.seed}",
         {"instances": instance_rows, "runs": rows, "best_of_run": summary, "targets": targets},
-        extra={"seed": SEED, "site_seed": args.seed, "deterministic": args.deterministic, "workers": WORKERS, "cost_mix": COST_MIX, "reference": reference, "recorded_reference": recorded},
+        extra={
+            "seed": SEED,
+            "site_seed": args.seed,
+            "deterministic": args.deterministic,
+            "workers": WORKERS,
+            "cost_mix": COST_MIX,
+            "reference": reference,
+            "recorded_reference": recorded,
+        },
     )
 
 

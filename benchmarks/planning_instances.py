@@ -27,7 +27,7 @@ import numpy as np
 from planning.demand import Demand
 from planning.site import Site
 
-__all__ = ["SIZES", "Instance", "make_instance", "COST_MIX"]
+__all__ = ["COST_MIX", "SIZES", "Instance", "make_instance"]
 
 SIZES: dict[str, tuple[int, int]] = {"small": (2, 14), "medium": (10, 28), "large": (30, 56)}
 FAMILIES = [f"F{k}" for k in range(1, 6)]
@@ -109,7 +109,12 @@ def make_instance(name: str, seed: int = 0) -> Instance:
                 "crew_per_shift": CREW,
                 "families": eligible[i],
                 "speed_levels": [
-                    {"name": lv, "units_per_hour": max(1, round(rates[i] * factor)), "energy_cost_per_hour": energy, "crew": crew}
+                    {
+                        "name": lv,
+                        "units_per_hour": max(1, round(rates[i] * factor)),
+                        "energy_cost_per_hour": energy,
+                        "crew": crew,
+                    }
                     for lv, factor, crew, energy in LEVELS
                 ],
                 "maintenance": {

@@ -82,7 +82,15 @@ def main() -> None:
         started = time.perf_counter()
         scores = [_fold_score(panel, cutoff, params, args.threads) for cutoff in cutoffs]
         score = sum(scores) / len(scores)
-        rows.append({"trial": trial.number, **{f"fold_{n}": round(s, 4) for n, s in zip(FOLDS, scores)}, "mean": round(score, 4), "seconds": round(time.perf_counter() - started, 1), **params})
+        rows.append(
+            {
+                "trial": trial.number,
+                **{f"fold_{n}": round(s, 4) for n, s in zip(FOLDS, scores)},
+                "mean": round(score, 4),
+                "seconds": round(time.perf_counter() - started, 1),
+                **params,
+            }
+        )
         print_table(f"trial {trial.number}", [rows[-1]])
         return score
 

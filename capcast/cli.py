@@ -17,7 +17,9 @@ import typer
 
 from capcast.settings import Settings
 
-app = typer.Typer(help="capcast: demand forecasts turned into capacity plans.", no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="capcast: demand forecasts turned into capacity plans.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 data_app = typer.Typer(help="Sample data and the panel contract.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
@@ -56,14 +58,18 @@ def data_generate(
     products: Annotated[int, typer.Option(min=1, help="number of products")] = 40,
     locations: Annotated[int, typer.Option(min=1, help="number of stores")] = 5,
     days: Annotated[int, typer.Option(min=120, help="days of history")] = 1096,
-    hourly: Annotated[bool, typer.Option(help="hourly workload per site (--locations sites) instead; no site.yaml")] = False,
+    hourly: Annotated[
+        bool, typer.Option(help="hourly workload per site (--locations sites) instead; no site.yaml")
+    ] = False,
 ) -> None:
     """Write a seeded synthetic sales history and a matching production site."""
     from features.generate import SampleConfig, write_hourly_sample, write_sample
 
     try:
         if hourly:
-            typer.echo(f"wrote {write_hourly_sample(out, seed, sites=locations, days=days)} (hourly; plans are daily, so no site)")
+            typer.echo(
+                f"wrote {write_hourly_sample(out, seed, sites=locations, days=days)} (hourly; plans are daily, so no site)"
+            )
             return
         panel, site = write_sample(out, seed, SampleConfig(products=products, locations=locations, days=days))
     except OSError as error:
@@ -72,7 +78,9 @@ def data_generate(
 
 
 @data_app.command("validate")
-def data_validate(file: Annotated[Path, typer.Argument(help="panel file (CSV or Parquet) or a data directory")]) -> None:
+def data_validate(
+    file: Annotated[Path, typer.Argument(help="panel file (CSV or Parquet) or a data directory")],
+) -> None:
     """Check a panel against the data contract; one line per problem (file, row, column)."""
     from features.io import load_panel
     from features.validation import PanelError
@@ -90,12 +98,19 @@ def data_validate(file: Annotated[Path, typer.Argument(help="panel file (CSV or 
 @app.command()
 def train(
     data: Annotated[Path, typer.Option(help="panel file or data directory (with sales.csv)")],
-    horizon: Annotated[int, typer.Option(min=1, max=MAX_HORIZON, help=f"longest horizon served, in {HORIZON_UNITS}")] = 28,
+    horizon: Annotated[
+        int, typer.Option(min=1, max=MAX_HORIZON, help=f"longest horizon served, in {HORIZON_UNITS}")
+    ] = 28,
     n_estimators: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds")] = 300,
     threads: Annotated[int, typer.Option(min=0, help="LightGBM threads (0 = all cores)")] = 0,
     levels: Annotated[
         list[int] | None,
-        typer.Option("--level", min=1, max=99, help="central interval level in percent, repeatable (default 80 and 95; 90 gives q5/q95)"),
+        typer.Option(
+            "--level",
+            min=1,
+            max=99,
+            help="central interval level in percent, repeatable (default 80 and 95; 90 gives q5/q95)",
+        ),
     ] = None,
 ) -> None:
     """Backtest, train and register a model version in MLflow (the first one becomes @champion)."""
@@ -111,7 +126,11 @@ def train(
     except PanelError as error:
         _fail([str(p) for p in error.problems])
     tracking = TrackingConfig(
-        settings.tracking_uri, settings.artifact_location, settings.experiment, settings.model_name, settings.model_alias
+        settings.tracking_uri,
+        settings.artifact_location,
+        settings.experiment,
+        settings.model_name,
+        settings.model_alias,
     )
     try:
         config = TrainConfig(horizon=horizon, n_estimators=n_estimators, num_threads=threads)
@@ -168,12 +187,16 @@ def _served_model(settings: Settings):
 @app.command()
 def backtest(
     data: Annotated[Path, typer.Option(help="panel file or data directory (with sales.csv)")],
-    horizon: Annotated[int, typer.Option(min=1, max=MAX_HORIZON, help=f"horizon at each origin, in {HORIZON_UNITS}")] = 28,
+    horizon: Annotated[
+        int, typer.Option(min=1, max=MAX_HORIZON, help=f"horizon at each origin, in {HORIZON_UNITS}")
+    ] = 28,
     origins: Annotated[int, typer.Option(min=1, max=52, help="number of forecast origins")] = 3,
     step: Annotated[int | None, typer.Option(min=1, help="periods between origins (default: the horizon)")] = None,
     n_estimators: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds")] = 300,
     threads: Annotated[int, typer.Option(min=0, help="LightGBM threads (0 = all cores)")] = 0,
-    out: Annotated[Path | None, typer.Option(help="write every score (per origin and per horizon step) as JSON here")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="write every score (per origin and per horizon step) as JSON here")
+    ] = None,
 ) -> None:
     """Rolling-origin backtest of the production forecaster and seasonal naive, per origin and per horizon step."""
     import json
@@ -206,7 +229,9 @@ def backtest(
         for name, report in reports.items():
             typer.echo(f"\n{name}: by origin\n{report.by_origin.to_string(index=False)}")
             pooled = report.by_step.groupby((report.by_step["step"] - 1) // size).mean().drop(columns="step")
-            pooled.index = [f"{cycle} {g + 1} (steps {size * g + 1}-{min(size * g + size, horizon)})" for g in pooled.index]
+            pooled.index = [
+                f"{cycle} {g + 1} (steps {size * g + 1}-{min(size * g + size, horizon)})" for g in pooled.index
+            ]
             typer.echo(f"{name}: by horizon step (mean per {cycle} of steps)\n{pooled.to_string()}")
     if out is not None:
         document = {
@@ -223,7 +248,10 @@ def forecast(
     out: Annotated[Path, typer.Option(help="CSV file to write the forecast frame to")],
     horizon: Annotated[
         int | None,
-        typer.Option(min=1, help="periods of the model's data ahead: days, or hours for hourly models (default: the model's longest horizon)"),
+        typer.Option(
+            min=1,
+            help="periods of the model's data ahead: days, or hours for hourly models (default: the model's longest horizon)",
+        ),
     ] = None,
     future: Annotated[
         Path | None,
@@ -249,13 +277,20 @@ def forecast(
         frame = model.all_series_forecast(horizon, known)
     except ApiError as error:
         _fail(f"{future}: {error.message}")
-    scenario = "" if not model.info.exogenous else (
-        f"; {', '.join(model.info.exogenous)} from {future}" if future else
-        f"; {', '.join(model.info.exogenous)}: each series' most frequent recent value (pass --future to set them)"
+    scenario = (
+        ""
+        if not model.info.exogenous
+        else (
+            f"; {', '.join(model.info.exogenous)} from {future}"
+            if future
+            else f"; {', '.join(model.info.exogenous)}: each series' most frequent recent value (pass --future to set them)"
+        )
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     daily = periods_are_days(frame["ds"])
-    frame.assign(ds=frame["ds"].dt.strftime("%Y-%m-%d" if daily else "%Y-%m-%d %H:%M")).to_csv(out, index=False, float_format="%.4f")
+    frame.assign(ds=frame["ds"].dt.strftime("%Y-%m-%d" if daily else "%Y-%m-%d %H:%M")).to_csv(
+        out, index=False, float_format="%.4f"
+    )
     # The model's own frequency, not the written ds: one hourly period at midnight would look daily.
     periods = "hours" if model.forecaster.freq_ == "h" else "days"
     typer.echo(
@@ -263,7 +298,9 @@ def forecast(
         f" (family level error {model.info.family_level_error:g}, which `capcast plan` uses by default){scenario}"
     )
     if model.cold_start_ids:
-        typer.echo(f"{len(model.cold_start_ids)} series too short for the global model use the cold-start fallback: {', '.join(sorted(model.cold_start_ids)[:5])}")
+        typer.echo(
+            f"{len(model.cold_start_ids)} series too short for the global model use the cold-start fallback: {', '.join(sorted(model.cold_start_ids)[:5])}"
+        )
 
 
 def _load_site_or_fail(path: Path):
@@ -301,7 +338,9 @@ def plan(
     forecast: Annotated[Path, typer.Option(help="forecast CSV (unique_id, ds, [family], mean, q..)")],
     site: Annotated[Path, typer.Option(help="site YAML/JSON")],
     out: Annotated[Path | None, typer.Option(help="write the plan as JSON here")] = None,
-    service_level: Annotated[float, typer.Option(min=0.0, max=1.0, help="cover cumulative demand with this probability")] = 0.95,
+    service_level: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="cover cumulative demand with this probability")
+    ] = 0.95,
     level_error: Annotated[
         float | None,
         typer.Option(
@@ -310,12 +349,18 @@ def plan(
             help="relative error of a family's level shared by its series (default: the @champion model's, measured in training; 0 without one)",
         ),
     ] = None,
-    demand: Annotated[str | None, typer.Option(help='plan for the daily sums of this column instead ("mean", "q90")')] = None,
+    demand: Annotated[
+        str | None, typer.Option(help='plan for the daily sums of this column instead ("mean", "q90")')
+    ] = None,
     time_limit: Annotated[float, typer.Option(min=0.1, help="CP-SAT time limit, seconds")] = 10.0,
     seed: Annotated[int, typer.Option(help="CP-SAT random seed")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="CP-SAT search workers")] = 2,
-    locks: Annotated[Path | None, typer.Option(help="JSON/YAML list of locked decisions (line, day, shift, ...)")] = None,
-    previous: Annotated[Path | None, typer.Option(help="plan JSON this plan replaces (warm start, change penalty)")] = None,
+    locks: Annotated[
+        Path | None, typer.Option(help="JSON/YAML list of locked decisions (line, day, shift, ...)")
+    ] = None,
+    previous: Annotated[
+        Path | None, typer.Option(help="plan JSON this plan replaces (warm start, change penalty)")
+    ] = None,
     frozen_days: Annotated[int, typer.Option(min=0, help="first days in which changes to --previous are charged")] = 0,
     change_penalty: Annotated[float, typer.Option(min=0, help="charge per changed line-shift in frozen days")] = 100.0,
 ) -> None:
@@ -337,7 +382,11 @@ def plan(
     level_error, level_source = (level_error, "given") if level_error is not None else _champion_level_error(Settings())
     try:
         rows = frame.to_dict("records")
-        demand_table = demand_from_forecast(rows, demand) if demand else service_level_demand(rows, service_level, level_error=level_error)
+        demand_table = (
+            demand_from_forecast(rows, demand)
+            if demand
+            else service_level_demand(rows, service_level, level_error=level_error)
+        )
         settings = SolverSettings(time_limit_s=time_limit, workers=workers, seed=seed)
         result = solve(site_model, demand_table, settings, locks=lock_list, replan=replan)
     except PlanningError as error:
@@ -354,7 +403,11 @@ def plan(
     typer.echo(
         f"plan {result.start} +{result.days} days: {s.status}, cost {k.cost.total:,.0f} (bound {s.best_bound:,.0f}, gap {s.gap:.1%}), "
         f"expected fill rate {k.expected_fill_rate:.1%}, line utilisation {k.line_utilisation:.1%}"
-        + ("" if demand else f"; service level {service_level:g} with family level error {level_error:g} ({level_source})")
+        + (
+            ""
+            if demand
+            else f"; service level {service_level:g} with family level error {level_error:g} ({level_source})"
+        )
         + (f"; written to {out}" if out else "")
     )
 
@@ -383,7 +436,19 @@ def serve(
     root = Path(__file__).resolve().parent.parent
     # The server runs from the project root: pass every path absolute.
     env = {**os.environ, "CAPCAST_HOME": str(settings.home.resolve()), "CAPCAST_SITE": str(site_path)}
-    command = [sys.executable, "-m", "bentoml", "serve", "serving.service:Capcast", "--host", host, "--port", str(port), "--working-dir", str(root)]
+    command = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        "serving.service:Capcast",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--working-dir",
+        str(root),
+    ]
     sys.stdout.flush()
     os.execvpe(command[0], command, env)
 

@@ -45,7 +45,10 @@ def running_service(home: Path, ready_timeout_s: float = 90.0, log: IO | None = 
     output = log if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, "-m", "capcast", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + ready_timeout_s

@@ -111,9 +111,7 @@ def generate_panel(config: SampleConfig = SampleConfig(), seed: int = 0) -> pd.D
     t_years = np.arange(config.days) / 365.25
     day_of_year = dates.dayofyear.to_numpy()
     weekday = dates.weekday.to_numpy()
-    calendar_effect = np.where(is_holiday(dates) == 1, 0.3, 1.0) * np.where(
-        is_pre_holiday(dates) == 1, 1.5, 1.0
-    )
+    calendar_effect = np.where(is_holiday(dates) == 1, 0.3, 1.0) * np.where(is_pre_holiday(dates) == 1, 1.5, 1.0)
 
     weekly = [_weekly_profile(rng) for _ in range(config.families)]
     store_scale = rng.lognormal(0.0, 0.3, size=config.locations)
@@ -198,7 +196,13 @@ def generate_hourly_panel(sites: int = 3, days: int = 182, start: str = "2024-01
         store_id = f"S{site + 1}"
         frames.append(
             pd.DataFrame(
-                {"unique_id": store_id, "ds": hours, "y": rng.poisson(rate).astype(float), "store_id": store_id, "holiday": holiday}
+                {
+                    "unique_id": store_id,
+                    "ds": hours,
+                    "y": rng.poisson(rate).astype(float),
+                    "store_id": store_id,
+                    "holiday": holiday,
+                }
             )
         )
     return pd.concat(frames, ignore_index=True)

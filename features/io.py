@@ -9,7 +9,7 @@ import pandas as pd
 from features.generate import PANEL_FILE
 from features.validation import PanelError, Problem, parse_panel
 
-__all__ = ["resolve_panel_path", "read_raw", "load_panel"]
+__all__ = ["load_panel", "read_raw", "resolve_panel_path"]
 
 
 def resolve_panel_path(path: Path) -> Path:

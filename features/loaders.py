@@ -32,16 +32,16 @@ import pandas as pd
 from features.validation import PanelError, Problem
 
 __all__ = [
-    "M5_STATIC_COLUMNS",
-    "EVENT_TYPES",
     "BIKE_CALENDAR_COLUMNS",
     "BIKE_WEATHER_COLUMNS",
+    "EVENT_TYPES",
+    "M5_STATIC_COLUMNS",
+    "bike_panel",
     "m5_panel",
     "m5_wide_to_long",
+    "read_bike_hourly",
     "read_m5_subset",
     "read_m5_wide",
-    "bike_panel",
-    "read_bike_hourly",
 ]
 
 M5_STATIC_COLUMNS = ("item_id", "store_id", "dept_id", "cat_id", "state_id")
@@ -245,7 +245,9 @@ def bike_panel(
             negative counts, duplicated hours, or an unknown gap policy.
     """
     if missing_hours not in ("zero", "missing"):
-        raise PanelError([Problem(source, None, None, f"unknown gap policy {missing_hours!r}: use 'zero' or 'missing'")])
+        raise PanelError(
+            [Problem(source, None, None, f"unknown gap policy {missing_hours!r}: use 'zero' or 'missing'")]
+        )
     required = (*_BIKE_COLUMNS, *(BIKE_WEATHER_COLUMNS if weather else ()))
     problems = _missing_columns(hours, required, source)
     if problems:

@@ -80,7 +80,7 @@ class FeatureSpec:
         return tuple(c for c in self.exogenous or () if c.endswith("price"))
 
     @classmethod
-    def for_frequency(cls, freq: str) -> "FeatureSpec":
+    def for_frequency(cls, freq: str) -> FeatureSpec:
         """Standard features for a frequency: daily data cycles weekly; hourly data cycles
         daily and weekly, so its lags, windows and calendar are counted in hours."""
         if freq == "h":

@@ -33,7 +33,15 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-__all__ = ["Problem", "PanelError", "REQUIRED_COLUMNS", "STATIC_COLUMNS", "exogenous_columns", "validate_panel", "parse_panel"]
+__all__ = [
+    "REQUIRED_COLUMNS",
+    "STATIC_COLUMNS",
+    "PanelError",
+    "Problem",
+    "exogenous_columns",
+    "parse_panel",
+    "validate_panel",
+]
 
 REQUIRED_COLUMNS = ("unique_id", "ds", "y")
 # Text attributes of a series, constant over time; the models use them as categoricals.
@@ -127,14 +135,25 @@ def _parse_problems(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[
         problems += [Problem(source, _row(i), column, f"not a finite number: {text[i]!r}") for i in raw.index[infinite]]
         typed.loc[infinite, column] = np.nan
         not_numeric = typed[column].isna() & ~missing & ~infinite
-        hint = "" if column in NUMERIC_COLUMNS else f" (exogenous columns are numeric; static attributes are {', '.join(STATIC_COLUMNS)})"
-        problems += [Problem(source, _row(i), column, f"not a number: {text[i]!r}{hint}") for i in raw.index[not_numeric]]
+        hint = (
+            ""
+            if column in NUMERIC_COLUMNS
+            else f" (exogenous columns are numeric; static attributes are {', '.join(STATIC_COLUMNS)})"
+        )
+        problems += [
+            Problem(source, _row(i), column, f"not a number: {text[i]!r}{hint}") for i in raw.index[not_numeric]
+        ]
     for column in (c for c in STATIC_COLUMNS if c in raw):
         typed[column] = raw[column].astype(str).str.strip()
         values = typed.groupby("unique_id", sort=False)[column].transform("first")
         varying = typed[column].ne(values)
         problems += [
-            Problem(source, _row(i), column, f"static attribute changes within series {typed.at[i, 'unique_id']!r}: {typed.at[i, column]!r} after {values[i]!r}")
+            Problem(
+                source,
+                _row(i),
+                column,
+                f"static attribute changes within series {typed.at[i, 'unique_id']!r}: {typed.at[i, column]!r} after {values[i]!r}",
+            )
             for i in raw.index[varying]
         ]
     return typed, problems

@@ -115,13 +115,15 @@ class Forecaster(ABC):
         kept at fit in ``usual_exogenous_`` (index ``unique_id``, one column per exogenous column)."""
         if not self.exogenous_:
             raise ValueError("this model uses no known-future values")
-        return baseline_future(self.series_ids_ if ids is None else list(ids), self.forecast_periods(horizon), self.usual_exogenous_)
+        return baseline_future(
+            self.series_ids_ if ids is None else list(ids), self.forecast_periods(horizon), self.usual_exogenous_
+        )
 
     def _min_history(self) -> int:
         """Fewest periods a series needs for this forecaster; shorter ones go to the cold-start fallback."""
         return 1
 
-    def fit(self, panel: pd.DataFrame) -> "Forecaster":
+    def fit(self, panel: pd.DataFrame) -> Forecaster:
         """Learn from a validated panel (``unique_id, ds, y`` + static and exogenous columns).
 
         Series shorter than the forecaster's minimum history (new items) are
@@ -135,7 +137,9 @@ class Forecaster(ABC):
         lengths = panel.groupby("unique_id").size()
         self.cold_start_ids_ = sorted(str(i) for i in lengths.index[lengths < self._min_history()])
         if len(self.cold_start_ids_) == len(lengths):
-            raise ValueError(f"every series is shorter than the {self._min_history()} periods {type(self).__name__} needs")
+            raise ValueError(
+                f"every series is shorter than the {self._min_history()} periods {type(self).__name__} needs"
+            )
         cold = panel["unique_id"].astype(str).isin(self.cold_start_ids_)
         if cold.any():
             from models.baselines import LocalForecaster
@@ -189,7 +193,7 @@ class Forecaster(ABC):
         return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
 
     @staticmethod
-    def from_bytes(data: bytes) -> "Forecaster":
+    def from_bytes(data: bytes) -> Forecaster:
         forecaster = pickle.loads(data)
         if not isinstance(forecaster, Forecaster):
             raise TypeError("the data does not hold a Forecaster")

@@ -29,7 +29,10 @@ LOCAL_METHODS: dict[str, tuple[Callable[[int, ConformalIntervals | None], object
     "imapa": (lambda _, conformal: sf.IMAPA(prediction_intervals=conformal), False),
     "historic_average": (lambda _, __: sf.HistoricAverage(), True),
     # Moving average of the last four seasons (28 days of daily data).
-    "moving_average": (lambda season, conformal: sf.WindowAverage(window_size=4 * season, prediction_intervals=conformal), False),
+    "moving_average": (
+        lambda season, conformal: sf.WindowAverage(window_size=4 * season, prediction_intervals=conformal),
+        False,
+    ),
 }
 
 

@@ -55,7 +55,7 @@ class ScaledConformal:
     @classmethod
     def fit(
         cls, actual: np.ndarray, forecast: np.ndarray, quantiles: Sequence[float], floor: float = 1.0
-    ) -> "ScaledConformal":
+    ) -> ScaledConformal:
         """Learn the offsets from paired actuals and out-of-sample point forecasts."""
         actual, forecast = np.asarray(actual, dtype=float), np.asarray(forecast, dtype=float)
         if actual.shape != forecast.shape or actual.ndim != 1:
@@ -69,9 +69,7 @@ class ScaledConformal:
         levels = sorted(float(q) for q in quantiles)
         # Rounding each quantile away from the median is the finite-sample
         # correction of split conformal: bands err on the wide side.
-        offsets = [
-            float(np.quantile(scores, q / 100.0, method="higher" if q >= 50.0 else "lower")) for q in levels
-        ]
+        offsets = [float(np.quantile(scores, q / 100.0, method="higher" if q >= 50.0 else "lower")) for q in levels]
         return cls(tuple(levels), tuple(np.maximum.accumulate(offsets)), float(floor), int(usable.sum()))
 
     def apply(self, forecast: np.ndarray) -> dict[float, np.ndarray]:
@@ -84,9 +82,7 @@ class ScaledConformal:
         }
 
 
-def shared_level_error(
-    errors: pd.DataFrame, calibration: ScaledConformal, coverage: float = 0.95
-) -> float:
+def shared_level_error(errors: pd.DataFrame, calibration: ScaledConformal, coverage: float = 0.95) -> float:
     """The relative error of a group's level, shared by its series and days, that the
     cumulative quantile needs to reach ``coverage`` on backtest windows.
 

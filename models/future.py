@@ -86,10 +86,14 @@ def check_future(
         raise FutureValuesError(f"two rows for series {uid!r} {_moment(ds, periods)}", "ds")
     if len(missing := expected.difference(index)):
         uid, ds = missing[0]
-        raise FutureValuesError(f"{len(missing)} forecast periods have no values, first: series {uid!r} {_moment(ds, periods)}", "ds")
+        raise FutureValuesError(
+            f"{len(missing)} forecast periods have no values, first: series {uid!r} {_moment(ds, periods)}", "ds"
+        )
     if len(extra := index.difference(expected)):
         uid, ds = extra[0]
-        raise FutureValuesError(f"{len(extra)} rows are outside the forecast, first: series {uid!r} {_moment(ds, periods)}", "ds")
+        raise FutureValuesError(
+            f"{len(extra)} rows are outside the forecast, first: series {uid!r} {_moment(ds, periods)}", "ds"
+        )
     return given.sort_values(_KEYS, ignore_index=True)
 
 

@@ -171,7 +171,13 @@ class LightGBMForecaster(Forecaster):
         else:
             group = pd.Series("all", index=errors.index)
         return pd.DataFrame(
-            {"group": group, "window": errors["cutoff"], "ds": errors["ds"], "y": errors["y"], "forecast": errors[_MODEL]}
+            {
+                "group": group,
+                "window": errors["cutoff"],
+                "ds": errors["ds"],
+                "y": errors["y"],
+                "forecast": errors[_MODEL],
+            }
         )
 
     @property

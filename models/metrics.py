@@ -34,17 +34,17 @@ import pandas as pd
 from utilsforecast.losses import quantile_loss, rmsse
 
 __all__ = [
-    "wape",
     "bias",
-    "rmsse_by_series",
-    "mean_rmsse",
+    "coverage",
     "dollar_sales_weights",
+    "interval_coverage",
+    "mean_rmsse",
+    "pinball_loss",
+    "relative_interval_width",
+    "rmsse_by_series",
+    "wape",
     "wrmsse",
     "wrmsse_by_group",
-    "pinball_loss",
-    "coverage",
-    "interval_coverage",
-    "relative_interval_width",
 ]
 
 _KEYS = ["unique_id", "ds"]

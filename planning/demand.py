@@ -55,11 +55,15 @@ def demand_from_forecast(rows: Iterable[Mapping], column: str = "mean", family_k
         day = as_date(row["ds"])
         value = float(row[column])
         if not math.isfinite(value) or value < 0:
-            raise ValueError(f"forecast value {column}={row[column]!r} for {row.get('unique_id')} on {day} is not a non-negative number")
+            raise ValueError(
+                f"forecast value {column}={row[column]!r} for {row.get('unique_id')} on {day} is not a non-negative number"
+            )
         family = row.get(family_key) or row["unique_id"]
         totals[str(family)][day] += value
         days.add(day)
     ordered = tuple(sorted(days))
     if not ordered:
         raise ValueError("forecast has no rows")
-    return Demand(ordered, {family: tuple(int(round(by_day.get(d, 0.0))) for d in ordered) for family, by_day in totals.items()})
+    return Demand(
+        ordered, {family: tuple(int(round(by_day.get(d, 0.0))) for d in ordered) for family, by_day in totals.items()}
+    )

@@ -35,7 +35,7 @@ class Diagnosis:
             return "no plan satisfies the site's rules"
         text = "no plan satisfies all of: " + "; ".join(self.conflicting_rules)
         if self.relaxation is not None:
-            text += f". Cheapest relaxation: drop \"{self.relaxation}\" (plan cost {self.relaxed_cost:,.2f})"
+            text += f'. Cheapest relaxation: drop "{self.relaxation}" (plan cost {self.relaxed_cost:,.2f})'
         return text
 
 

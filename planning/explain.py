@@ -35,23 +35,49 @@ def _binding(site: Site, plan: Plan) -> list[BindingConstraint]:
         idle = [d for d in decisions if not d.staffed and not d.maintenance]
         short = [f.family for f in flows_by_day[day] if f.backlog > 0]
         if smallest_crew is not None and people + smallest_crew > site.labour_pool_per_day:
-            result.append(BindingConstraint(day=day, resource="labour pool", detail=f"{people} of {site.labour_pool_per_day} people staffed; no idle shift could be crewed"))
+            result.append(
+                BindingConstraint(
+                    day=day,
+                    resource="labour pool",
+                    detail=f"{people} of {site.labour_pool_per_day} people staffed; no idle shift could be crewed",
+                )
+            )
         if not idle:
-            result.append(BindingConstraint(day=day, resource="line capacity", detail="every available line-shift is staffed"))
+            result.append(
+                BindingConstraint(day=day, resource="line capacity", detail="every available line-shift is staffed")
+            )
         stock = sum(f.stock for f in flows_by_day[day])
         if site.storage_capacity and stock >= 0.98 * site.storage_capacity:
-            result.append(BindingConstraint(day=day, resource="storage", detail=f"{stock} of {site.storage_capacity} units stored"))
+            result.append(
+                BindingConstraint(
+                    day=day, resource="storage", detail=f"{stock} of {site.storage_capacity} units stored"
+                )
+            )
         week = (day - plan.start).days // 7
         if site.weekly_budget is not None and week_cost[week] >= 0.98 * site.weekly_budget:
-            result.append(BindingConstraint(day=day, resource="weekly budget", detail=f"week {week + 1} spends {week_cost[week]:,.2f} of {site.weekly_budget:,.2f}"))
+            result.append(
+                BindingConstraint(
+                    day=day,
+                    resource="weekly budget",
+                    detail=f"week {week + 1} spends {week_cost[week]:,.2f} of {site.weekly_budget:,.2f}",
+                )
+            )
         result += [b for b in rest_binding if b.day == day]
         if short and not any(b.day == day for b in result):
-            result.append(BindingConstraint(day=day, resource="cost", detail=f"backlog of {', '.join(short)} was cheaper than more shifts"))
+            result.append(
+                BindingConstraint(
+                    day=day, resource="cost", detail=f"backlog of {', '.join(short)} was cheaper than more shifts"
+                )
+            )
     return result
 
 
 def _people_staffed(lines: dict[str, Line], decisions: list[ShiftDecision]) -> int:
-    return sum(lines[d.line].crew_at([l.name for l in lines[d.line].speed_levels].index(d.speed_level)) for d in decisions if d.staffed)
+    return sum(
+        lines[d.line].crew_at([l.name for l in lines[d.line].speed_levels].index(d.speed_level))
+        for d in decisions
+        if d.staffed
+    )
 
 
 def _smallest_idle_crew(lines: dict[str, Line], decisions: list[ShiftDecision]) -> int | None:
@@ -132,12 +158,19 @@ def _maintenance(site: Site, demand: Demand, plan: Plan) -> list[MaintenanceReas
             reason += "; this day cost least once labour, storage and changeovers are counted"
         result.append(
             MaintenanceReason(
-                line=line.id, day=stops[0].day, shift=stops[0].shift, window=(first, last),
-                demand_on_days=on_days, window_average_demand=round(average, 1), reason=reason,
+                line=line.id,
+                day=stops[0].day,
+                shift=stops[0].shift,
+                window=(first, last),
+                demand_on_days=on_days,
+                window_average_demand=round(average, 1),
+                reason=reason,
             )
         )
     return result
 
 
 def explain(site: Site, demand: Demand, plan: Plan) -> Explanation:
-    return Explanation(binding=_binding(site, plan), utilisation=_utilisation(site, plan), maintenance=_maintenance(site, demand, plan))
+    return Explanation(
+        binding=_binding(site, plan), utilisation=_utilisation(site, plan), maintenance=_maintenance(site, demand, plan)
+    )

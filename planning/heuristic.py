@@ -18,12 +18,14 @@ from planning.labour import crew_groups
 from planning.model import CapacityModel, crew_hours, maintenance_starts, shift_capacity
 from planning.plan import ShiftDecision
 
-__all__ = ["GreedyPlan", "greedy_plan", "warm_start", "apply_hint"]
+__all__ = ["GreedyPlan", "apply_hint", "greedy_plan", "warm_start"]
 
 
 @dataclass
 class GreedyPlan:
-    runs: dict[tuple[str, int, int], tuple[str, int, int]] = field(default_factory=dict)  # slot -> (family, level, units)
+    runs: dict[tuple[str, int, int], tuple[str, int, int]] = field(
+        default_factory=dict
+    )  # slot -> (family, level, units)
     maintenance_start: dict[str, int] = field(default_factory=dict)  # line -> slot index
 
     def made(self, family: str, day: int) -> int:
@@ -90,7 +92,9 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
         (line.id, t)
         for line in site.lines
         if line.id in plan.maintenance_start
-        for t in range(plan.maintenance_start[line.id], plan.maintenance_start[line.id] + line.maintenance.duration_shifts)
+        for t in range(
+            plan.maintenance_start[line.id], plan.maintenance_start[line.id] + line.maintenance.duration_shifts
+        )
     }
     families = m.demand.families
     net = {f: site.initial_inventory.get(f, 0) for f in families}  # stock - backlog
@@ -101,7 +105,8 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
         for s in m.shift_range
     }
     line_order = {
-        s: sorted(range(len(site.lines)), key=lambda li: _unit_cost(m, li, s, cheapest_level[li, s])) for s in m.shift_range
+        s: sorted(range(len(site.lines)), key=lambda li: _unit_cost(m, li, s, cheapest_level[li, s]))
+        for s in m.shift_range
     }
     # Cheapest cost per unit of a family in any shift visited after s: what a faster level competes with.
     later_unit_cost = {
@@ -166,10 +171,14 @@ def greedy_plan(m: CapacityModel, lookahead_days: int = 3) -> GreedyPlan:
                 level = min(affordable, key=lambda k: cost_at(k) / max(1, units_at(k)))
                 # A faster level pays when the family's need today is more than this shift's free
                 # lines make at their usual level, and its extra units cost less than a later shift's.
-                spill = due[family] - units_at(level) - sum(
-                    shift_capacity(site, lj, s, cheapest_level[lj, s])
-                    for lj in line_order[s]
-                    if lj != li and family in site.lines[lj].families and is_open(lj)
+                spill = (
+                    due[family]
+                    - units_at(level)
+                    - sum(
+                        shift_capacity(site, lj, s, cheapest_level[lj, s])
+                        for lj in line_order[s]
+                        if lj != li and family in site.lines[lj].families and is_open(lj)
+                    )
                 )
                 if spill > 0 and later_unit_cost[s, family] is not None:
                     extra = {
@@ -276,7 +285,9 @@ def warm_start(m: CapacityModel, previous: list[ShiftDecision], fallback: Greedy
     return plan
 
 
-def _shift_cost(m: CapacityModel, li: int, s: int, k: int, crew_hours_before: int, previous, family: str, following=None) -> float:
+def _shift_cost(
+    m: CapacityModel, li: int, s: int, k: int, crew_hours_before: int, previous, family: str, following=None
+) -> float:
     """Operating cost a shift adds to its day: labour, overtime premium, energy, and the changeovers
     it causes from the shift before and, when that one is already staffed, to the shift after."""
     site, costs = m.site, m.site.costs
@@ -298,7 +309,11 @@ def _shift_cost(m: CapacityModel, li: int, s: int, k: int, crew_hours_before: in
 def _unit_cost(m: CapacityModel, line_index: int, shift_index: int, level_index: int) -> float:
     line, shift = m.site.lines[line_index], m.site.shifts[shift_index]
     costs = m.site.costs
-    labour = crew_hours(m.site, line_index, shift_index, level_index) * costs.labour_per_crew_hour * shift.labour_cost_multiplier
+    labour = (
+        crew_hours(m.site, line_index, shift_index, level_index)
+        * costs.labour_per_crew_hour
+        * shift.labour_cost_multiplier
+    )
     energy = line.speed_levels[level_index].energy_cost_per_hour * shift.hours
     return (labour + energy) / shift_capacity(m.site, line_index, shift_index, level_index)
 

@@ -8,7 +8,7 @@ from datetime import date
 from planning.plan import CostBreakdown, FamilyDay, Kpis, ShiftDecision
 from planning.site import Site
 
-__all__ = ["plan_cost", "plan_kpis", "fill_rate", "operating_cost_by_day", "changeovers", "staffed_capacity"]
+__all__ = ["changeovers", "fill_rate", "operating_cost_by_day", "plan_cost", "plan_kpis", "staffed_capacity"]
 
 
 def staffed_capacity(site: Site, decision: ShiftDecision) -> int:
@@ -44,7 +44,9 @@ def operating_cost_by_day(site: Site, shifts: list[ShiftDecision]) -> dict[date,
     costs = site.costs
     lines = {line.id: line for line in site.lines}
     shift_by_name = {shift.name: shift for shift in site.shifts}
-    by_day: dict[date, dict[str, float]] = defaultdict(lambda: {"labour": 0.0, "overtime": 0.0, "energy": 0.0, "changeover": 0.0})
+    by_day: dict[date, dict[str, float]] = defaultdict(
+        lambda: {"labour": 0.0, "overtime": 0.0, "energy": 0.0, "changeover": 0.0}
+    )
     crew_hours: dict[date, float] = defaultdict(float)
     for decision in shifts:
         by_day[decision.day]  # every planned day gets a row, staffed or not
@@ -68,7 +70,9 @@ def operating_cost_by_day(site: Site, shifts: list[ShiftDecision]) -> dict[date,
 def plan_cost(site: Site, shifts: list[ShiftDecision], flows: list[FamilyDay]) -> CostBreakdown:
     costs = site.costs
     operating = operating_cost_by_day(site, shifts)
-    totals = {name: sum(day[name] for day in operating.values()) for name in ("labour", "overtime", "energy", "changeover")}
+    totals = {
+        name: sum(day[name] for day in operating.values()) for name in ("labour", "overtime", "energy", "changeover")
+    }
     last_day = max(f.day for f in flows)
     totals["holding"] = costs.holding_per_unit_day * sum(f.stock for f in flows)
     totals["backlog"] = costs.backlog_per_unit_day * sum(f.backlog for f in flows)

@@ -114,7 +114,12 @@ def improve(
         remaining = deadline - time.monotonic()
         if remaining < 0.2:
             break
-        fixed = [i for (line_id, day), indices in decisions.items() if line_id not in free_lines or day not in free_days for i in indices]
+        fixed = [
+            i
+            for (line_id, day), indices in decisions.items()
+            if line_id not in free_lines or day not in free_days
+            for i in indices
+        ]
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = min(window_seconds, remaining)
         solver.parameters.num_workers = workers

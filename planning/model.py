@@ -25,7 +25,7 @@ from planning.labour import crew_groups
 from planning.plan import Lock, ShiftDecision
 from planning.site import Site
 
-__all__ = ["CapacityModel", "LockError", "build_model", "maintenance_starts", "shift_capacity", "MONEY_SCALE"]
+__all__ = ["MONEY_SCALE", "CapacityModel", "LockError", "build_model", "maintenance_starts", "shift_capacity"]
 
 # Money enters the model as integers of 1/10,000 of the site's currency: exact for rates
 # given to four decimals, and far from int64 limits at any realistic plan size.
@@ -205,9 +205,9 @@ def add_shift_limits(m: CapacityModel) -> None:
     for line in m.site.lines:
         if line.max_shifts_per_day is not None and line.max_shifts_per_day < len(m.site.shifts):
             for d in m.days:
-                m.model.add(sum(m.staffed[line.id, d, s] for s in m.shift_range) <= line.max_shifts_per_day).only_enforce_if(
-                    m.rule(f"line {line.id} runs at most {line.max_shifts_per_day} shift(s) a day")
-                )
+                m.model.add(
+                    sum(m.staffed[line.id, d, s] for s in m.shift_range) <= line.max_shifts_per_day
+                ).only_enforce_if(m.rule(f"line {line.id} runs at most {line.max_shifts_per_day} shift(s) a day"))
 
 
 def add_overtime(m: CapacityModel) -> None:
@@ -223,7 +223,9 @@ def add_overtime(m: CapacityModel) -> None:
     for d in m.days:
         overtime = m.model.new_int_var(0, max(0, top - regular), f"overtime_hours(day={d})")
         # Exactly the hours above the allowance, so the reported cost is the plan's cost at any solution.
-        m.model.add_max_equality(overtime, [crew_on(m, [(d, s) for s in m.shift_range], weight_by_hours=True) - regular, 0])
+        m.model.add_max_equality(
+            overtime, [crew_on(m, [(d, s) for s in m.shift_range], weight_by_hours=True) - regular, 0]
+        )
         m.overtime_hours[d] = overtime
 
 
@@ -310,17 +312,21 @@ def add_weekly_budget(m: CapacityModel, operating: dict[str, dict[int, cp_model.
         return
     for start in range(0, len(m.days), 7):
         week = range(start, min(start + 7, len(m.days)))
-        m.model.add(sum(by_day[d] for by_day in operating.values() for d in week) <= m.scaled(m.site.weekly_budget)).only_enforce_if(
-            m.rule(f"weekly budget of {m.site.weekly_budget:,.2f} in week {start // 7 + 1}")
-        )
+        m.model.add(
+            sum(by_day[d] for by_day in operating.values() for d in week) <= m.scaled(m.site.weekly_budget)
+        ).only_enforce_if(m.rule(f"weekly budget of {m.site.weekly_budget:,.2f} in week {start // 7 + 1}"))
 
 
 def add_costs(m: CapacityModel, operating: dict[str, dict[int, cp_model.LinearExprT]]) -> None:
     """The objective: operating cost plus holding, backlog and lost-sale cost, each kept as a named term."""
     costs, last, families = m.site.costs, len(m.days) - 1, m.demand.families
     m.cost_terms = {name: sum(by_day.values()) for name, by_day in operating.items()}
-    m.cost_terms["holding"] = m.scaled(costs.holding_per_unit_day) * sum(m.stock[f, d] for f in families for d in m.days)
-    m.cost_terms["backlog"] = m.scaled(costs.backlog_per_unit_day) * sum(m.backlog[f, d] for f in families for d in m.days)
+    m.cost_terms["holding"] = m.scaled(costs.holding_per_unit_day) * sum(
+        m.stock[f, d] for f in families for d in m.days
+    )
+    m.cost_terms["backlog"] = m.scaled(costs.backlog_per_unit_day) * sum(
+        m.backlog[f, d] for f in families for d in m.days
+    )
     m.cost_terms["lost_sales"] = m.scaled(costs.lost_sale_per_unit) * sum(m.backlog[f, last] for f in families)
     m.model.minimize(sum(m.cost_terms.values()))
 
@@ -333,10 +339,14 @@ def add_locks(m: CapacityModel, locks: Sequence[Lock]) -> None:
     for lock in locks:
         line = lines.get(lock.line)
         problem = (
-            f"unknown line {lock.line!r}" if line is None
-            else f"unknown shift {lock.shift!r}" if lock.shift not in shift_index
-            else f"{lock.day} is outside the planned days" if lock.day not in day_index
-            else f"line {lock.line} cannot make {lock.family}" if lock.family is not None and lock.family not in line.families
+            f"unknown line {lock.line!r}"
+            if line is None
+            else f"unknown shift {lock.shift!r}"
+            if lock.shift not in shift_index
+            else f"{lock.day} is outside the planned days"
+            if lock.day not in day_index
+            else f"line {lock.line} cannot make {lock.family}"
+            if lock.family is not None and lock.family not in line.families
             else f"line {lock.line} has no speed level {lock.speed_level!r}"
             if lock.speed_level is not None and lock.speed_level not in [l.name for l in line.speed_levels]
             else None
@@ -394,8 +404,10 @@ def cost_floor(m: CapacityModel) -> int:
         if needed <= 0:
             continue
         per_unit = [
-            (crew_hours(m.site, li, s, k) * costs.labour_per_crew_hour * shift.labour_cost_multiplier
-             + line.speed_levels[k].energy_cost_per_hour * shift.hours)
+            (
+                crew_hours(m.site, li, s, k) * costs.labour_per_crew_hour * shift.labour_cost_multiplier
+                + line.speed_levels[k].energy_cost_per_hour * shift.hours
+            )
             / shift_capacity(m.site, li, s, k)
             for li, line in enumerate(m.site.lines)
             if family in line.families

@@ -6,7 +6,20 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["BindingConstraint", "Explanation", "LineDay", "MaintenanceReason", "Lock", "ReplanReport", "ShiftDecision", "FamilyDay", "CostBreakdown", "Kpis", "SolverReport", "Plan"]
+__all__ = [
+    "BindingConstraint",
+    "CostBreakdown",
+    "Explanation",
+    "FamilyDay",
+    "Kpis",
+    "LineDay",
+    "Lock",
+    "MaintenanceReason",
+    "Plan",
+    "ReplanReport",
+    "ShiftDecision",
+    "SolverReport",
+]
 
 
 class Lock(BaseModel):

@@ -28,7 +28,7 @@ from statistics import NormalDist
 
 from planning.demand import Demand, as_date
 
-__all__ = ["service_level_demand", "band_columns"]
+__all__ = ["band_columns", "service_level_demand"]
 
 _QUANTILE = re.compile(r"q(\d+(?:\.\d+)?)$")
 

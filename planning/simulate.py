@@ -45,7 +45,16 @@ def simulate(site: Site, plan: Plan, actual: Demand) -> Outcome:
         for d, day in enumerate(actual.days):
             production = made.get((family, day), 0)
             net += production - units[d]
-            flows.append(FamilyDay(family=family, day=day, demand=units[d], production=production, stock=max(net, 0), backlog=max(-net, 0)))
+            flows.append(
+                FamilyDay(
+                    family=family,
+                    day=day,
+                    demand=units[d],
+                    production=production,
+                    stock=max(net, 0),
+                    backlog=max(-net, 0),
+                )
+            )
     stock_by_day: dict = {}
     for f in flows:
         stock_by_day[f.day] = stock_by_day.get(f.day, 0) + f.stock

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveInt, model_validator
 
-__all__ = ["SpeedLevel", "Maintenance", "Line", "Shift", "Costs", "Site", "load_site"]
+__all__ = ["Costs", "Line", "Maintenance", "Shift", "Site", "SpeedLevel", "load_site"]
 
 
 class _Strict(BaseModel):
@@ -37,7 +37,7 @@ class Maintenance(_Strict):
     latest_day: NonNegativeInt
 
     @model_validator(mode="after")
-    def _window_is_ordered(self) -> "Maintenance":
+    def _window_is_ordered(self) -> Maintenance:
         if self.latest_day < self.earliest_day:
             raise ValueError("latest_day must not be before earliest_day")
         return self
@@ -94,14 +94,20 @@ class Site(_Strict):
     storage_capacity: NonNegativeInt
     costs: Costs
     initial_inventory: dict[str, NonNegativeInt] = {}
-    regular_crew_hours_per_day: NonNegativeInt | None = Field(None, description="crew hours per day paid at the normal rate; unlimited when unset")
-    weekly_budget: NonNegativeFloat | None = Field(None, description="cap on labour, overtime, energy and changeover cost per 7 days from day 0")
+    regular_crew_hours_per_day: NonNegativeInt | None = Field(
+        None, description="crew hours per day paid at the normal rate; unlimited when unset"
+    )
+    weekly_budget: NonNegativeFloat | None = Field(
+        None, description="cap on labour, overtime, energy and changeover cost per 7 days from day 0"
+    )
     min_rest_hours: NonNegativeInt = Field(
-        0, le=72, description="hours a person rests between two shifts; the pool is one team, each person works at most one shift a day"
+        0,
+        le=72,
+        description="hours a person rests between two shifts; the pool is one team, each person works at most one shift a day",
     )
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Site":
+    def _consistent(self) -> Site:
         for kind, names in (("line id", [l.id for l in self.lines]), ("shift name", [s.name for s in self.shifts])):
             duplicates = sorted({n for n in names if names.count(n) > 1})
             if duplicates:

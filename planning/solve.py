@@ -21,7 +21,7 @@ from planning.model import MONEY_SCALE, CapacityModel, add_change_penalty, build
 from planning.plan import FamilyDay, Lock, Plan, ReplanReport, ShiftDecision, SolverReport
 from planning.site import Site
 
-__all__ = ["SolverSettings", "PlanningError", "Replan", "solve"]
+__all__ = ["PlanningError", "Replan", "SolverSettings", "solve"]
 
 _log = logging.getLogger(__name__)
 
@@ -98,7 +98,9 @@ def _decisions(m: CapacityModel, solver: cp_model.CpSolver) -> list[ShiftDecisio
     for line, d, s in m.slots():
         staffed = bool(solver.value(m.staffed[line.id, d, s]))
         family = next((f for f in line.families if solver.value(m.run[line.id, d, s, f])), None)
-        level = next((lv.name for k, lv in enumerate(line.speed_levels) if solver.value(m.speed[line.id, d, s, k])), None)
+        level = next(
+            (lv.name for k, lv in enumerate(line.speed_levels) if solver.value(m.speed[line.id, d, s, k])), None
+        )
         down = (line.id, d, s) in m.down and bool(solver.value(m.down[line.id, d, s]))
         decisions.append(
             ShiftDecision(
@@ -168,7 +170,9 @@ class Replan:
     change_penalty_per_shift: float = 100.0
 
 
-def _neighbourhood_search(m: CapacityModel, solver: cp_model.CpSolver, settings: SolverSettings, deadline: float) -> cp_model.CpSolver:
+def _neighbourhood_search(
+    m: CapacityModel, solver: cp_model.CpSolver, settings: SolverSettings, deadline: float
+) -> cp_model.CpSolver:
     """Improve CP-SAT's plan by ``planning.lns`` until ``deadline``; returns a solver holding
     the final plan (every decision fixed, flows re-derived), never a worse one than ``solver``'s."""
     solution, objective, _ = improve(

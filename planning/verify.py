@@ -43,7 +43,12 @@ def _shift_rules(site: Site, plan: Plan) -> list[str]:
             problems.append(f"{where}: unknown speed level {d.speed_level}")
         elif not 0 <= d.production <= level.units_per_hour * hours[d.shift]:
             problems.append(f"{where}: {d.production} units exceed {level.name} capacity")
-    expected = {(line.id, plan.start + timedelta(days=k), s.name) for line in site.lines for k in range(plan.days) for s in site.shifts}
+    expected = {
+        (line.id, plan.start + timedelta(days=k), s.name)
+        for line in site.lines
+        for k in range(plan.days)
+        for s in site.shifts
+    }
     seen = [(d.line, d.day, d.shift) for d in plan.shifts]
     if len(seen) != len(set(seen)) or set(seen) != expected:
         problems.append("plan does not hold exactly one decision per line, day and shift")
@@ -70,12 +75,18 @@ def _maintenance_rules(site: Site, plan: Plan) -> list[str]:
             continue
         contiguous = slots == list(range(slots[0], slots[0] + len(slots))) if slots else False
         if len(slots) != rule.duration_shifts or not contiguous:
-            problems.append(f"line {line.id}: maintenance must be {rule.duration_shifts} consecutive shifts, got {len(slots)}")
+            problems.append(
+                f"line {line.id}: maintenance must be {rule.duration_shifts} consecutive shifts, got {len(slots)}"
+            )
         elif not rule.earliest_day <= slots[0] // n_shifts <= rule.latest_day:
-            problems.append(f"line {line.id}: maintenance starts on day {slots[0] // n_shifts}, outside days {rule.earliest_day}-{rule.latest_day}")
+            problems.append(
+                f"line {line.id}: maintenance starts on day {slots[0] // n_shifts}, outside days {rule.earliest_day}-{rule.latest_day}"
+            )
     for t, count in sorted(down_per_slot.items()):
         if count > site.max_lines_in_maintenance:
-            problems.append(f"day {t // n_shifts}, shift {t % n_shifts}: {count} lines in maintenance, at most {site.max_lines_in_maintenance}")
+            problems.append(
+                f"day {t // n_shifts}, shift {t % n_shifts}: {count} lines in maintenance, at most {site.max_lines_in_maintenance}"
+            )
     return problems
 
 
@@ -167,13 +178,22 @@ def _balance_rules(site: Site, demand: Demand, plan: Plan) -> list[str]:
                 problems.append(f"{family} on {day}: stock - backlog = {flow.stock - flow.backlog}, balance says {net}")
             net = flow.stock - flow.backlog
             stock_per_day[day] += flow.stock
-    problems += [f"{day}: {stock} units stored, capacity {site.storage_capacity}" for day, stock in sorted(stock_per_day.items()) if stock > site.storage_capacity]
+    problems += [
+        f"{day}: {stock} units stored, capacity {site.storage_capacity}"
+        for day, stock in sorted(stock_per_day.items())
+        if stock > site.storage_capacity
+    ]
     return problems
 
 
 def plan_violations(site: Site, demand: Demand, plan: Plan) -> list[str]:
     """Every hard rule the plan breaks, plus any mismatch between its reported and recomputed cost."""
-    problems = _shift_rules(site, plan) + _maintenance_rules(site, plan) + _labour_rules(site, plan) + _budget_rules(site, plan)
+    problems = (
+        _shift_rules(site, plan)
+        + _maintenance_rules(site, plan)
+        + _labour_rules(site, plan)
+        + _budget_rules(site, plan)
+    )
     problems += _balance_rules(site, demand, plan)
     if not problems:
         cost = plan_cost(site, plan.shifts, plan.families).total

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["ApiError", "install_error_handlers", "error_body"]
+__all__ = ["ApiError", "error_body", "install_error_handlers"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,9 @@ def _field_path(location: tuple) -> str | None:
 async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     first = exc.errors()[0]
     if first.get("type") == "json_invalid":
-        return JSONResponse(error_body("malformed_json", f"request body is not valid JSON: {first.get('msg')}", None), 400)
+        return JSONResponse(
+            error_body("malformed_json", f"request body is not valid JSON: {first.get('msg')}", None), 400
+        )
     field = _field_path(tuple(first.get("loc", ())))
     extra = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     return JSONResponse(error_body("invalid_request", f"{first.get('msg')}{extra}", field), 422)

@@ -20,7 +20,14 @@ from mlflow.tracking import MlflowClient
 from serving.errors import ApiError
 from serving.schemas import ForecastPoint, ModelInfo, SeriesForecast
 
-__all__ = ["ModelNotFound", "ServedModel", "first_missing_value", "future_source", "periods_are_days", "to_series_forecasts"]
+__all__ = [
+    "ModelNotFound",
+    "ServedModel",
+    "first_missing_value",
+    "future_source",
+    "periods_are_days",
+    "to_series_forecasts",
+]
 
 DEFAULT_HORIZON = 28
 # Columns of the pyfunc's request besides the known-future ones; the service checks them before predicting.
@@ -55,10 +62,12 @@ class ServedModel:
         try:
             return client.get_model_version_by_alias(name, alias)
         except MlflowException as error:
-            raise ModelNotFound(f"no version of model {name!r} has alias @{alias} in {tracking_uri}; run `capcast train` first") from error
+            raise ModelNotFound(
+                f"no version of model {name!r} has alias @{alias} in {tracking_uri}; run `capcast train` first"
+            ) from error
 
     @classmethod
-    def resolve(cls, tracking_uri: str, name: str, alias: str) -> "ServedModel":
+    def resolve(cls, tracking_uri: str, name: str, alias: str) -> ServedModel:
         """Look up ``models:/name@alias`` once and load exactly that version."""
         version = cls.lookup(tracking_uri, name, alias)
         pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
@@ -83,7 +92,12 @@ class ServedModel:
         if requested is None:
             return limit or DEFAULT_HORIZON
         if limit is not None and requested > limit:
-            raise ApiError(422, "horizon_too_long", f"horizon must be at most {limit} for model version {self.info.version}", "horizon")
+            raise ApiError(
+                422,
+                "horizon_too_long",
+                f"horizon must be at most {limit} for model version {self.info.version}",
+                "horizon",
+            )
         return requested
 
     def forecast_frame(self, unique_ids: list[str], horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -123,10 +137,14 @@ class ServedModel:
         if error.error_code != "INVALID_PARAMETER_VALUE" or column in _REQUEST_COLUMNS:
             return None
         reason = error.message.rpartition("Error: ")[2].strip().split("\n")[0]
-        return ApiError(422, "invalid_future", reason or "the known-future values do not fit the model's input", "future")
+        return ApiError(
+            422, "invalid_future", reason or "the known-future values do not fit the model's input", "future"
+        )
 
     def _no_future_columns(self) -> ApiError:
-        return ApiError(422, "invalid_future", f"model version {self.info.version} uses no known-future values", "future")
+        return ApiError(
+            422, "invalid_future", f"model version {self.info.version} uses no known-future values", "future"
+        )
 
     def _check_future_rows(self, unique_ids: list[str], future: pd.DataFrame) -> None:
         """What MLflow's schema enforcement would otherwise drop silently: other series, other columns."""
@@ -172,7 +190,9 @@ class ServedModel:
         """Request rows of known-future values as a frame (None when the request sent none)."""
         if rows is None:
             return None
-        return pd.DataFrame([{"unique_id": r.unique_id, "ds": pd.Timestamp(r.ds), **(r.model_extra or {})} for r in rows])
+        return pd.DataFrame(
+            [{"unique_id": r.unique_id, "ds": pd.Timestamp(r.ds), **(r.model_extra or {})} for r in rows]
+        )
 
 
 def future_source(info: ModelInfo, rows) -> str:
@@ -206,7 +226,7 @@ def to_series_forecasts(frame: pd.DataFrame, cold_start_ids: frozenset[str] = fr
     """The forecast frame as response objects, one per series in frame order."""
     quantiles = [c for c in frame.columns if c.startswith("q") and c[1:].replace(".", "").isdigit()]
     periods = frame["ds"].dt.date if periods_are_days(frame["ds"]) else frame["ds"].dt.to_pydatetime()
-    rounded = frame.assign(ds=periods).round({"mean": 4, **{q: 4 for q in quantiles}})
+    rounded = frame.assign(ds=periods).round({"mean": 4, **dict.fromkeys(quantiles, 4)})
     by_series: dict[str, list[ForecastPoint]] = {}
     for row in rounded[["unique_id", "ds", "mean", *quantiles]].itertuples(index=False, name=None):
         unique_id, ds, mean, *values = row
@@ -214,6 +234,8 @@ def to_series_forecasts(frame: pd.DataFrame, cold_start_ids: frozenset[str] = fr
             ForecastPoint(ds=ds, mean=mean, quantiles=dict(zip(quantiles, values)))
         )
     return [
-        SeriesForecast(unique_id=uid, method=COLD_START_METHOD if uid in cold_start_ids else GLOBAL_METHOD, points=points)
+        SeriesForecast(
+            unique_id=uid, method=COLD_START_METHOD if uid in cold_start_ids else GLOBAL_METHOD, points=points
+        )
         for uid, points in by_series.items()
     ]

@@ -43,7 +43,11 @@ def plan_from_forecast(
     columns = [c for c in ("unique_id", "ds", "family") if c in forecast.columns] + choices
     rows = forecast[columns].to_dict("records")
     try:
-        demand = demand_from_forecast(rows, column) if column else service_level_demand(rows, service_level, level_error=level_error)
+        demand = (
+            demand_from_forecast(rows, column)
+            if column
+            else service_level_demand(rows, service_level, level_error=level_error)
+        )
         return solve(site, demand, SolverSettings(time_limit_s=time_limit_s), locks=locks, replan=replan)
     except PlanningError as error:
         raise ApiError(409, "no_plan", str(error), "locks" if locks else "site") from error

@@ -10,7 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field, NaiveDatetime, model_validato
 from planning.plan import Lock, Plan
 from planning.site import Site
 
-__all__ = ["FutureValues", "ModelInfo", "ForecastRequest", "ForecastPoint", "SeriesForecast", "ForecastResponse", "RecommendRequest", "RecommendResponse"]
+__all__ = [
+    "ForecastPoint",
+    "ForecastRequest",
+    "ForecastResponse",
+    "FutureValues",
+    "ModelInfo",
+    "RecommendRequest",
+    "RecommendResponse",
+    "SeriesForecast",
+]
 
 
 class _Request(BaseModel):
@@ -49,7 +58,8 @@ class FutureValues(BaseModel):
     unique_id: str
     # A date is its midnight. Naive, because forecast periods are local time: an offset is refused, not guessed away.
     ds: NaiveDatetime = Field(
-        description="the forecast day (daily models) or hour (hourly models), local time", examples=["2026-02-01", "2026-02-01T14:00"]
+        description="the forecast day (daily models) or hour (hourly models), local time",
+        examples=["2026-02-01", "2026-02-01T14:00"],
     )
 
     @model_validator(mode="after")
@@ -68,7 +78,11 @@ _FUTURE_DESCRIPTION = (
 
 class ForecastRequest(_Request):
     unique_ids: list[str] = Field(min_length=1, max_length=5000, description="series to forecast")
-    horizon: int | None = Field(None, ge=1, description="periods ahead (days, or hours for hourly models), at most the model's max_horizon (the default)")
+    horizon: int | None = Field(
+        None,
+        ge=1,
+        description="periods ahead (days, or hours for hourly models), at most the model's max_horizon (the default)",
+    )
     future: list[FutureValues] | None = Field(None, max_length=1_000_000, description=_FUTURE_DESCRIPTION)
 
 
@@ -102,18 +116,25 @@ class RecommendRequest(_Request):
     )
     future: list[FutureValues] | None = Field(None, max_length=1_000_000, description=_FUTURE_DESCRIPTION)
     level_error: float | None = Field(
-        None, ge=0, le=2, allow_inf_nan=False,
+        None,
+        ge=0,
+        le=2,
+        allow_inf_nan=False,
         description="relative error of a family's level shared by its series; the model's family_level_error when omitted",
     )
     demand: str | None = Field(
         None, description='plan for the daily sums of one forecast column instead ("mean", "q90", ...)'
     )
-    time_limit_s: float | None = Field(None, gt=0, le=300, description="CP-SAT time limit; the service default when omitted")
+    time_limit_s: float | None = Field(
+        None, gt=0, le=300, description="CP-SAT time limit; the service default when omitted"
+    )
     site: Site | None = Field(None, description="the site to plan; the service's configured site when omitted")
     locks: list[Lock] = Field(default_factory=list, description="decisions fixed by the planner; kept in the plan")
     previous_plan: Plan | None = Field(None, description="the plan this one replaces: warm start and change penalty")
     frozen_days: int = Field(0, ge=0, description="first days in which changes to previous_plan are charged")
-    change_penalty_per_shift: float = Field(100.0, ge=0, allow_inf_nan=False, description="charge per changed line-shift")
+    change_penalty_per_shift: float = Field(
+        100.0, ge=0, allow_inf_nan=False, description="charge per changed line-shift"
+    )
 
 
 class RecommendResponse(BaseModel):

@@ -6,9 +6,9 @@ import bentoml
 from fastapi import FastAPI
 
 from capcast.settings import Settings
+from planning.solve import Replan
 from serving.errors import ApiError, install_error_handlers
 from serving.model_store import ServedModel, future_source, to_series_forecasts
-from planning.solve import Replan
 from serving.recommend import load_default_site, plan_from_forecast
 from serving.schemas import ForecastRequest, ForecastResponse, ModelInfo, RecommendRequest, RecommendResponse
 
@@ -60,7 +60,9 @@ class Capcast:
         site = request.site or self.site
         if site is None:
             raise ApiError(422, "no_site", "no site configured on the service; send one in the request", "site")
-        forecast = self.model.all_series_forecast(self.model.horizon(request.horizon), self.model.future_frame(request.future))
+        forecast = self.model.all_series_forecast(
+            self.model.horizon(request.horizon), self.model.future_frame(request.future)
+        )
         time_limit_s = request.time_limit_s or self.plan_time_limit_s
         replan = (
             Replan(request.previous_plan, request.frozen_days, request.change_penalty_per_shift)

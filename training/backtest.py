@@ -14,7 +14,16 @@ import numpy as np
 import pandas as pd
 
 from models.base import Forecaster
-from models.metrics import bias, dollar_sales_weights, interval_coverage, mean_rmsse, pinball_loss, relative_interval_width, wape, wrmsse
+from models.metrics import (
+    bias,
+    dollar_sales_weights,
+    interval_coverage,
+    mean_rmsse,
+    pinball_loss,
+    relative_interval_width,
+    wape,
+    wrmsse,
+)
 
 __all__ = ["BacktestReport", "holdout_backtest", "rolling_origin_backtest", "split_holdout"]
 
@@ -74,7 +83,9 @@ def _origins(panel: pd.DataFrame, horizon: int, origins: int, step: int) -> list
     last = len(periods) - horizon - 1
     cutoffs = [last - k * step for k in range(origins)]
     if cutoffs[-1] < horizon:
-        raise ValueError(f"{len(periods)} periods are too few for {origins} origins {step} apart with a {horizon}-period horizon")
+        raise ValueError(
+            f"{len(periods)} periods are too few for {origins} origins {step} apart with a {horizon}-period horizon"
+        )
     return [periods[i] for i in reversed(cutoffs)]
 
 
@@ -129,12 +140,21 @@ def rolling_origin_backtest(
 
 
 def _by_step(forecasts: pd.DataFrame) -> pd.DataFrame:
-    quantiles = sorted(float(c[1:]) / 100 for c in forecasts.columns if c.startswith("q") and c[1:].replace(".", "").isdigit())
+    quantiles = sorted(
+        float(c[1:]) / 100 for c in forecasts.columns if c.startswith("q") and c[1:].replace(".", "").isdigit()
+    )
     rows = []
     for step, group in forecasts.groupby("step"):
-        actual = group[["unique_id", "ds", "y"]].assign(unique_id=group["unique_id"] + "@" + group["cutoff"].astype(str))
+        actual = group[["unique_id", "ds", "y"]].assign(
+            unique_id=group["unique_id"] + "@" + group["cutoff"].astype(str)
+        )
         forecast = group.drop(columns="y").assign(unique_id=actual["unique_id"])
-        row = {"step": int(step), "wape": wape(actual, forecast), "bias": bias(actual, forecast), **_band_scores(actual, forecast)}
+        row = {
+            "step": int(step),
+            "wape": wape(actual, forecast),
+            "bias": bias(actual, forecast),
+            **_band_scores(actual, forecast),
+        }
         row |= {f"pinball_q{100 * q:g}": loss for q, loss in pinball_loss(actual, forecast, quantiles).items()}
         rows.append(row)
     return pd.DataFrame(rows).replace([np.inf, -np.inf], np.nan)

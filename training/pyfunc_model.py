@@ -66,7 +66,9 @@ class DemandModel(PythonModel):
             raise _bad(error.column or "ds", str(error)) from None
 
 
-def future_values(forecaster: Forecaster, model_input: pd.DataFrame, horizon: int, ids: list[str]) -> pd.DataFrame | None:
+def future_values(
+    forecaster: Forecaster, model_input: pd.DataFrame, horizon: int, ids: list[str]
+) -> pd.DataFrame | None:
     """The request's known-future rows, refused with a FutureValuesError when a value is empty,
     or the model's baseline scenario when it sent none."""
     if not forecaster.exogenous_:

@@ -31,10 +31,12 @@ class TrackingConfig:
     champion_alias: str = "champion"
 
     @classmethod
-    def embedded(cls, home: Path, **names: str) -> "TrackingConfig":
+    def embedded(cls, home: Path, **names: str) -> TrackingConfig:
         """The default store: SQLite database and artifact folder under ``home``."""
         home = home.resolve()
-        return cls(tracking_uri=f"sqlite:///{home / 'mlflow.db'}", artifact_location=(home / "mlartifacts").as_uri(), **names)
+        return cls(
+            tracking_uri=f"sqlite:///{home / 'mlflow.db'}", artifact_location=(home / "mlartifacts").as_uri(), **names
+        )
 
 
 def connect(config: TrackingConfig) -> tuple[MlflowClient, str]:

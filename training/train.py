@@ -27,7 +27,17 @@ from training.tracking import TrackingConfig, connect
 __all__ = ["TrainConfig", "TrainResult", "train"]
 _PYFUNC_FILE = Path(__file__).with_name("pyfunc_model.py")
 # What a model version needs at load time; pinned to what trained it.
-_RUNTIME_PACKAGES = ("mlflow", "lightgbm", "mlforecast", "coreforecast", "utilsforecast", "pandas", "numpy", "scikit-learn", "statsforecast")
+_RUNTIME_PACKAGES = (
+    "mlflow",
+    "lightgbm",
+    "mlforecast",
+    "coreforecast",
+    "utilsforecast",
+    "pandas",
+    "numpy",
+    "scikit-learn",
+    "statsforecast",
+)
 
 
 @dataclass(frozen=True)
@@ -129,7 +139,9 @@ def _has_alias(client, name: str, alias: str) -> bool:
     return True
 
 
-def train(panel: pd.DataFrame, tracking: TrackingConfig, config: TrainConfig = TrainConfig(), source: str = "") -> TrainResult:
+def train(
+    panel: pd.DataFrame, tracking: TrackingConfig, config: TrainConfig = TrainConfig(), source: str = ""
+) -> TrainResult:
     """Backtest, fit on the whole panel, log and register a model version.
 
     The first version of a model gets the champion alias (``@champion`` by
@@ -168,6 +180,10 @@ def train(panel: pd.DataFrame, tracking: TrackingConfig, config: TrainConfig = T
         crowned = not _has_alias(client, tracking.model_name, tracking.champion_alias)
         if crowned:
             client.set_registered_model_alias(tracking.model_name, tracking.champion_alias, registered.version)
-        seconds = {"backtest": backtested - started, "fit": fitted - backtested, "log_and_register": time.perf_counter() - fitted}
+        seconds = {
+            "backtest": backtested - started,
+            "fit": fitted - backtested,
+            "log_and_register": time.perf_counter() - fitted,
+        }
         mlflow.log_metrics({f"seconds_{stage}": value for stage, value in seconds.items()})
     return TrainResult(run.info.run_id, tracking.model_name, str(registered.version), crowned, metrics, seconds)

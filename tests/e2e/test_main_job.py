@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from capcast.cli import app
-from planning.service_level import service_level_demand
 from planning.plan import Plan
+from planning.service_level import service_level_demand
 from planning.site import load_site
 from planning.verify import plan_violations
 
@@ -44,14 +44,23 @@ def test_main_job_from_raw_data_to_a_checked_plan(tmp_path, cli):
     base = pd.read_csv(tmp_path / "forecast.csv")
     future = base[["unique_id", "ds"]].assign(price=1.0, promo=1, in_stock=1)
     future.to_csv(tmp_path / "future.csv", index=False)
-    assert "from " + str(tmp_path / "future.csv") in run("forecast", "--out", str(tmp_path / "promo.csv"), "--future", str(tmp_path / "future.csv"))
+    assert "from " + str(tmp_path / "future.csv") in run(
+        "forecast", "--out", str(tmp_path / "promo.csv"), "--future", str(tmp_path / "future.csv")
+    )
     assert pd.read_csv(tmp_path / "promo.csv")["mean"].sum() > base["mean"].sum()
     future.drop(columns="promo").to_csv(tmp_path / "bad.csv", index=False)
     bad = runner.invoke(app, ["forecast", "--out", str(tmp_path / "x.csv"), "--future", str(tmp_path / "bad.csv")])
     assert bad.exit_code == 1 and "missing column 'promo'" in bad.output and "Traceback" not in bad.output
     planned = run(
-        "plan", "--forecast", str(tmp_path / "forecast.csv"), "--site", str(data / "site.yaml"),
-        "--out", str(tmp_path / "plan.json"), "--time-limit", "2",
+        "plan",
+        "--forecast",
+        str(tmp_path / "forecast.csv"),
+        "--site",
+        str(data / "site.yaml"),
+        "--out",
+        str(tmp_path / "plan.json"),
+        "--time-limit",
+        "2",
     )
     assert "expected fill rate" in planned
     level_error = float(re.search(r"family level error ([0-9.e-]+) \(measured by model version 1\)", planned).group(1))
@@ -82,7 +91,11 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path, monkeypatch):
 
 def test_forecast_refuses_a_future_file_with_an_empty_value_naming_row_and_column(tmp_path, capcast_env, sample_panel):
     days = pd.date_range(sample_panel["ds"].max(), periods=4, freq="D")[1:]
-    rows = [{"unique_id": uid, "ds": day.date(), "price": 5.0, "promo": 0, "in_stock": 1} for uid in ("P001-S1", "P001-S2") for day in days]
+    rows = [
+        {"unique_id": uid, "ds": day.date(), "price": 5.0, "promo": 0, "in_stock": 1}
+        for uid in ("P001-S1", "P001-S2")
+        for day in days
+    ]
     future = tmp_path / "future.csv"
     frame = pd.DataFrame(rows)
     frame.loc[3, "promo"] = None
@@ -112,7 +125,18 @@ def test_plan_command_replans_with_locks_and_reports_bad_lock_files(tmp_path, mo
     locks = tmp_path / "locks.yaml"
     locks.write_text("- {line: L2, day: 2026-01-06, shift: night, staffed: true}\n")
     second = runner.invoke(
-        app, [*base, "--locks", str(locks), "--previous", str(tmp_path / "first.json"), "--frozen-days", "1", "--out", str(tmp_path / "second.json")]
+        app,
+        [
+            *base,
+            "--locks",
+            str(locks),
+            "--previous",
+            str(tmp_path / "first.json"),
+            "--frozen-days",
+            "1",
+            "--out",
+            str(tmp_path / "second.json"),
+        ],
     )
     assert second.exit_code == 0, second.stderr
     plan = Plan.model_validate_json((tmp_path / "second.json").read_text())
@@ -135,10 +159,15 @@ def test_hourly_workload_trains_and_forecasts_end_to_end(tmp_path, cli):
 
     run("data", "generate", "--out", str(data), "--seed", "3", "--hourly", "--locations", "2", "--days", "120")
     assert "ok, 2 series, 5760 rows" in run("data", "validate", str(data))
-    trained = run("train", "--data", str(data), "--horizon", "48", "--n-estimators", "30", "--threads", "1", "--level", "90")
+    trained = run(
+        "train", "--data", str(data), "--horizon", "48", "--n-estimators", "30", "--threads", "1", "--level", "90"
+    )
     assert "registered demand version 1" in trained
     assert "2 series x 48 hours from model version 1" in run("forecast", "--out", str(tmp_path / "forecast.csv"))
     forecast = pd.read_csv(tmp_path / "forecast.csv", parse_dates=["ds"])
-    assert len(forecast) == 2 * 48 and forecast["ds"].diff().dropna().isin([pd.Timedelta(hours=1), pd.Timedelta(hours=-47)]).all()
+    assert (
+        len(forecast) == 2 * 48
+        and forecast["ds"].diff().dropna().isin([pd.Timedelta(hours=1), pd.Timedelta(hours=-47)]).all()
+    )
     assert [c for c in forecast.columns if c.startswith("q")] == ["q5", "q50", "q95"]
     assert (forecast["q95"] >= forecast["q5"]).all()

@@ -50,7 +50,17 @@ def test_panel_is_complete_and_shaped_like_retail_demand():
 def test_sample_writes_expected_columns(tmp_path):
     panel_path, site_path = write_sample(tmp_path, seed=1, config=SMALL)
     frame = pd.read_csv(panel_path)
-    assert list(frame.columns) == ["unique_id", "ds", "y", "item_id", "store_id", "family", "price", "promo", "in_stock"]
+    assert list(frame.columns) == [
+        "unique_id",
+        "ds",
+        "y",
+        "item_id",
+        "store_id",
+        "family",
+        "price",
+        "promo",
+        "in_stock",
+    ]
     assert site_path.read_text().startswith("name: sample-site")
 
 

@@ -34,9 +34,20 @@ def _sales_rows(series: str, item: str, dept: str, cat: str, store: str, state: 
 @pytest.fixture
 def m5_files(tmp_path):
     # Written in file order TX before CA, gzipped like the shared files.
-    sales = SALES_HEADER + _sales_rows(
-        "HOBBIES_1_001_TX_1", "HOBBIES_1_001", "HOBBIES_1", "HOBBIES", "TX_1", "TX", [0, 3, 1, 0], ["", "", "8.5", "8.5"]
-    ) + _sales_rows("FOODS_3_090_CA_1", "FOODS_3_090", "FOODS_3", "FOODS", "CA_1", "CA", [5, 0, 2, 7], ["1.25"] * 4)
+    sales = (
+        SALES_HEADER
+        + _sales_rows(
+            "HOBBIES_1_001_TX_1",
+            "HOBBIES_1_001",
+            "HOBBIES_1",
+            "HOBBIES",
+            "TX_1",
+            "TX",
+            [0, 3, 1, 0],
+            ["", "", "8.5", "8.5"],
+        )
+        + _sales_rows("FOODS_3_090_CA_1", "FOODS_3_090", "FOODS_3", "FOODS", "CA_1", "CA", [5, 0, 2, 7], ["1.25"] * 4)
+    )
     sales_path, calendar_path = tmp_path / "sales.csv.gz", tmp_path / "calendar.csv.gz"
     sales_path.write_bytes(gzip.compress(sales.encode()))
     calendar_path.write_bytes(gzip.compress(CALENDAR.encode()))
@@ -52,7 +63,11 @@ def test_m5_subset_becomes_a_daily_panel_sorted_by_series(m5_files):
     assert panel["y"].tolist() == [5.0, 0.0, 2.0, 7.0, 0.0, 3.0, 1.0, 0.0]
     foods = panel.iloc[0]
     assert (foods["item_id"], foods["store_id"], foods["dept_id"], foods["cat_id"], foods["state_id"]) == (
-        "FOODS_3_090", "CA_1", "FOODS_3", "FOODS", "CA",
+        "FOODS_3_090",
+        "CA_1",
+        "FOODS_3",
+        "FOODS",
+        "CA",
     )
 
 

@@ -26,7 +26,15 @@ def test_features_up_to_a_cutoff_ignore_everything_after_it(sample_panel):
 
 def test_features_include_lags_rolling_means_calendar_and_holidays(sample_panel):
     columns = set(_features(sample_panel).columns)
-    assert {"lag1", "lag7", "lag28", "rolling_mean_lag7_window_size28", "dayofweek", "is_holiday", "is_pre_holiday"} <= columns
+    assert {
+        "lag1",
+        "lag7",
+        "lag28",
+        "rolling_mean_lag7_window_size28",
+        "dayofweek",
+        "is_holiday",
+        "is_pre_holiday",
+    } <= columns
     assert {"item_id", "store_id", "family"} <= columns
 
 

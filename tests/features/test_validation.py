@@ -9,18 +9,29 @@ from features.validation import PanelError
 
 runner = CliRunner()
 
-GOOD = "unique_id,ds,y\na,2024-01-01,1\na,2024-01-02,2\na,2024-01-03,0\nb,2024-01-01,5\nb,2024-01-02,3\nb,2024-01-03,4\n"
+GOOD = (
+    "unique_id,ds,y\na,2024-01-01,1\na,2024-01-02,2\na,2024-01-03,0\nb,2024-01-01,5\nb,2024-01-02,3\nb,2024-01-03,4\n"
+)
 
 CASES = {
     "missing_column": ("unique_id,ds\na,2024-01-01\n", "row 1, column y: missing required column"),
     "negative_demand": (GOOD.replace("a,2024-01-02,2", "a,2024-01-02,-2"), "row 3, column y: negative demand"),
-    "non_numeric_demand": (GOOD.replace("b,2024-01-02,3", "b,2024-01-02,three"), "row 6, column y: not a number: 'three'"),
+    "non_numeric_demand": (
+        GOOD.replace("b,2024-01-02,3", "b,2024-01-02,three"),
+        "row 6, column y: not a number: 'three'",
+    ),
     "missing_demand": (GOOD.replace("b,2024-01-03,4", "b,2024-01-03,"), "row 7, column y: missing value"),
     "bad_date": (GOOD.replace("a,2024-01-03,0", "a,2024-13-45,0"), "row 4, column ds: not a date: '2024-13-45'"),
     "duplicate_row": (GOOD + "a,2024-01-02,9\n", "row 8, column ds: duplicate (unique_id, ds) row"),
-    "irregular_dates": (GOOD.replace("b,2024-01-03,4", "b,2024-01-05,4"), "row 7, column ds: irregular dates in series 'b': 3 days"),
+    "irregular_dates": (
+        GOOD.replace("b,2024-01-03,4", "b,2024-01-05,4"),
+        "row 7, column ds: irregular dates in series 'b': 3 days",
+    ),
     "empty_series_id": (GOOD.replace("b,2024-01-01,5", ",2024-01-01,5"), "row 5, column unique_id: empty series id"),
-    "infinite_demand": (GOOD.replace("a,2024-01-02,2", "a,2024-01-02,inf"), "row 3, column y: not a finite number: 'inf'"),
+    "infinite_demand": (
+        GOOD.replace("a,2024-01-02,2", "a,2024-01-02,inf"),
+        "row 3, column y: not a finite number: 'inf'",
+    ),
     "time_zone_offset": (
         GOOD.replace("a,2024-01-02,2", "a,2024-01-02T00:00:00+02:00,2"),
         "row 3, column ds: time-zone offsets are not supported",

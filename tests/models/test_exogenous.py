@@ -54,7 +54,9 @@ def test_forecast_ignores_everything_after_the_cutoff(split):
     perturbed = pd.concat([train, test.assign(y=test["y"] * 5 + 50, price=test["price"] * 3)])
     honest = LightGBMForecaster(horizon=HORIZON, n_estimators=40, num_threads=1).fit(train)
     cutoff = train["ds"].max()
-    leaky_input = LightGBMForecaster(horizon=HORIZON, n_estimators=40, num_threads=1).fit(perturbed[perturbed["ds"] <= cutoff])
+    leaky_input = LightGBMForecaster(horizon=HORIZON, n_estimators=40, num_threads=1).fit(
+        perturbed[perturbed["ds"] <= cutoff]
+    )
     future = _future(test)
     pd.testing.assert_frame_equal(honest.predict(HORIZON, future=future), leaky_input.predict(HORIZON, future=future))
 
@@ -76,10 +78,18 @@ def test_baseline_scenario_is_the_usual_recent_value(model, split):
         (lambda f: f.assign(weather=1.0), "unknown exogenous column 'weather'", "weather"),
         (lambda f: f.iloc[1:], "1 forecast periods have no values", "ds"),
         (lambda f: pd.concat([f, f.iloc[:1]]), "two rows for series", "ds"),
-        (lambda f: pd.concat([f, f.tail(1).assign(ds=f["ds"].max() + pd.Timedelta(days=1))]), "1 rows are outside the forecast", "ds"),
+        (
+            lambda f: pd.concat([f, f.tail(1).assign(ds=f["ds"].max() + pd.Timedelta(days=1))]),
+            "1 rows are outside the forecast",
+            "ds",
+        ),
         (lambda f: f.assign(price=f["price"].astype(object).where(f.index > 0, "cheap")), "must be numbers", "price"),
         # A daily forecast names a row by its day, or by its hour when it has one.
-        (lambda f: pd.concat([f, f.tail(1).assign(ds=f["ds"].max() + pd.Timedelta(hours=10))]), r"1 rows are outside the forecast, first: series '\S+' at \d{4}-\d\d-\d\d 10:00", "ds"),
+        (
+            lambda f: pd.concat([f, f.tail(1).assign(ds=f["ds"].max() + pd.Timedelta(hours=10))]),
+            r"1 rows are outside the forecast, first: series '\S+' at \d{4}-\d\d-\d\d 10:00",
+            "ds",
+        ),
         (lambda f: f.assign(ds=f["ds"].dt.tz_localize("UTC")), "local time without a UTC offset", "ds"),
     ],
 )

@@ -21,7 +21,10 @@ FORECASTERS = [
     (lambda: LocalForecaster("auto_ets", levels=LEVELS), 0.9),
     (lambda: LocalForecaster("imapa", levels=LEVELS, horizon=HORIZON), 0.9),
     (lambda: LocalForecaster("moving_average", levels=LEVELS, horizon=HORIZON), 0.9),
-    (lambda: LightGBMForecaster(horizon=HORIZON, levels=LEVELS, n_estimators=30, num_threads=1, strategy="direct"), 0.7),
+    (
+        lambda: LightGBMForecaster(horizon=HORIZON, levels=LEVELS, n_estimators=30, num_threads=1, strategy="direct"),
+        0.7,
+    ),
 ]
 
 
@@ -42,7 +45,11 @@ def _forecast(model, test, horizon=HORIZON, ids=None):
     return model.predict(horizon, ids=ids, future=_future(model, test, horizon, ids))
 
 
-@pytest.mark.parametrize("make, max_wape", FORECASTERS, ids=["seasonal_naive", "lightgbm", "auto_ets", "imapa", "moving_average", "lightgbm_direct"])
+@pytest.mark.parametrize(
+    "make, max_wape",
+    FORECASTERS,
+    ids=["seasonal_naive", "lightgbm", "auto_ets", "imapa", "moving_average", "lightgbm_direct"],
+)
 class TestForecasterContract:
     def test_frame_shape_and_columns(self, make, max_wape, holdout):
         train, test = holdout

@@ -33,7 +33,12 @@ def make_site(**overrides) -> Site:
         "labour_pool_per_day": 8,
         "max_lines_in_maintenance": 1,
         "storage_capacity": 300,
-        "costs": {"labour_per_crew_hour": 20, "holding_per_unit_day": 0.1, "backlog_per_unit_day": 5, "lost_sale_per_unit": 40},
+        "costs": {
+            "labour_per_crew_hour": 20,
+            "holding_per_unit_day": 0.1,
+            "backlog_per_unit_day": 5,
+            "lost_sale_per_unit": 40,
+        },
         "initial_inventory": {"A": 20},
     }
     site.update(overrides)

@@ -15,11 +15,23 @@ from tests.planning.test_planner import _brute_force_cost
 def test_bound_never_exceeds_the_brute_force_optimum():
     site = make_site(
         shifts=[{"name": "day", "hours": 2}],
-        lines=[{"id": "L1", "crew_per_shift": 1, "families": ["A"], "speed_levels": [{"name": "only", "units_per_hour": 10, "energy_cost_per_hour": 3}]}],
+        lines=[
+            {
+                "id": "L1",
+                "crew_per_shift": 1,
+                "families": ["A"],
+                "speed_levels": [{"name": "only", "units_per_hour": 10, "energy_cost_per_hour": 3}],
+            }
+        ],
         labour_pool_per_day=1,
         storage_capacity=25,
         initial_inventory={"A": 5},
-        costs={"labour_per_crew_hour": 20, "holding_per_unit_day": 0.5, "backlog_per_unit_day": 4, "lost_sale_per_unit": 30},
+        costs={
+            "labour_per_crew_hour": 20,
+            "holding_per_unit_day": 0.5,
+            "backlog_per_unit_day": 4,
+            "lost_sale_per_unit": 30,
+        },
     )
     demand = make_demand({"A": [10, 5, 15, 0, 20]})
     bound = lp_bound(build_model(site, demand).model, 10) / MONEY_SCALE

@@ -45,7 +45,9 @@ def test_search_starts_from_the_greedy_plan_and_never_worsens_it(site):
     solver.parameters.num_workers = 1
     assert solver.solve(m.model) == cp_model.OPTIMAL
     greedy = solver.objective_value
-    solution, objective, report = improve(m, list(solver.response_proto.solution), greedy, time.monotonic() + 4, 1, 0, window_days=4, window_seconds=0.5)
+    solution, objective, report = improve(
+        m, list(solver.response_proto.solution), greedy, time.monotonic() + 4, 1, 0, window_days=4, window_seconds=0.5
+    )
     assert objective <= greedy and report.start_objective == greedy and report.neighbourhoods >= 1
     final = cp_model.CpSolver()
     assert final.solve(fix_decisions(m, solution)) in (cp_model.OPTIMAL, cp_model.FEASIBLE)

@@ -78,7 +78,9 @@ def _brute_force_cost(site, demand) -> float:
     line, shift, level = site.lines[0], site.shifts[0], site.lines[0].speed_levels[0]
     capacity = level.units_per_hour * shift.hours
     costs = site.costs
-    shift_cost = line.crew_per_shift * shift.hours * costs.labour_per_crew_hour + level.energy_cost_per_hour * shift.hours
+    shift_cost = (
+        line.crew_per_shift * shift.hours * costs.labour_per_crew_hour + level.energy_cost_per_hour * shift.hours
+    )
     best = float("inf")
     days = len(demand.days)
     for pattern in itertools.product([0, 1], repeat=days):
@@ -111,7 +113,12 @@ def test_matches_brute_force_optimum_on_a_tiny_instance():
         labour_pool_per_day=1,
         storage_capacity=25,
         initial_inventory={"A": 5},
-        costs={"labour_per_crew_hour": 20, "holding_per_unit_day": 0.5, "backlog_per_unit_day": 4, "lost_sale_per_unit": 30},
+        costs={
+            "labour_per_crew_hour": 20,
+            "holding_per_unit_day": 0.5,
+            "backlog_per_unit_day": 4,
+            "lost_sale_per_unit": 30,
+        },
     )
     demand = make_demand({"A": [10, 5, 15, 0, 20]})
     plan = solve(site, demand, SolverSettings(time_limit_s=10, workers=1))
@@ -324,7 +331,10 @@ def test_rolling_replan_warm_starts_from_an_earlier_plan(site, week_demand):
     from planning.solve import Replan
 
     first = solve(site, week_demand, FAST)
-    next_week = make_demand({"A": [80, 100, 90, 70, 120, 110, 90], "B": [100, 95, 120, 80, 60, 100, 90]}, start=week_demand.days[0] + timedelta(days=1))
+    next_week = make_demand(
+        {"A": [80, 100, 90, 70, 120, 110, 90], "B": [100, 95, 120, 80, 60, 100, 90]},
+        start=week_demand.days[0] + timedelta(days=1),
+    )
     rolled = solve(site, next_week, FAST, replan=Replan(first, frozen_days=1, change_penalty_per_shift=50))
     assert plan_violations(site, next_week, rolled) == []
     assert rolled.replan.previous_start == week_demand.days[0]

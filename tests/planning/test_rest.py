@@ -26,7 +26,9 @@ FAST = SolverSettings(time_limit_s=5, workers=2, seed=0)
 
 
 def rest_site(rest: int, **overrides):
-    settings = dict(shifts=THREE_SHIFTS, lines=ONE_LINE, labour_pool_per_day=1, min_rest_hours=rest, initial_inventory={})
+    settings = dict(
+        shifts=THREE_SHIFTS, lines=ONE_LINE, labour_pool_per_day=1, min_rest_hours=rest, initial_inventory={}
+    )
     return make_site(**(settings | overrides))
 
 
@@ -88,8 +90,14 @@ def test_conflicting_locks_name_the_rest_rule():
 @pytest.mark.parametrize(
     "shifts, message",
     [
-        ([{"name": "a", "hours": 8, "starts_at": 6}, {"name": "b", "hours": 8, "starts_at": 10}], "before shift a ends"),
-        ([{"name": "a", "hours": 12, "starts_at": 6}, {"name": "b", "hours": 12, "starts_at": 20}], "next day's first shift"),
+        (
+            [{"name": "a", "hours": 8, "starts_at": 6}, {"name": "b", "hours": 8, "starts_at": 10}],
+            "before shift a ends",
+        ),
+        (
+            [{"name": "a", "hours": 12, "starts_at": 6}, {"name": "b", "hours": 12, "starts_at": 20}],
+            "next day's first shift",
+        ),
     ],
 )
 def test_overlapping_shift_times_are_rejected(shifts, message):

@@ -12,8 +12,15 @@ def _rows(days=28, series=5, mean=10.0, sigma=3.0):
     z90 = NormalDist().inv_cdf(0.9)
     start = date(2026, 1, 5)
     return [
-        {"unique_id": f"s{i}", "family": "F", "ds": start + timedelta(days=d), "mean": mean,
-         "q10": mean - z90 * sigma, "q50": mean, "q90": mean + z90 * sigma}
+        {
+            "unique_id": f"s{i}",
+            "family": "F",
+            "ds": start + timedelta(days=d),
+            "mean": mean,
+            "q10": mean - z90 * sigma,
+            "q50": mean,
+            "q90": mean + z90 * sigma,
+        }
         for i in range(series)
         for d in range(days)
     ]

@@ -44,7 +44,9 @@ def test_yaml_that_is_not_a_mapping_is_rejected(tmp_path):
 def test_generated_site_is_valid_for_any_sample_size(tmp_path, products, locations, days):
     from features.generate import SampleConfig, write_sample
 
-    _, site_path = write_sample(tmp_path, seed=0, config=SampleConfig(products=products, locations=locations, days=days))
+    _, site_path = write_sample(
+        tmp_path, seed=0, config=SampleConfig(products=products, locations=locations, days=days)
+    )
     site = load_site(site_path)
     assert all(level.units_per_hour >= 1 for line in site.lines for level in line.speed_levels)
     assert site.costs.lost_sale_per_unit > site.costs.backlog_per_unit_day > site.costs.holding_per_unit_day

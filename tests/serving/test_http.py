@@ -8,7 +8,10 @@ from capcast.local_service import running_service
 
 @pytest.fixture(scope="module")
 def served(trained_home, tmp_path_factory):
-    with (tmp_path_factory.mktemp("serve") / "serve.log").open("w") as log, running_service(trained_home, log=log) as base:
+    with (
+        (tmp_path_factory.mktemp("serve") / "serve.log").open("w") as log,
+        running_service(trained_home, log=log) as base,
+    ):
         yield base
 
 

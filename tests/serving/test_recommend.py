@@ -11,7 +11,11 @@ from tests.planning.conftest import make_site
 def _forecast(with_family: bool) -> pd.DataFrame:
     days = pd.date_range("2026-01-05", periods=5, freq="D")
     frame = pd.DataFrame(
-        [{"unique_id": uid, "ds": ds, "mean": 40.0, "q10": 30.0, "q50": 40.0, "q90": 55.0} for uid in ("A", "B") for ds in days]
+        [
+            {"unique_id": uid, "ds": ds, "mean": 40.0, "q10": 30.0, "q50": 40.0, "q90": 55.0}
+            for uid in ("A", "B")
+            for ds in days
+        ]
     )
     if with_family:
         frame["family"] = frame["unique_id"]

@@ -87,7 +87,13 @@ def test_recommend_returns_a_plan_that_passes_the_checker(service_client, traine
     family_of = sample_panel.drop_duplicates("unique_id").set_index("unique_id")["family"].to_dict()
     forecast = service_client.post("/forecast", json={"unique_ids": sorted(family_of), "horizon": 14}).json()
     rows = [
-        {"unique_id": s["unique_id"], "ds": p["ds"], "mean": p["mean"], **p["quantiles"], "family": family_of[s["unique_id"]]}
+        {
+            "unique_id": s["unique_id"],
+            "ds": p["ds"],
+            "mean": p["mean"],
+            **p["quantiles"],
+            "family": family_of[s["unique_id"]],
+        }
         for s in forecast["forecasts"]
         for p in s["points"]
     ]
@@ -107,7 +113,12 @@ def test_recommend_returns_a_plan_that_passes_the_checker(service_client, traine
         ({"horizon": 500}, 422, "horizon_too_long", "horizon"),
         ({"time_limit_s": 0}, 422, "invalid_request", "time_limit_s"),
         ({"site": {"lines": []}}, 422, "invalid_request", "site.shifts"),
-        ({"locks": [{"line": "L9", "day": "2023-08-29", "shift": "early", "staffed": True}]}, 422, "invalid_lock", "locks"),
+        (
+            {"locks": [{"line": "L9", "day": "2023-08-29", "shift": "early", "staffed": True}]},
+            422,
+            "invalid_lock",
+            "locks",
+        ),
         ({"locks": [{"line": "L1", "shift": "early"}]}, 422, "invalid_request", "locks.0.day"),
         ({"service_level": 1.2}, 422, "invalid_request", "service_level"),
     ],
@@ -123,12 +134,21 @@ def test_recommend_keeps_locks_and_reports_conflicts(service_client):
 
     day = str(date.fromisoformat(start) + timedelta(days=2))
     kept = service_client.post(
-        "/recommend", json={"horizon": 7, "time_limit_s": 1, "locks": [{"line": "L1", "day": day, "shift": "night", "staffed": True}]}
+        "/recommend",
+        json={
+            "horizon": 7,
+            "time_limit_s": 1,
+            "locks": [{"line": "L1", "day": day, "shift": "night", "staffed": True}],
+        },
     )
     assert kept.status_code == 200, kept.text
     night = [d for d in kept.json()["plan"]["shifts"] if (d["line"], d["day"], d["shift"]) == ("L1", day, "night")]
     assert night[0]["staffed"] is True
-    impossible = [{"line": line, "day": day, "shift": shift, "staffed": True} for line in ("L1", "L2", "L3", "L4") for shift in ("early", "late", "night")]
+    impossible = [
+        {"line": line, "day": day, "shift": shift, "staffed": True}
+        for line in ("L1", "L2", "L3", "L4")
+        for shift in ("early", "late", "night")
+    ]
     error = _error(service_client.post("/recommend", json={"horizon": 7, "time_limit_s": 2, "locks": impossible}), 409)
     assert error["code"] == "no_plan" and error["field"] == "locks"
     assert "labour pool" in error["message"] and "Cheapest relaxation" in error["message"]
@@ -159,9 +179,12 @@ def test_forecast_reads_known_future_values_or_says_it_used_the_baseline(service
     assert info["exogenous"] == ["price", "promo", "in_stock"]
     baseline = service_client.post("/forecast", json={"unique_ids": ids, "horizon": 5}).json()
     assert baseline["future"] == "baseline"
-    regular = service_client.post("/forecast", json={"unique_ids": ids, "horizon": 5, "future": _future_rows(service_client, ids, 5)})
+    regular = service_client.post(
+        "/forecast", json={"unique_ids": ids, "horizon": 5, "future": _future_rows(service_client, ids, 5)}
+    )
     promoted = service_client.post(
-        "/forecast", json={"unique_ids": ids, "horizon": 5, "future": _future_rows(service_client, ids, 5, promo=1, price=3.0)}
+        "/forecast",
+        json={"unique_ids": ids, "horizon": 5, "future": _future_rows(service_client, ids, 5, promo=1, price=3.0)},
     )
     assert regular.status_code == promoted.status_code == 200, promoted.text
     assert regular.json()["future"] == "request"
@@ -173,7 +196,10 @@ def test_forecast_reads_known_future_values_or_says_it_used_the_baseline(service
     "change, field",
     [
         (lambda rows: [{k: v for k, v in r.items() if k != "promo"} for r in rows], "future.promo"),
-        (lambda rows: [{k: v for k, v in r.items() if (i, k) != (3, "promo")} for i, r in enumerate(rows)], "future.3.promo"),
+        (
+            lambda rows: [{k: v for k, v in r.items() if (i, k) != (3, "promo")} for i, r in enumerate(rows)],
+            "future.3.promo",
+        ),
         (lambda rows: [{**r, "weather": 1.0} for r in rows], "future.weather"),
         (lambda rows: rows[1:], "future.ds"),
         (lambda rows: [{**r, "price": "cheap"} if i == 2 else r for i, r in enumerate(rows)], "future.2"),
@@ -181,7 +207,10 @@ def test_forecast_reads_known_future_values_or_says_it_used_the_baseline(service
         # A daily model takes days: an hour, a bad date or an offset is named, never a 500.
         (lambda rows: [{**r, "ds": r["ds"] + "T10:00"} if i == 1 else r for i, r in enumerate(rows)], "future.ds"),
         (lambda rows: [{**r, "ds": "2023-02-30"} if i == 1 else r for i, r in enumerate(rows)], "future.1.ds"),
-        (lambda rows: [{**r, "ds": r["ds"] + "T00:00+01:00"} if i == 1 else r for i, r in enumerate(rows)], "future.1.ds"),
+        (
+            lambda rows: [{**r, "ds": r["ds"] + "T00:00+01:00"} if i == 1 else r for i, r in enumerate(rows)],
+            "future.1.ds",
+        ),
     ],
 )
 def test_bad_future_values_get_422_with_the_field(service_client, sample_panel, change, field):
@@ -197,11 +226,20 @@ def test_a_future_row_that_lacks_a_value_gets_422_naming_row_and_column(service_
     ids = sorted(sample_panel["unique_id"].unique())
     rows = _future_rows(service_client, ids, 2)
     del rows[3]["promo"]
-    for path, body in (("/forecast", {"unique_ids": ids, "horizon": 2}), ("/recommend", {"horizon": 2, "time_limit_s": 1})):
+    for path, body in (
+        ("/forecast", {"unique_ids": ids, "horizon": 2}),
+        ("/recommend", {"horizon": 2, "time_limit_s": 1}),
+    ):
         error = _error(service_client.post(path, json={**body, "future": rows}), 422)
-        assert (error["code"], error["field"], error["message"]) == ("invalid_future", "future.3.promo", "missing value"), path
+        assert (error["code"], error["field"], error["message"]) == (
+            "invalid_future",
+            "future.3.promo",
+            "missing value",
+        ), path
     # /recommend forecasts in-process: the model's own refusal still names its column.
-    error = _error(service_client.post("/recommend", json={"horizon": 2, "future": _future_rows(service_client, ids, 2)[1:]}), 422)
+    error = _error(
+        service_client.post("/recommend", json={"horizon": 2, "future": _future_rows(service_client, ids, 2)[1:]}), 422
+    )
     assert error["field"] == "future.ds" and "1 forecast periods have no values" in error["message"], error
 
 
@@ -233,7 +271,11 @@ def _predict_raising(monkeypatch, model, error):
     [
         # The version's own check; versions logged before the pyfunc set its error code raise it as INTERNAL_ERROR.
         (MlflowException("holiday: holiday: values must be numbers"), "future.holiday", "values must be numbers"),
-        (MlflowException.invalid_parameter_value("ds: two rows for series 'S1' at 2024-01-22 00:00"), "future.ds", "two rows for series 'S1' at 2024-01-22 00:00"),
+        (
+            MlflowException.invalid_parameter_value("ds: two rows for series 'S1' at 2024-01-22 00:00"),
+            "future.ds",
+            "two rows for series 'S1' at 2024-01-22 00:00",
+        ),
         # Other bad input: one line, without the request frame MLflow's message repeats.
         (
             MlflowException.invalid_parameter_value(
@@ -246,7 +288,9 @@ def _predict_raising(monkeypatch, model, error):
         ),
     ],
 )
-def test_mlflow_refusals_of_future_values_get_422_with_the_field(hourly_client, hourly_model, monkeypatch, raised, field, message):
+def test_mlflow_refusals_of_future_values_get_422_with_the_field(
+    hourly_client, hourly_model, monkeypatch, raised, field, message
+):
     _predict_raising(monkeypatch, hourly_model, raised)
     response = hourly_client.post("/forecast", json={"unique_ids": ["S1"], "horizon": 3, "future": _hourly_future()})
     error = _error(response, 422)
@@ -272,17 +316,23 @@ def test_mlflow_schema_enforcement_of_future_values_gets_422_on_future(hourly_cl
         (MlflowException.invalid_parameter_value("holiday: missing value for series 'S1' at 2024-01-22 01:00"), None),
     ],
 )
-def test_mlflow_errors_the_caller_did_not_cause_are_logged_server_errors(hourly_client, hourly_model, monkeypatch, caplog, error, future):
+def test_mlflow_errors_the_caller_did_not_cause_are_logged_server_errors(
+    hourly_client, hourly_model, monkeypatch, caplog, error, future
+):
     from starlette.testclient import TestClient
 
     _predict_raising(monkeypatch, hourly_model, error)
-    client = TestClient(hourly_client.app, raise_server_exceptions=False)  # the same app, answering 500 as in production
+    client = TestClient(
+        hourly_client.app, raise_server_exceptions=False
+    )  # the same app, answering 500 as in production
     response = client.post("/forecast", json={"unique_ids": ["S1"], "horizon": 3, "future": future})
     assert response.status_code == 500 and response.json()["error"]["code"] == "internal", response.text
     assert "unhandled error on /forecast" in caplog.text
 
 
-def test_recommend_answers_500_for_a_model_error_that_is_not_about_future_values(hourly_client, hourly_model, monkeypatch, caplog):
+def test_recommend_answers_500_for_a_model_error_that_is_not_about_future_values(
+    hourly_client, hourly_model, monkeypatch, caplog
+):
     from starlette.testclient import TestClient
 
     def predict(horizon, future=None):
@@ -301,7 +351,14 @@ def test_hourly_forecasts_keep_their_hours_in_the_response():
     from serving.model_store import to_series_forecasts
 
     frame = pd.DataFrame(
-        {"unique_id": "S1", "ds": pd.date_range("2024-05-01 22:00", periods=3, freq="h"), "mean": 1.0, "q10": 0.5, "q50": 1.0, "q90": 2.0}
+        {
+            "unique_id": "S1",
+            "ds": pd.date_range("2024-05-01 22:00", periods=3, freq="h"),
+            "mean": 1.0,
+            "q10": 0.5,
+            "q50": 1.0,
+            "q90": 2.0,
+        }
     )
     points = to_series_forecasts(frame)[0].points
     assert [p.ds.isoformat() for p in points] == ["2024-05-01T22:00:00", "2024-05-01T23:00:00", "2024-05-02T00:00:00"]
@@ -352,8 +409,16 @@ def test_hourly_model_reads_future_values_by_the_hour(hourly_client, hourly_mode
     "change, field, message",
     [
         (lambda rows: rows[:3] + rows[4:], "future.ds", "first: series 'S1' at 2024-01-22 03:00"),
-        (lambda rows: [{**r, "ds": r["ds"][:10]} for r in rows], "future.ds", "two rows for series 'S1' at 2024-01-22 00:00"),
-        (lambda rows: [{**r, "ds": r["ds"] + "+01:00"} if i == 2 else r for i, r in enumerate(rows)], "future.2.ds", "timezone"),
+        (
+            lambda rows: [{**r, "ds": r["ds"][:10]} for r in rows],
+            "future.ds",
+            "two rows for series 'S1' at 2024-01-22 00:00",
+        ),
+        (
+            lambda rows: [{**r, "ds": r["ds"] + "+01:00"} if i == 2 else r for i, r in enumerate(rows)],
+            "future.2.ds",
+            "timezone",
+        ),
     ],
 )
 def test_hourly_future_rows_off_the_forecast_hours_get_422_naming_the_hour(hourly_client, change, field, message):

@@ -15,7 +15,9 @@ from training.backtest import rolling_origin_backtest
 def test_origins_are_refit_and_scored_per_origin_and_step(sample_panel):
     report = rolling_origin_backtest(sample_panel, lambda: SeasonalNaive(levels=(80, 95)), horizon=7, origins=3, step=7)
     last = sample_panel["ds"].max()
-    assert list(report.by_origin["cutoff"]) == [str((last - __import__("pandas").Timedelta(days=d)).date()) for d in (21, 14, 7)]
+    assert list(report.by_origin["cutoff"]) == [
+        str((last - __import__("pandas").Timedelta(days=d)).date()) for d in (21, 14, 7)
+    ]
     assert {"wape", "rmsse", "wrmsse", "bias", "coverage_80", "width_95"} <= set(report.by_origin.columns)
     assert list(report.by_step["step"]) == list(range(1, 8))
     assert {"pinball_q10", "pinball_q97.5", "coverage_95"} <= set(report.by_step.columns)
@@ -37,11 +39,27 @@ def test_backtest_command_prints_and_writes_scores(sample_dir, tmp_path):
     out = tmp_path / "backtest.json"
     result = CliRunner().invoke(
         app,
-        ["backtest", "--data", str(sample_dir), "--horizon", "7", "--origins", "2",
-         "--n-estimators", "20", "--threads", "1", "--out", str(out)],
+        [
+            "backtest",
+            "--data",
+            str(sample_dir),
+            "--horizon",
+            "7",
+            "--origins",
+            "2",
+            "--n-estimators",
+            "20",
+            "--threads",
+            "1",
+            "--out",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
-    assert "lgbm: by origin" in result.output and "seasonal_naive: by horizon step (mean per week of steps)" in result.output
+    assert (
+        "lgbm: by origin" in result.output
+        and "seasonal_naive: by horizon step (mean per week of steps)" in result.output
+    )
     assert "week 1 (steps 1-7)" in result.output
     document = json.loads(out.read_text())
     assert len(document["lgbm"]["by_origin"]) == 2 and len(document["lgbm"]["by_step"]) == 7
@@ -64,7 +82,20 @@ def test_backtest_takes_the_horizons_train_takes():
 def test_hourly_backtest_pools_steps_per_day(tmp_path):
     data = write_hourly_sample(tmp_path, seed=1, sites=1, days=21)
     result = CliRunner().invoke(
-        app, ["backtest", "--data", str(data), "--horizon", "48", "--origins", "1", "--n-estimators", "10", "--threads", "1"]
+        app,
+        [
+            "backtest",
+            "--data",
+            str(data),
+            "--horizon",
+            "48",
+            "--origins",
+            "1",
+            "--n-estimators",
+            "10",
+            "--threads",
+            "1",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "lgbm: by horizon step (mean per day of steps)" in result.output

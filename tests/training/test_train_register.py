@@ -90,7 +90,11 @@ def test_pyfunc_refuses_an_empty_known_future_value_naming_the_column(trained_ho
     model = mlflow.pyfunc.load_model("models:/demand@champion")
     forecaster = model.unwrap_python_model().forecaster
     days = forecaster.forecast_periods(2)
-    rows = pd.DataFrame({"unique_id": "P001-S1", "ds": days, "price": 5.0, "promo": [0.0, None], "in_stock": 1.0, "horizon": 2})
-    with pytest.raises(MlflowException, match=f"^promo: missing value for series 'P001-S1' on {days[1].date()}$") as error:
+    rows = pd.DataFrame(
+        {"unique_id": "P001-S1", "ds": days, "price": 5.0, "promo": [0.0, None], "in_stock": 1.0, "horizon": 2}
+    )
+    with pytest.raises(
+        MlflowException, match=f"^promo: missing value for series 'P001-S1' on {days[1].date()}$"
+    ) as error:
         model.predict(rows.astype({"horizon": "int64"}))
     assert error.value.error_code == "INVALID_PARAMETER_VALUE"
