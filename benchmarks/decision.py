@@ -34,11 +34,7 @@ from features.generate import generate_site
 from features.loaders import read_m5_subset
 from models.baselines import SeasonalNaive
 from models.lgbm import LightGBMForecaster
-from planning.demand import Demand, demand_from_forecast
-from planning.service_level import service_level_demand
-from planning.simulate import simulate
-from planning.site import Site
-from planning.solve import SolverSettings, solve
+from planning import Demand, Site, SolverSettings, demand_from_forecast, service_level_demand, simulate, solve
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "m5_subset"
 LAST_TRAIN_DAY, HORIZON, SERVICE_LEVEL = 1913, 28, 0.95

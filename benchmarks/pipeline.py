@@ -21,13 +21,10 @@ import httpx
 import mlflow
 
 from benchmarks.common import print_table, write_result
-from capcast.local_service import running_service
+from tests.service_process import running_service
 from features.generate import SampleConfig, write_sample
 from features.io import load_panel
-from planning.demand import demand_from_forecast
-from planning.site import load_site
-from planning.solve import SolverSettings, solve
-from planning.verify import plan_violations
+from planning import SolverSettings, demand_from_forecast, load_site, plan_violations, solve
 from training.tracking import TrackingConfig
 from training.train import TrainConfig, train
 

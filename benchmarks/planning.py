@@ -3,19 +3,19 @@
 For each size (small 2 lines x 14 days, medium 10 x 28, large 30 x 56; see
 benchmarks/planning_instances.py) and each time limit, three methods:
 
-- greedy: the constructive plan of planning.heuristic alone
+- greedy: the constructive plan of planning.solver.constructive alone
   (``SolverSettings(greedy_only=True)``; CP-SAT only checks and reads it out,
   so its "bound" is no bound and is not reported);
 - cp-sat plain: the monolithic CP-SAT model with default parameters, no
   hint and CP-SAT's own bound (``greedy_hint=False, lp_bound=False``);
-- capcast: ``planning.solve.solve`` as it stands (greedy hint, the whole time
+- capcast: ``planning.solver.solve.solve`` as it stands (greedy hint, the whole time
   on the whole model, GLOP's LP bound alongside);
 - capcast + LNS: half the time on the whole model, half on the
-  neighbourhood search of ``planning.lns`` (line groups and day windows,
+  neighbourhood search of ``planning.solver.lns`` (line groups and day windows,
   ``lns_share=0.5``; the 10-minute reference runs use it too).
 
 Always seed 0 and 2 workers, wall-clock time limits. Every plan goes through
-the independent checker ``planning.verify.plan_violations``; its count is a
+the independent checker ``planning.review.verify.plan_violations``; its count is a
 column of the table.
 
 Reference solutions: ``--reference`` runs capcast's solver for 10 minutes per
@@ -43,9 +43,7 @@ from pathlib import Path
 
 from benchmarks.common import print_table, write_result
 from benchmarks.planning_instances import COST_MIX, SIZES, Instance, make_instance
-from planning.plan import Plan
-from planning.solve import PlanningError, SolverSettings, solve
-from planning.verify import plan_violations
+from planning import Plan, PlanningError, SolverSettings, plan_violations, solve
 
 SEED, WORKERS = 0, 2
 REFERENCE_FILE = Path(__file__).with_name("reference") / "planning.json"

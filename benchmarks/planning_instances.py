@@ -24,8 +24,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from planning.demand import Demand
-from planning.site import Site
+from planning import Demand, Site
 
 __all__ = ["COST_MIX", "SIZES", "Instance", "make_instance"]
 

@@ -9,7 +9,6 @@ be installed.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 
 import mlflow
 import pandas as pd
@@ -23,7 +22,9 @@ from serving.schemas import ForecastPoint, ModelInfo, SeriesForecast
 __all__ = [
     "ModelNotFound",
     "ServedModel",
+    "champion_level_error",
     "first_missing_value",
+    "future_frame",
     "future_source",
     "periods_are_days",
     "to_series_forecasts",
@@ -33,23 +34,26 @@ DEFAULT_HORIZON = 28
 # Columns of the pyfunc's request besides the known-future ones; the service checks them before predicting.
 _REQUEST_COLUMNS = ("unique_id", "horizon")
 
-if TYPE_CHECKING:
-    from models.base import Forecaster
-
 
 class ModelNotFound(RuntimeError):
     """No model version answers to the configured name and alias."""
 
 
 class ServedModel:
-    """One resolved registry version: its pyfunc, its forecaster and its identity."""
+    """One resolved registry version and its identity. Every forecast goes through the version's
+    pyfunc (its own code: ``training/pyfunc_model.py`` as logged), and every refusal of it is
+    mapped to an ``ApiError`` in one place, ``_refused_future``."""
 
     def __init__(self, info: ModelInfo, pyfunc: mlflow.pyfunc.PyFuncModel):
         self.info = info
         self.pyfunc = pyfunc
-        self.forecaster: Forecaster = pyfunc.unwrap_python_model().forecaster
-        self.series_ids = set(self.forecaster.series_ids_)
-        self.cold_start_ids = frozenset(getattr(self.forecaster, "cold_start_ids_", ()))
+        # What the version knows about its data, read once; predicting goes through the pyfunc only.
+        forecaster = pyfunc.unwrap_python_model().forecaster
+        self.series_ids = sorted(str(i) for i in forecaster.series_ids_)
+        self.cold_start_ids = frozenset(getattr(forecaster, "cold_start_ids_", ()))
+        self.series_attributes: pd.DataFrame = forecaster.series_attributes_
+        self.periods_are_hours = forecaster.freq_ == "h"
+        self._known = set(self.series_ids)
         # mlforecast's predict swaps state on the fitted object while it runs: one call at a time.
         self._predict_lock = threading.Lock()
 
@@ -101,18 +105,26 @@ class ServedModel:
         return requested
 
     def forecast_frame(self, unique_ids: list[str], horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
-        """The forecast frame for known series through the model's pyfunc; 4xx ``ApiError`` on
-        unknown series or known-future values that do not fit."""
-        unknown = [i for i in unique_ids if i not in self.series_ids]
+        """The forecast frame of known series; 4xx ``ApiError`` on unknown series or known-future
+        values that do not fit."""
+        unknown = [i for i in unique_ids if i not in self._known]
         if unknown:
             shown = ", ".join(repr(i) for i in unknown[:5])
             index = unique_ids.index(unknown[0])
             raise ApiError(404, "unknown_series", f"{len(unknown)} unknown series: {shown}", f"unique_ids.{index}")
-        if future is not None:
-            self._check_future_rows(unique_ids, future)
-            request = future.assign(horizon=horizon)
+        return self._predict(list(dict.fromkeys(unique_ids)), horizon, future)
+
+    def all_series_forecast(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Forecast of every series with its static attributes (``family`` etc.); the baseline
+        scenario for known-future values unless ``future`` gives them for every series."""
+        frame = self._predict(self.series_ids, horizon, future)
+        return frame.merge(self.series_attributes, on="unique_id", how="left")
+
+    def _predict(self, ids: list[str], horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
+        if future is None:
+            request = pd.DataFrame({"unique_id": ids, "horizon": horizon})
         else:
-            request = pd.DataFrame({"unique_id": list(dict.fromkeys(unique_ids)), "horizon": horizon})
+            request = self._checked_future(ids, future).assign(horizon=horizon)
         with self._predict_lock:
             try:
                 return self.pyfunc.predict(request.astype({"horizon": "int64"}))
@@ -141,24 +153,16 @@ class ServedModel:
             422, "invalid_future", reason or "the known-future values do not fit the model's input", "future"
         )
 
-    def _no_future_columns(self) -> ApiError:
-        return ApiError(
-            422, "invalid_future", f"model version {self.info.version} uses no known-future values", "future"
-        )
-
-    def _check_future_rows(self, unique_ids: list[str], future: pd.DataFrame) -> None:
-        """What MLflow's schema enforcement would otherwise drop silently: other series, other columns."""
+    def _checked_future(self, ids: list[str], future: pd.DataFrame) -> pd.DataFrame:
+        """``future`` with ``ds`` as timestamps and the values as numbers, refused (4xx ``ApiError``)
+        for what MLflow's schema enforcement would drop silently (other series, other columns) or
+        the model would forecast through (an empty value), and for series it lacks."""
         if not self.info.exogenous:
-            raise self._no_future_columns()
-        if other := sorted(set(future["unique_id"]) - set(unique_ids)):
+            raise ApiError(
+                422, "invalid_future", f"model version {self.info.version} uses no known-future values", "future"
+            )
+        if other := sorted(set(future["unique_id"].astype(str)) - set(ids)):
             raise ApiError(422, "invalid_future", f"values for series not requested: {', '.join(other[:5])}", "future")
-        self._check_future_values(future)
-        if lacking := [i for i in dict.fromkeys(unique_ids) if i not in set(future["unique_id"])]:
-            raise ApiError(422, "invalid_future", f"no values for series: {', '.join(lacking[:5])}", "future")
-
-    def _check_future_values(self, future: pd.DataFrame) -> None:
-        """Columns the model does not read, then empty values in those it does (a row that lacks one):
-        MLflow drops the first and the model forecasts through the second, both without a word."""
         if unknown_columns := [c for c in future.columns if c not in ("unique_id", "ds", *self.info.exogenous)]:
             column = unknown_columns[0]
             message = f"unknown exogenous column {column!r}; this model uses {', '.join(self.info.exogenous)}"
@@ -166,33 +170,54 @@ class ServedModel:
         if (missing := first_missing_value(future, self.info.exogenous)) is not None:
             row, column = missing
             raise ApiError(422, "invalid_future", "missing value", f"future.{row}.{column}")
+        typed = future.assign(unique_id=future["unique_id"].astype(str))
+        for column in ("ds", *(c for c in self.info.exogenous if c in future.columns)):
+            parse = _as_timestamps if column == "ds" else _as_numbers
+            typed[column], bad = parse(future[column])
+            if bad is not None:
+                kind = "a date (or hour), local time" if column == "ds" else "a number"
+                raise ApiError(
+                    422, "invalid_future", f"not {kind}: {future[column].iloc[bad]!r}", f"future.{bad}.{column}"
+                )
+        if lacking := [i for i in ids if i not in set(typed["unique_id"])]:
+            raise ApiError(422, "invalid_future", f"no values for series: {', '.join(lacking[:5])}", "future")
+        return typed
 
-    def all_series_forecast(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Forecast of every series with its static attributes (``family`` etc.); the baseline
-        scenario for known-future values unless ``future`` gives them."""
-        if future is not None:
-            if not self.info.exogenous:
-                raise self._no_future_columns()
-            self._check_future_values(future)
-        with self._predict_lock:
-            if self.info.exogenous and future is None:
-                future = self.forecaster.baseline_future(horizon)
-            try:
-                frame = self.forecaster.predict(horizon, future=future)
-            except ValueError as error:
-                # Only the model's FutureValuesError (serving does not import models) is the caller's doing.
-                if type(error).__name__ != "FutureValuesError":
-                    raise
-                raise ApiError(422, "invalid_future", str(error), f"future.{error.column or 'ds'}") from None
-        return frame.merge(self.forecaster.series_attributes_, on="unique_id", how="left")
 
-    def future_frame(self, rows) -> pd.DataFrame | None:
-        """Request rows of known-future values as a frame (None when the request sent none)."""
-        if rows is None:
-            return None
-        return pd.DataFrame(
-            [{"unique_id": r.unique_id, "ds": pd.Timestamp(r.ds), **(r.model_extra or {})} for r in rows]
-        )
+def _as_timestamps(values: pd.Series) -> tuple[pd.Series, int | None]:
+    """Values as timestamps, and the position of the first that is not one (None when all are)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values, None
+    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    bad = parsed.isna() & values.notna()
+    return parsed, (int(bad.to_numpy().nonzero()[0][0]) if bad.any() else None)
+
+
+def _as_numbers(values: pd.Series) -> tuple[pd.Series, int | None]:
+    """Values as floats, and the position of the first that is not a number (None when all are)."""
+    parsed = pd.to_numeric(values, errors="coerce")
+    bad = parsed.isna() & values.notna()
+    return parsed.astype(float), (int(bad.to_numpy().nonzero()[0][0]) if bad.any() else None)
+
+
+def champion_level_error(tracking_uri: str, name: str, alias: str) -> tuple[float, str]:
+    """The family level error the ``name@alias`` version measured in training (from its MLflow
+    run, without loading the model), and where the figure comes from; 0 without a model."""
+    try:
+        version = ServedModel.lookup(tracking_uri, name, alias)
+        metrics = MlflowClient(tracking_uri).get_run(version.run_id).data.metrics
+    except (ModelNotFound, MlflowException):
+        return 0.0, "no trained model found: series treated as independent"
+    if "family_level_error" not in metrics:
+        return 0.0, f"model version {version.version} did not measure it"
+    return float(metrics["family_level_error"]), f"measured by model version {version.version}"
+
+
+def future_frame(rows) -> pd.DataFrame | None:
+    """A request's known-future rows (``FutureValues``) as a frame; None when the request sent none."""
+    if rows is None:
+        return None
+    return pd.DataFrame([{"unique_id": r.unique_id, "ds": pd.Timestamp(r.ds), **(r.model_extra or {})} for r in rows])
 
 
 def future_source(info: ModelInfo, rows) -> str:

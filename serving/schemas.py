@@ -7,8 +7,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, NaiveDatetime, model_validator
 
-from planning.plan import Lock, Plan
-from planning.site import Site
+from planning import DemandBasis, Lock, Plan, Replan, Site
 
 __all__ = [
     "ForecastPoint",
@@ -72,7 +71,8 @@ class FutureValues(BaseModel):
 
 _FUTURE_DESCRIPTION = (
     "known-future values for every requested series and forecast period (day, or hour for hourly models) "
-    "when the model reads exogenous columns (model.exogenous); omitted: each series' most frequent recent value (regular price, no promotion)"
+    "when the model reads exogenous columns (model.exogenous); omitted: each series' most frequent recent value "
+    "(regular price, no promotion)"
 )
 
 
@@ -120,7 +120,8 @@ class RecommendRequest(_Request):
         ge=0,
         le=2,
         allow_inf_nan=False,
-        description="relative error of a family's level shared by its series; the model's family_level_error when omitted",
+        description="relative error of a family's level shared by its series; "
+        "the model's family_level_error when omitted",
     )
     demand: str | None = Field(
         None, description='plan for the daily sums of one forecast column instead ("mean", "q90", ...)'
@@ -135,6 +136,16 @@ class RecommendRequest(_Request):
     change_penalty_per_shift: float = Field(
         100.0, ge=0, allow_inf_nan=False, description="charge per changed line-shift"
     )
+
+    def basis(self, model_level_error: float) -> DemandBasis:
+        """What the plan covers; the model's family level error unless the request gives one."""
+        level_error = model_level_error if self.level_error is None else self.level_error
+        return DemandBasis(service_level=self.service_level, level_error=level_error, column=self.demand)
+
+    def replan(self) -> Replan | None:
+        if self.previous_plan is None:
+            return None
+        return Replan(self.previous_plan, self.frozen_days, self.change_penalty_per_shift)
 
 
 class RecommendResponse(BaseModel):

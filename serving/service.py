@@ -6,10 +6,10 @@ import bentoml
 from fastapi import FastAPI
 
 from capcast.settings import Settings
-from planning.solve import Replan
+from planning import SolverSettings
 from serving.errors import ApiError, install_error_handlers
-from serving.model_store import ServedModel, future_source, to_series_forecasts
-from serving.recommend import load_default_site, plan_from_forecast
+from serving.model_store import ServedModel, future_frame, future_source, to_series_forecasts
+from serving.recommend import load_default_site, recommend_plan
 from serving.schemas import ForecastRequest, ForecastResponse, ModelInfo, RecommendRequest, RecommendResponse
 
 api = FastAPI(title="capcast", version="0.1.0", description="Demand forecasts and capacity recommendations.")
@@ -46,7 +46,7 @@ class Capcast:
     def forecast(self, request: ForecastRequest) -> ForecastResponse:
         """Per series, per period (day, or hour for hourly models): mean and quantiles of demand."""
         horizon = self.model.horizon(request.horizon)
-        frame = self.model.forecast_frame(request.unique_ids, horizon, self.model.future_frame(request.future))
+        frame = self.model.forecast_frame(request.unique_ids, horizon, future_frame(request.future))
         return ForecastResponse(
             model=self.model.info,
             horizon=horizon,
@@ -60,22 +60,15 @@ class Capcast:
         site = request.site or self.site
         if site is None:
             raise ApiError(422, "no_site", "no site configured on the service; send one in the request", "site")
-        forecast = self.model.all_series_forecast(
-            self.model.horizon(request.horizon), self.model.future_frame(request.future)
-        )
-        time_limit_s = request.time_limit_s or self.plan_time_limit_s
-        replan = (
-            Replan(request.previous_plan, request.frozen_days, request.change_penalty_per_shift)
-            if request.previous_plan is not None
-            else None
-        )
-        level_error = self.model.info.family_level_error if request.level_error is None else request.level_error
-        plan = plan_from_forecast(
-            forecast, site, request.demand, time_limit_s, request.service_level, request.locks, replan, level_error
-        )
-        basis = request.demand or f"service level {request.service_level:g}, level error {level_error:g}"
+        forecast = self.model.all_series_forecast(self.model.horizon(request.horizon), future_frame(request.future))
+        basis = request.basis(self.model.info.family_level_error)
+        settings = SolverSettings(time_limit_s=request.time_limit_s or self.plan_time_limit_s)
+        plan = recommend_plan(forecast, site, basis, settings, request.locks, request.replan())
         return RecommendResponse(
-            model=self.model.info, future=future_source(self.model.info, request.future), demand=basis, plan=plan
+            model=self.model.info,
+            future=future_source(self.model.info, request.future),
+            demand=basis.describe(),
+            plan=plan,
         )
 
 

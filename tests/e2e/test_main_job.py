@@ -7,10 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from capcast.cli import app
-from planning.plan import Plan
-from planning.service_level import service_level_demand
-from planning.site import load_site
-from planning.verify import plan_violations
+from planning import Plan, load_site, plan_violations, service_level_demand
 
 
 @pytest.fixture
@@ -109,7 +106,6 @@ def test_forecast_refuses_a_future_file_with_an_empty_value_naming_row_and_colum
 def test_plan_command_replans_with_locks_and_reports_bad_lock_files(tmp_path, monkeypatch):
     import json
 
-    from planning.plan import Plan
     from tests.planning.conftest import make_site
 
     site_path = tmp_path / "site.yaml"

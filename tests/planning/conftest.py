@@ -2,8 +2,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from planning.demand import Demand
-from planning.site import Site
+from planning.domain.demand import Demand
+from planning.domain.site import Site
 
 
 def make_site(**overrides) -> Site:

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from capcast.local_service import running_service
+from tests.service_process import running_service
 
 
 @pytest.fixture(scope="module")

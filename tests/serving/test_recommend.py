@@ -1,42 +1,38 @@
-"""From a forecast frame to a plan, including panels with no product family column."""
+"""/recommend's edge: what planning refuses becomes a 4xx naming the request's field."""
 
 import pandas as pd
 import pytest
 
+from planning import DemandBasis, Lock, SolverSettings
 from serving.errors import ApiError
-from serving.recommend import plan_from_forecast
+from serving.recommend import recommend_plan
 from tests.planning.conftest import make_site
 
+FAST = SolverSettings(time_limit_s=1)
 
-def _forecast(with_family: bool) -> pd.DataFrame:
+
+def _forecast() -> pd.DataFrame:
     days = pd.date_range("2026-01-05", periods=5, freq="D")
-    frame = pd.DataFrame(
-        [
-            {"unique_id": uid, "ds": ds, "mean": 40.0, "q10": 30.0, "q50": 40.0, "q90": 55.0}
-            for uid in ("A", "B")
-            for ds in days
-        ]
-    )
-    if with_family:
-        frame["family"] = frame["unique_id"]
-    return frame
+    rows = [{"unique_id": u, "ds": d, "family": u, "mean": 40.0, "q10": 30.0, "q90": 55.0} for u in "AB" for d in days]
+    return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("with_family", [True, False])
-def test_series_without_family_are_planned_as_their_own_product(with_family):
-    plan = plan_from_forecast(_forecast(with_family), make_site(), "mean", time_limit_s=1)
-    assert sorted({f.family for f in plan.families}) == ["A", "B"]
-    assert all(f.demand == 40 for f in plan.families)
-
-
-def test_default_covers_a_service_level_above_the_mean():
-    mean_plan = plan_from_forecast(_forecast(True), make_site(), "mean", time_limit_s=1)
-    covered = plan_from_forecast(_forecast(True), make_site(), None, time_limit_s=1, service_level=0.95)
-    assert sum(f.demand for f in covered.families) > sum(f.demand for f in mean_plan.families)
-
-
-@pytest.mark.parametrize("column", ["unique_id", "family", "ds", "q99", "item_id"])
-def test_only_mean_or_quantile_columns_can_be_planned_for(column):
+@pytest.mark.parametrize(
+    "basis, locks, site, expected",
+    [
+        (DemandBasis(column="q99"), [], make_site(), (422, "unknown_demand_column", "demand")),
+        (DemandBasis(), [Lock(line="L9", day="2026-01-06", shift="day")], make_site(), (422, "invalid_lock", "locks")),
+        # Two families, but the site's lines make only B.
+        (DemandBasis(), [], make_site(initial_inventory={}, lines=make_site().model_dump()["lines"][1:]), None),
+    ],
+)
+def test_planning_refusals_become_4xx_with_the_field(basis, locks, site, expected):
     with pytest.raises(ApiError) as error:
-        plan_from_forecast(_forecast(True), make_site(), column, time_limit_s=1)
-    assert (error.value.status, error.value.code, error.value.field) == (422, "unknown_demand_column", "demand")
+        recommend_plan(_forecast(), site, basis, FAST, locks)
+    expected = expected or (422, "site_does_not_fit", "site")
+    assert (error.value.status, error.value.code, error.value.field) == expected
+
+
+def test_a_forecast_frame_becomes_a_plan():
+    plan = recommend_plan(_forecast(), make_site(), DemandBasis(column="mean"), FAST)
+    assert plan.days == 5 and sorted({f.family for f in plan.families}) == ["A", "B"]

@@ -3,11 +3,7 @@
 import pytest
 from mlflow.exceptions import MlflowException
 
-from planning.demand import demand_from_forecast
-from planning.plan import Plan
-from planning.service_level import service_level_demand
-from planning.site import load_site
-from planning.verify import plan_violations
+from planning import Plan, demand_from_forecast, load_site, plan_violations, service_level_demand
 
 
 def _error(response, status):
@@ -335,10 +331,7 @@ def test_recommend_answers_500_for_a_model_error_that_is_not_about_future_values
 ):
     from starlette.testclient import TestClient
 
-    def predict(horizon, future=None):
-        raise ValueError("horizon 3 is longer than the maximum 2")
-
-    monkeypatch.setattr(hourly_model.forecaster, "predict", predict)
+    _predict_raising(monkeypatch, hourly_model, ValueError("horizon 3 is longer than the maximum 2"))
     client = TestClient(hourly_client.app, raise_server_exceptions=False)
     response = client.post("/recommend", json={"horizon": 3, "future": _hourly_future()})
     assert response.status_code == 500 and response.json()["error"]["code"] == "internal", response.text
@@ -389,13 +382,14 @@ def test_hourly_model_reads_future_values_by_the_hour(hourly_client, hourly_mode
     hours = [p["ds"] for p in baseline.json()["forecasts"][0]["points"]]
     assert hours[:2] == ["2024-01-22T00:00:00", "2024-01-22T01:00:00"]  # the sample ends 2024-01-21 23:00
     received = []
-    predict = hourly_model.forecaster._predict
+    forecaster = hourly_model.pyfunc.unwrap_python_model().forecaster
+    predict = forecaster._predict
 
     def spy(horizon, ids, future):
         received.append(future)
         return predict(horizon, ids, future)
 
-    monkeypatch.setattr(hourly_model.forecaster, "_predict", spy)
+    monkeypatch.setattr(forecaster, "_predict", spy)
     rows = [{"unique_id": "S1", "ds": ds, "holiday": hour % 2} for hour, ds in enumerate(hours)]
     response = hourly_client.post("/forecast", json={"unique_ids": ["S1"], "horizon": 6, "future": rows})
     assert response.status_code == 200, response.text

@@ -1,0 +1,39 @@
+"""The ``capcast`` command line: one module per command group, each a thin edge over the packages.
+
+Every failure a user can cause ends in one clear line per problem on stderr
+and a non-zero exit code, never a traceback (``capcast.cli.edge``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import typer
+
+from capcast.cli.data import data_app
+from capcast.cli.forecast import forecast
+from capcast.cli.plan import plan
+from capcast.cli.serve import serve
+from capcast.cli.train import backtest, train
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="capcast: demand forecasts turned into capacity plans.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+app.add_typer(data_app, name="data")
+for command in (train, backtest, forecast, plan, serve):
+    app.command()(command)
+
+
+@app.callback()
+def _quiet_libraries() -> None:
+    """Keep library chatter (MLflow's migrations and progress bars) out of the CLI's output."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,89 @@
+"""What every command does at the edge: one clear line per problem on stderr, a non-zero exit,
+never a traceback; and the files they read, each refused with its path."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "HORIZON_UNITS",
+    "MAX_HORIZON",
+    "fail",
+    "file_field_line",
+    "load_panel_or_fail",
+    "read_csv_or_fail",
+    "read_yaml_models_or_fail",
+    "validation_lines",
+]
+
+MAX_PROBLEMS_SHOWN = 50
+# Horizons count periods of the data: a year of hourly data bounds train and backtest alike.
+MAX_HORIZON = 24 * 366
+HORIZON_UNITS = "periods of the data (days, or hours for hourly data)"
+
+
+def fail(lines: list[str] | str, code: int = 1) -> NoReturn:
+    """Print each problem on its own line (at most 50) and exit with ``code``."""
+    lines = [lines] if isinstance(lines, str) else lines
+    for line in lines[:MAX_PROBLEMS_SHOWN]:
+        typer.echo(line, err=True)
+    if len(lines) > MAX_PROBLEMS_SHOWN:
+        typer.echo(f"... and {len(lines) - MAX_PROBLEMS_SHOWN} more problems", err=True)
+    raise typer.Exit(code)
+
+
+def validation_lines(source: str, error) -> list[str]:
+    """pydantic errors as ``source: field.path: reason`` lines."""
+    return [f"{source}: {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in error.errors()]
+
+
+def file_field_line(path: Path, field: str | None, message: str) -> str:
+    """An API field path of rows read from a CSV file, as the file's row and column: ``future.3.promo``
+    is row 5 (the header is row 1, as ``capcast data validate`` counts)."""
+    if field and (cell := re.fullmatch(r"[a-z_]+\.(\d+)\.(.+)", field)):
+        return f"{path}: row {int(cell.group(1)) + 2}, column {cell.group(2)}: {message}"
+    return f"{path}: {message}"
+
+
+def read_csv_or_fail(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    if not path.exists():
+        fail(f"{path}: file not found")
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        fail(f"{path}: cannot read: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+
+
+def read_yaml_models_or_fail(path: Path, kind):
+    """A YAML/JSON file validated as ``kind`` (a pydantic model or a list of them)."""
+    import yaml
+    from pydantic import TypeAdapter, ValidationError
+
+    if not path.exists():
+        fail(f"{path}: file not found")
+    try:
+        return TypeAdapter(kind).validate_python(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as error:
+        fail(validation_lines(str(path), error))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        fail(f"{path}: not valid YAML/JSON: {str(error).splitlines()[0]}")
+
+
+def load_panel_or_fail(path: Path) -> pd.DataFrame:
+    """A panel that passed the data contract, or one line per problem (file, row, column)."""
+    from features.io import load_panel
+    from features.validation import PanelError
+
+    try:
+        return load_panel(path)
+    except PanelError as error:
+        fail([str(p) for p in error.problems])

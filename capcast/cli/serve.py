@@ -1,0 +1,44 @@
+"""``capcast serve``: the BentoML service on the configured address, after checking it can start."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import capcast
+from capcast.cli.edge import fail
+from capcast.cli.plan import load_site_or_fail
+from capcast.settings import Settings
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on (default CAPCAST_HOST or 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default CAPCAST_PORT or 3000)")] = None,
+) -> None:
+    """Start the BentoML service serving the @champion model."""
+    from serving.model_store import ModelNotFound, ServedModel
+
+    settings = Settings()
+    try:  # fail here, in one line, rather than inside the server
+        version = ServedModel.lookup(settings.tracking_uri, settings.model_name, settings.model_alias)
+    except ModelNotFound as error:
+        fail(str(error))
+    site_path = settings.site_path.resolve()
+    if site_path.exists():
+        load_site_or_fail(site_path)
+    host, port = host or settings.host, port or settings.port
+    base = f"http://{host}:{port}"
+    typer.echo(f"serving {settings.model_name} version {version.version} (@{settings.model_alias}) on {base}")
+    typer.echo(f"  GET  {base}/readyz    GET {base}/model    GET {base}/docs")
+    typer.echo(f"  POST {base}/forecast  POST {base}/recommend")
+    # The folder holding the capcast packages: the server imports serving.service from there.
+    packages = Path(capcast.__file__).resolve().parent.parent
+    # The server runs from that folder: pass every path absolute.
+    env = {**os.environ, "CAPCAST_HOME": str(settings.home.resolve()), "CAPCAST_SITE": str(site_path)}
+    command = [sys.executable, "-m", "bentoml", "serve", "serving.service:Capcast", "--host", host, "--port", str(port)]
+    sys.stdout.flush()
+    os.execvpe(command[0], [*command, "--working-dir", str(packages)], env)

@@ -1,0 +1,1 @@
+"""Reading a plan: KPIs, the explanation, the independent checker, and the simulation against real demand."""

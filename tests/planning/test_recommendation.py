@@ -1,0 +1,49 @@
+"""From forecast rows to a plan: what the plan covers, with or without product families."""
+
+import pytest
+
+from planning import DemandBasis, SolverSettings, UnknownDemandColumn, demand_for_forecast, recommend
+from tests.planning.conftest import make_site
+
+FAST = SolverSettings(time_limit_s=1)
+
+
+def _rows(with_family: bool) -> list[dict]:
+    return [
+        {"unique_id": uid, "ds": f"2026-01-0{day}", "mean": 40.0, "q10": 30.0, "q50": 40.0, "q90": 55.0}
+        | ({"family": uid} if with_family else {})
+        for uid in ("A", "B")
+        for day in range(5, 10)
+    ]
+
+
+@pytest.mark.parametrize("with_family", [True, False])
+def test_series_without_family_are_planned_as_their_own_product(with_family):
+    plan = recommend(_rows(with_family), make_site(), DemandBasis(column="mean"), FAST)
+    assert sorted({f.family for f in plan.families}) == ["A", "B"]
+    assert all(f.demand == 40 for f in plan.families)
+
+
+def test_default_covers_a_service_level_above_the_mean():
+    mean = demand_for_forecast(_rows(True), DemandBasis(column="mean"))
+    covered = demand_for_forecast(_rows(True), DemandBasis(service_level=0.95))
+    assert sum(map(sum, covered.units.values())) > sum(map(sum, mean.units.values()))
+    shared = demand_for_forecast(_rows(True), DemandBasis(service_level=0.95, level_error=0.2))
+    assert sum(map(sum, shared.units.values())) > sum(map(sum, covered.units.values()))
+
+
+@pytest.mark.parametrize("column", ["unique_id", "family", "ds", "q99", "item_id"])
+def test_only_mean_or_quantile_columns_can_be_planned_for(column):
+    with pytest.raises(UnknownDemandColumn) as error:
+        demand_for_forecast(_rows(True), DemandBasis(column=column))
+    assert error.value.choices == ["mean", "q10", "q50", "q90"]
+
+
+def test_a_forecast_without_rows_is_refused():
+    with pytest.raises(ValueError, match="no rows"):
+        demand_for_forecast([], DemandBasis(column="mean"))
+
+
+def test_basis_describes_itself_as_the_response_reports_it():
+    assert DemandBasis(0.9, 0.163).describe() == "service level 0.9, level error 0.163"
+    assert DemandBasis(column="q90").describe() == "q90"
