@@ -115,9 +115,9 @@ def generate_panel(config: SampleConfig = SampleConfig(), seed: int = 0) -> pd.D
 
     weekly = [_weekly_profile(rng) for _ in range(config.families)]
     store_scale = rng.lognormal(0.0, 0.3, size=config.locations)
-    n_slow = int(round(config.slow_mover_share * config.products))
+    n_slow = round(config.slow_mover_share * config.products)
     slow = set(rng.choice(config.products, size=n_slow, replace=False).tolist())
-    n_new = int(round(config.new_item_share * config.products))
+    n_new = round(config.new_item_share * config.products)
     latest_launch = max(config.days - config.min_new_item_days, 0)
     launch = {
         int(product): int(rng.integers(min(int(0.75 * config.days), latest_launch), latest_launch + 1))

@@ -152,7 +152,8 @@ def _parse_problems(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[
                 source,
                 _row(i),
                 column,
-                f"static attribute changes within series {typed.at[i, 'unique_id']!r}: {typed.at[i, column]!r} after {values[i]!r}",
+                f"static attribute changes within series {typed.at[i, 'unique_id']!r}: "
+                f"{typed.at[i, column]!r} after {values[i]!r}",
             )
             for i in raw.index[varying]
         ]

@@ -46,3 +46,6 @@ __all__ = [
     "simulate",
     "solve",
 ]
+
+# Marks this package as capcast's own: capcast checks it at start (capcast/packages.py).
+__distribution__ = "capcast"

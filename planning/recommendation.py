@@ -80,11 +80,12 @@ def recommend(
     rows: Iterable[Mapping],
     site: Site,
     basis: DemandBasis = DemandBasis(),
-    settings: SolverSettings = SolverSettings(),
+    settings: SolverSettings | None = None,
     locks: Sequence[Lock] = (),
     replan: Replan | None = None,
 ) -> Plan:
-    """Plan ``site`` to cover the forecast ``rows`` as ``basis`` says, keeping the planner's ``locks``.
+    """Plan ``site`` to cover the forecast ``rows`` as ``basis`` says, keeping the planner's ``locks``
+    (``settings``: the solver's defaults when None).
 
     Raises:
         UnknownDemandColumn, ValueError: as ``demand_for_forecast``; ValueError also when the
@@ -92,4 +93,5 @@ def recommend(
         LockError: when a lock names something the site or the planned days do not have.
         PlanningError: when the rules admit no plan or none was found in time.
     """
-    return solve(site, demand_for_forecast(rows, basis), settings, locks=locks, replan=replan)
+    demand = demand_for_forecast(rows, basis)
+    return solve(site, demand, settings or SolverSettings(), locks=locks, replan=replan)

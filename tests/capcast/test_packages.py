@@ -1,0 +1,57 @@
+"""capcast's generic top-level package names: a foreign ``models`` or ``features`` is named at start."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import capcast
+from capcast.packages import OWN_PACKAGES, foreign_package
+
+HOME = Path(capcast.__file__).resolve().parent.parent
+
+
+def _package(folder: Path, name: str, text: str = '"""someone else\'s"""\n') -> Path:
+    (folder / name).mkdir(parents=True)
+    (folder / name / "__init__.py").write_text(text)
+    return folder
+
+
+def test_capcasts_own_packages_pass():
+    assert foreign_package(HOME) is None
+
+
+def test_a_folder_earlier_on_the_path_is_named(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(_package(tmp_path, "models")))
+    message = foreign_package(HOME)
+    assert message.startswith(f"package 'models' is imported from {tmp_path / 'models'}, not from capcast")
+
+
+def test_a_package_installed_over_ours_is_named(tmp_path, monkeypatch):
+    """Another distribution's ``features`` written into the same site-packages folder."""
+    site = tmp_path / "site-packages"
+    for name in OWN_PACKAGES:
+        _package(site, name, '"""ours"""\n__distribution__ = "capcast"\n' if name != "features" else "x = 1\n")
+    monkeypatch.syspath_prepend(str(site))
+    assert foreign_package(site) == (
+        f"package 'features' at {site / 'features'} is not capcast's: another distribution installed its own "
+        "'features' over it; install capcast in a virtual environment of its own"
+    )
+
+
+def test_the_command_line_names_the_clash_in_one_line(tmp_path):
+    clash = _package(tmp_path, "features")
+    result = subprocess.run(
+        [sys.executable, "-m", "capcast", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(clash), "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,  # the working folder comes first on the path of `python -m`
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"capcast: package 'features' is imported from {clash / 'features'}, not from capcast ({HOME / 'features'}): "
+        "another distribution or folder named 'features' shadows it; remove it from the path or install capcast "
+        "in a virtual environment of its own"
+    ]
