@@ -28,16 +28,6 @@ from models.metrics import dollar_sales_weights, wrmsse
 
 FOLDS = (1857, 1885)
 HORIZON = 28
-DEFAULTS = {
-    "n_estimators": 300,
-    "learning_rate": 0.05,
-    "num_leaves": 63,
-    "min_child_samples": 20,
-    "subsample": 0.8,
-    "colsample_bytree": 0.8,
-    "reg_lambda": 0.0,
-    "tweedie_variance_power": 1.5,
-}
 
 
 def _space(trial: optuna.Trial) -> dict:
@@ -51,6 +41,12 @@ def _space(trial: optuna.Trial) -> dict:
         "reg_lambda": trial.suggest_float("reg_lambda", 0.0, 10.0),
         "tweedie_variance_power": trial.suggest_float("tweedie_variance_power", 1.05, 1.7),
     }
+
+
+def _defaults() -> dict:
+    """Trial 0: the forecaster's own default of every hyper-parameter in the search space. A
+    FixedTrial answers each ``suggest_*`` of ``_space`` with the value of that name it is given."""
+    return _space(optuna.trial.FixedTrial(LightGBMForecaster().get_params()))
 
 
 def _fold_score(panel: pd.DataFrame, cutoff: pd.Timestamp, params: dict, threads: int) -> float:
@@ -95,7 +91,7 @@ def main() -> None:
         return score
 
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=0))
-    study.enqueue_trial(DEFAULTS)
+    study.enqueue_trial(_defaults())
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study.optimize(objective, n_trials=3 if args.quick else args.trials)
     best = {"trial": study.best_trial.number, "mean_wrmsse": round(study.best_value, 4), **study.best_params}

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from features.pipeline import infer_frequency
 from models.future import FutureValuesError, baseline_future, check_future, usual_values
@@ -78,10 +79,17 @@ def to_forecast_frame(raw: pd.DataFrame, model: str, levels: Sequence[float]) ->
     return forecast_frame(raw, mean, quantiles)
 
 
-class Forecaster(ABC):
-    """Base class: configuration in ``__init__``, learning in ``fit``, no I/O in either."""
+class Forecaster(BaseEstimator, ABC):
+    """Base class in scikit-learn's shape: configuration in ``__init__``, learning in ``fit``,
+    no I/O in either.
 
-    #: Central interval levels (percent) the forecaster reports.
+    ``__init__`` only stores its keyword arguments, unchecked and unchanged, so that
+    ``get_params``, ``set_params`` and ``sklearn.base.clone`` work; ``fit`` checks them
+    (``_check_params``), forgets any earlier fit and learns. Learned state ends in ``_``.
+    """
+
+    #: Central interval levels (percent) the forecaster reports; every concrete class
+    #: takes ``levels`` as a parameter, so ``get_params`` reads the instance's own.
     levels: tuple[int, ...] = (80,)
 
     @property
@@ -123,16 +131,32 @@ class Forecaster(ABC):
         """Fewest periods a series needs for this forecaster; shorter ones go to the cold-start fallback."""
         return 1
 
+    @abstractmethod
+    def _cold_start_forecaster(self) -> Forecaster:
+        """A new, unfitted forecaster for the series shorter than ``_min_history()``."""
+
+    def _check_params(self) -> None:
+        """Refuse invalid parameters with a ValueError; called first thing in ``fit``."""
+
+    def _forget_fit(self) -> None:
+        """Drop the learned state (attributes ending in ``_``) of an earlier ``fit``."""
+        for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("__")]:
+            delattr(self, name)
+
     def fit(self, panel: pd.DataFrame) -> Forecaster:
-        """Learn from a validated panel (``unique_id, ds, y`` + static and exogenous columns).
+        """Learn from a validated panel (``unique_id, ds, y`` + static and exogenous columns),
+        starting from scratch: nothing learned by an earlier ``fit`` survives.
 
         Series shorter than the forecaster's minimum history (new items) are
-        forecast by a cold-start fallback fit on them alone: statsforecast's
-        historic average with its normal bands. ``cold_start_ids_`` lists them.
+        forecast by a cold-start fallback fit on them alone, the forecaster the
+        concrete class names in ``_cold_start_forecaster``. ``cold_start_ids_``
+        lists them; ``cold_start_`` is the fitted fallback when there are any.
         """
+        self._check_params()
         missing = {"unique_id", "ds", "y"} - set(panel.columns)
         if missing:
             raise ValueError(f"panel is missing columns: {sorted(missing)}")
+        self._forget_fit()
         self.freq_ = infer_frequency(panel)
         lengths = panel.groupby("unique_id").size()
         self.cold_start_ids_ = sorted(str(i) for i in lengths.index[lengths < self._min_history()])
@@ -142,9 +166,7 @@ class Forecaster(ABC):
             )
         cold = panel["unique_id"].astype(str).isin(self.cold_start_ids_)
         if cold.any():
-            from models.baselines import LocalForecaster
-
-            self.cold_start_ = LocalForecaster("historic_average", levels=self.levels).fit(panel[cold])
+            self.cold_start_ = self._cold_start_forecaster().fit(panel[cold])
         self._fit(panel[~cold])
         self.usual_exogenous_ = usual_values(panel, self.exogenous_)
         self.series_ids_ = sorted(panel["unique_id"].astype(str).unique())

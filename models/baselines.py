@@ -18,7 +18,14 @@ from statsforecast.utils import ConformalIntervals
 from features.pipeline import infer_frequency
 from models.base import Forecaster, to_forecast_frame
 
-__all__ = ["LOCAL_METHODS", "WEEKLY_SEASON", "LocalForecaster", "SeasonalNaive", "weekly_seasonal_naive"]
+__all__ = [
+    "LOCAL_METHODS",
+    "WEEKLY_SEASON",
+    "LocalForecaster",
+    "SeasonalNaive",
+    "cold_start_fallback",
+    "weekly_seasonal_naive",
+]
 
 # name -> (statsforecast model from (season_length, conformal intervals or None), has its own intervals)
 LOCAL_METHODS: dict[str, tuple[Callable[[int, ConformalIntervals | None], object], bool]] = {
@@ -56,13 +63,18 @@ class LocalForecaster(Forecaster):
         horizon: int = 28,
         conformal_windows: int = 4,
     ):
-        if method not in LOCAL_METHODS:
-            raise ValueError(f"unknown local method {method!r}; choose from {sorted(LOCAL_METHODS)}")
         self.method = method
         self.season_length = season_length
         self.levels = levels
         self.horizon = horizon
         self.conformal_windows = conformal_windows
+
+    def _check_params(self) -> None:
+        if self.method not in LOCAL_METHODS:
+            raise ValueError(f"unknown local method {self.method!r}; choose from {sorted(LOCAL_METHODS)}")
+
+    def _cold_start_forecaster(self) -> Forecaster:
+        return cold_start_fallback(self.levels)
 
     @property
     def max_horizon(self) -> int | None:
@@ -98,10 +110,25 @@ class LocalForecaster(Forecaster):
 
 
 class SeasonalNaive(LocalForecaster):
-    """Repeat the last season (statsforecast's SeasonalNaive), with its normal-theory bands."""
+    """Repeat the last season (statsforecast's SeasonalNaive), with its normal-theory bands.
+
+    The method is what this class is, not a parameter: ``method`` is a class
+    attribute, and ``get_params`` gives ``season_length`` and ``levels`` only.
+    (``horizon`` and ``conformal_windows`` of ``LocalForecaster`` serve methods
+    without their own intervals; this one has them.)
+    """
+
+    method = "seasonal_naive"
 
     def __init__(self, season_length: int = 7, levels: tuple[int, ...] = (80,)):
-        super().__init__("seasonal_naive", season_length=season_length, levels=levels)
+        self.season_length = season_length
+        self.levels = levels
+
+
+def cold_start_fallback(levels: tuple[int, ...]) -> LocalForecaster:
+    """The forecaster of series too short for their model: statsforecast's historic average,
+    with its normal bands at ``levels``."""
+    return LocalForecaster("historic_average", levels=levels)
 
 
 # The cycle a seasonal baseline repeats: a week of days, a week of hours.

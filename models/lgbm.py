@@ -12,6 +12,7 @@ from mlforecast import MLForecast
 
 from features.pipeline import FeatureSpec, future_frame, price_references, static_columns, training_frame
 from models.base import Forecaster, forecast_frame, interval_quantiles
+from models.baselines import cold_start_fallback
 from models.calibration import ScaledConformal, shared_level_error
 
 __all__ = ["LightGBMForecaster"]
@@ -21,6 +22,10 @@ _MODEL = "lgbm"
 
 class LightGBMForecaster(Forecaster):
     """One LightGBM model across all series, forecasting recursively.
+
+    The defaults below are the production model's settings, written only here: the
+    training job (``training.train.TrainConfig``) overrides what it sets and the
+    tuning benchmark (``benchmarks.tune``) starts from ``get_params()``.
 
     Args:
         horizon: the longest horizon the quantiles are calibrated for;
@@ -40,9 +45,9 @@ class LightGBMForecaster(Forecaster):
             error of a product family's level that its series share, which
             the planner adds to the per-series spread.
         min_history: fewest periods a series needs for the global model;
-            shorter series (new items) get the cold-start fallback of
-            ``models.base``. None: one weekly cycle of daily data (7), one
-            daily cycle of hourly data (24).
+            shorter series (new items) get the cold-start fallback
+            (``models.baselines.cold_start_fallback``). None: one weekly cycle
+            of daily data (7), one daily cycle of hourly data (24).
         strategy: "recursive" (one model, each step's forecast feeds the next
             step's lags) or "direct" (one model per horizon step, mlforecast's
             ``max_horizon``; ``horizon`` times the training cost).
@@ -84,11 +89,16 @@ class LightGBMForecaster(Forecaster):
         self.levels = levels
         self.calibration_windows = calibration_windows
         self.min_history = min_history
-        if strategy not in ("recursive", "direct"):
-            raise ValueError(f"strategy must be 'recursive' or 'direct', got {strategy!r}")
         self.strategy = strategy
         self.seed = seed
         self.num_threads = num_threads
+
+    def _check_params(self) -> None:
+        if self.strategy not in ("recursive", "direct"):
+            raise ValueError(f"strategy must be 'recursive' or 'direct', got {self.strategy!r}")
+
+    def _cold_start_forecaster(self) -> Forecaster:
+        return cold_start_fallback(self.levels)
 
     def _create_model(self) -> lgb.LGBMRegressor:
         return lgb.LGBMRegressor(

@@ -28,7 +28,8 @@ REQUEST_COLUMNS = ("unique_id", "horizon")
 
 
 def _bad(field: str, message: str) -> MlflowException:
-    # "<field>: <reason>" is what the service reads; the code must be the constant (a name would read as INTERNAL_ERROR).
+    # "<field>: <reason>" is what the service reads; the error code must be the constant
+    # (a name would read as INTERNAL_ERROR).
     return MlflowException.invalid_parameter_value(f"{field}: {message}")
 
 

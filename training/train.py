@@ -7,7 +7,7 @@ import json
 import tempfile
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from importlib.metadata import version
 from pathlib import Path
 
@@ -42,30 +42,27 @@ _RUNTIME_PACKAGES = (
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyper-parameters of the production model and its evaluation."""
+    """What the training job sets on the production model (``models.lgbm.LightGBMForecaster``).
 
-    horizon: int = 28
-    n_estimators: int = 300
-    learning_rate: float = 0.05
-    num_leaves: int = 63
-    objective: str = "tweedie"
-    levels: tuple[int, ...] = (80, 95)
-    calibration_windows: int = 4
-    seed: int = 0
-    num_threads: int = 0  # LightGBM threads; 0 = all cores
+    Each field is the forecaster parameter of the same name; None (the default)
+    keeps the forecaster's own default, so the defaults live in one place.
+    ``horizon`` and ``levels`` also set the holdout backtest's horizon and bands.
+    """
+
+    horizon: int | None = None
+    n_estimators: int | None = None
+    learning_rate: float | None = None
+    num_leaves: int | None = None
+    objective: str | None = None
+    levels: tuple[int, ...] | None = None
+    calibration_windows: int | None = None
+    seed: int | None = None
+    num_threads: int | None = None  # LightGBM threads; 0 = all cores
 
     def forecaster(self) -> LightGBMForecaster:
-        return LightGBMForecaster(
-            horizon=self.horizon,
-            objective=self.objective,
-            n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate,
-            num_leaves=self.num_leaves,
-            levels=self.levels,
-            calibration_windows=self.calibration_windows,
-            seed=self.seed,
-            num_threads=self.num_threads,
-        )
+        """A new, unfitted production forecaster: its defaults, overridden by the fields that are set."""
+        overrides = {field.name: getattr(self, field.name) for field in fields(self)}
+        return LightGBMForecaster(**{name: value for name, value in overrides.items() if value is not None})
 
 
 @dataclass(frozen=True)
@@ -90,6 +87,16 @@ def panel_fingerprint(panel: pd.DataFrame) -> str:
 
 def _flatten(scores: dict[str, dict[str, float]]) -> dict[str, float]:
     return {f"holdout_{metric}_{name}": value for name, row in scores.items() for metric, value in row.items()}
+
+
+def _run_params(forecaster: LightGBMForecaster) -> dict[str, str]:
+    """Every hyper-parameter of the fitted forecaster (``get_params``) and of its resolved feature
+    spec (``feature_<name>``) as MLflow params, written as text (``features`` and ``min_history``
+    may be None or a ``FeatureSpec``)."""
+    params = forecaster.get_params(deep=False) | {
+        f"feature_{name}": value for name, value in asdict(forecaster.features_).items()
+    }
+    return {name: str(value) for name, value in params.items()}
 
 
 def _request_example(forecaster: LightGBMForecaster) -> pd.DataFrame:
@@ -149,17 +156,18 @@ def train(
     """
     client, experiment_id = connect(tracking)
     started = time.perf_counter()
+    forecaster = config.forecaster()
     scores = holdout_backtest(
         panel,
-        config.horizon,
-        {"lgbm": config.forecaster, "seasonal_naive": lambda: weekly_seasonal_naive(panel, config.levels)},
+        forecaster.horizon,
+        {"lgbm": config.forecaster, "seasonal_naive": lambda: weekly_seasonal_naive(panel, forecaster.levels)},
     )
     backtested = time.perf_counter()
-    forecaster = config.forecaster().fit(panel)
+    forecaster.fit(panel)
     fitted = time.perf_counter()
     metrics = {**_flatten(scores), "family_level_error": forecaster.family_level_error_}
     with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
-        mlflow.log_params({**asdict(config), **{f"feature_{k}": v for k, v in asdict(forecaster.features_).items()}})
+        mlflow.log_params(_run_params(forecaster))
         mlflow.log_metrics(metrics)
         mlflow.set_tags(
             {

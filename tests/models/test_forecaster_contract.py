@@ -1,11 +1,21 @@
-"""One contract for every forecaster: shapes, quantile order, determinism, save/load, guards."""
+"""One contract for every forecaster: shapes, quantile order, determinism, save/load, guards,
+and scikit-learn's estimator conventions (get_params/set_params/clone, no checks in __init__,
+a refit starts from scratch)."""
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 
+import models.base
 from models.base import NotFittedError, quantile_columns
-from models.baselines import LocalForecaster, SeasonalNaive
+from models.baselines import LOCAL_METHODS, LocalForecaster, SeasonalNaive
 from models.lgbm import LightGBMForecaster
 from models.metrics import wape
 from training.backtest import split_holdout
@@ -45,11 +55,15 @@ def _forecast(model, test, horizon=HORIZON, ids=None):
     return model.predict(horizon, ids=ids, future=_future(model, test, horizon, ids))
 
 
-@pytest.mark.parametrize(
-    "make, max_wape",
-    FORECASTERS,
-    ids=["seasonal_naive", "lightgbm", "auto_ets", "imapa", "moving_average", "lightgbm_direct"],
-)
+FORECASTER_IDS = ["seasonal_naive", "lightgbm", "auto_ets", "imapa", "moving_average", "lightgbm_direct"]
+
+
+def _learned(model) -> list[str]:
+    """Names of the learned attributes (scikit-learn's convention: they end in ``_``)."""
+    return sorted(name for name in vars(model) if name.endswith("_") and not name.startswith("__"))
+
+
+@pytest.mark.parametrize("make, max_wape", FORECASTERS, ids=FORECASTER_IDS)
 class TestForecasterContract:
     def test_frame_shape_and_columns(self, make, max_wape, holdout):
         train, test = holdout
@@ -91,6 +105,49 @@ class TestForecasterContract:
         with pytest.raises(NotFittedError):
             make().predict(3)
 
+    def test_init_only_stores_its_parameters(self, make, max_wape):
+        model = make()
+        assert vars(model) == model.get_params(deep=False)
+        assert model.get_params()["levels"] is LEVELS
+
+    def test_clone_is_an_unfitted_copy_with_equal_params(self, make, max_wape, holdout):
+        fitted = make().fit(holdout[0])
+        copy = clone(fitted)
+        assert type(copy) is type(fitted) and copy is not fitted
+        assert copy.get_params() == fitted.get_params()
+        assert getattr(copy, "method", None) == getattr(fitted, "method", None)
+        assert _learned(fitted) and not _learned(copy)
+        with pytest.raises(NotFittedError):
+            copy.predict(3)
+
+    def test_set_params_changes_a_parameter(self, make, max_wape, holdout):
+        model = make()
+        assert model.set_params(levels=(90,)) is model
+        assert model.get_params()["levels"] == (90,)
+        forecast = _forecast(model.fit(holdout[0]), holdout[1])
+        assert list(forecast.columns) == ["unique_id", "ds", "mean", "q5", "q50", "q95"]
+        with pytest.raises(ValueError, match="Invalid parameter 'no_such_parameter'"):
+            model.set_params(no_such_parameter=1)
+
+    def test_refit_on_other_data_forgets_the_first_fit(self, make, max_wape, holdout):
+        """A second ``fit`` gives the model a fresh fit on the second panel gives: nothing of the
+        first (its series, its cold-start fallback) survives."""
+        train, test = holdout
+        ids = sorted(train["unique_id"].unique())
+        first_ids, second_ids = ids[: len(ids) // 2], ids[len(ids) // 2 :]
+        first = train[train["unique_id"].isin(first_ids)]
+        newcomer = first[first["unique_id"] == first_ids[-1]].tail(4).assign(unique_id="NEW-S1", item_id="NEW")
+        second = train[train["unique_id"].isin(second_ids)]
+        second_test = test[test["unique_id"].isin(second_ids)]
+
+        model = make().fit(pd.concat([first, newcomer]))
+        assert "NEW-S1" in model.cold_start_ids_ and hasattr(model, "cold_start_")
+        model.fit(second)
+        fresh = clone(model).fit(second)
+        assert model.series_ids_ == second_ids and model.cold_start_ids_ == fresh.cold_start_ids_ == []
+        assert not hasattr(model, "cold_start_") and _learned(model) == _learned(fresh)
+        pd.testing.assert_frame_equal(_forecast(model, second_test), _forecast(fresh, second_test))
+
 
 def test_lightgbm_refuses_horizon_beyond_calibration(holdout):
     model = LightGBMForecaster(horizon=7, n_estimators=20, num_threads=1).fit(holdout[0])
@@ -105,6 +162,66 @@ def test_lightgbm_beats_seasonal_naive(holdout):
     assert lgbm < naive
 
 
-def test_unknown_local_method_is_refused():
-    with pytest.raises(ValueError, match="unknown local method"):
-        LocalForecaster("prophet")
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (
+            lambda: LocalForecaster("prophet"),
+            f"unknown local method 'prophet'; choose from {sorted(LOCAL_METHODS)}",
+        ),
+        (
+            lambda: LocalForecaster().set_params(method="prophet"),
+            f"unknown local method 'prophet'; choose from {sorted(LOCAL_METHODS)}",
+        ),
+        (
+            lambda: LightGBMForecaster(strategy="both", n_estimators=20, num_threads=1),
+            "strategy must be 'recursive' or 'direct', got 'both'",
+        ),
+        (
+            lambda: LightGBMForecaster(n_estimators=20, num_threads=1).set_params(strategy="both"),
+            "strategy must be 'recursive' or 'direct', got 'both'",
+        ),
+    ],
+    ids=["local_method", "local_method_set_params", "lightgbm_strategy", "lightgbm_strategy_set_params"],
+)
+def test_invalid_parameters_are_accepted_by_init_and_refused_by_fit(make, message, holdout):
+    model = make()  # scikit-learn's convention: __init__ and set_params store, fit checks
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        model.fit(holdout[0])
+    assert not _learned(model)
+
+
+def test_seasonal_naive_params_are_its_own_and_its_method_is_fixed():
+    model = SeasonalNaive(season_length=24, levels=(90,))
+    assert model.get_params() == {"season_length": 24, "levels": (90,)}
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and copy.method == "seasonal_naive"
+    with pytest.raises(ValueError, match="Invalid parameter 'method'"):
+        model.set_params(method="auto_ets")
+
+
+def test_cold_start_fallback_is_the_historic_average_for_every_forecaster(holdout):
+    train = holdout[0]
+    newcomer = train[train["unique_id"] == train["unique_id"].iloc[0]].tail(4).assign(unique_id="NEW-S1")
+    panel = pd.concat([train, newcomer])
+    expected = newcomer["y"].mean()
+    for model in (SeasonalNaive(levels=LEVELS), LightGBMForecaster(horizon=HORIZON, n_estimators=20, num_threads=1)):
+        model.fit(panel)
+        assert model.cold_start_ids_ == ["NEW-S1"]
+        assert model.cold_start_.get_params() == LocalForecaster("historic_average", levels=model.levels).get_params()
+        forecast = model.cold_start_.predict(3)
+        assert np.allclose(forecast["mean"], expected)
+
+
+def test_the_base_class_imports_nothing_from_the_baselines():
+    """models.base defines the contract; the concrete classes name their cold-start forecaster.
+    No import of models.baselines in it, not even inside a function, nor through its imports."""
+    source = Path(models.base.__file__)
+    tree = ast.parse(source.read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not [name for name in imported if name and name.startswith("models.baselines")]
+    code = "import sys, models.base; print('models.baselines' in sys.modules)"
+    root = source.parents[1]
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert result.stdout.strip() == "False"

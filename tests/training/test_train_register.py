@@ -1,6 +1,7 @@
 """Train -> log -> register -> load, against a real MLflow store in a temp folder."""
 
 import json
+from dataclasses import replace
 
 import mlflow
 import pandas as pd
@@ -8,8 +9,10 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from features.pipeline import FeatureSpec
+from models.lgbm import LightGBMForecaster
 from training.tracking import TrackingConfig, connect
-from training.train import panel_fingerprint, train
+from training.train import TrainConfig, _run_params, panel_fingerprint, train
 
 CHAMPION = "champion"
 
@@ -42,9 +45,30 @@ def test_run_records_metrics_params_and_data_fingerprint(tracking, sample_panel,
         assert f"holdout_{name}_seasonal_naive" in run.data.metrics
     assert run.data.metrics["holdout_wape_lgbm"] < run.data.metrics["holdout_wape_seasonal_naive"]
     assert run.data.params["horizon"] == str(fast_train_config.horizon)
+    # Every hyper-parameter of the forecaster, as the forecaster has it, defaults included.
+    for name, value in fast_train_config.forecaster().get_params().items():
+        assert run.data.params[name] == str(value), name
+    assert run.data.params["subsample"] == "0.8" and run.data.params["strategy"] == "recursive"
+    assert run.data.params["features"] == "None" and run.data.params["feature_lags"] == "(1, 7, 14, 28)"
     assert run.data.tags["data_fingerprint"] == panel_fingerprint(sample_panel)
     features = json.loads(mlflow.artifacts.load_text(f"runs:/{result.run_id}/features.json"))["features"]
     assert "lag7" in features and "is_holiday" in features
+
+
+def test_train_config_sets_only_what_it_names_and_the_forecaster_keeps_the_defaults():
+    assert TrainConfig().forecaster().get_params() == LightGBMForecaster().get_params()
+    config = replace(TrainConfig(horizon=14, n_estimators=60, num_threads=1), levels=(90,))
+    expected = LightGBMForecaster(horizon=14, n_estimators=60, num_threads=1, levels=(90,))
+    assert config.forecaster().get_params() == expected.get_params()
+    assert config.forecaster() is not config.forecaster()
+
+
+def test_run_params_write_a_feature_spec_as_text(sample_panel):
+    spec = FeatureSpec(lags=(1, 7), rolling_windows=(7,), holiday_features=False)
+    forecaster = LightGBMForecaster(horizon=7, features=spec, n_estimators=10, num_threads=1).fit(sample_panel)
+    params = _run_params(forecaster)
+    assert params["features"] == str(spec) and params["min_history"] == "None"
+    assert params["feature_lags"] == "(1, 7)" and all(isinstance(value, str) for value in params.values())
 
 
 def test_second_version_is_a_challenger_not_the_champion(tracking, sample_panel, fast_train_config):
