@@ -6,7 +6,7 @@ service must import ``models`` and ``features`` from the served model version's 
 from __future__ import annotations
 
 import sys
-from importlib.machinery import PathFinder
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 
 __all__ = ["OWN_PACKAGES", "PackageClash", "foreign_package"]
@@ -19,12 +19,23 @@ class PackageClash(ImportError):
     """A package capcast imports by a generic name is someone else's."""
 
 
+def _find_spec(name: str) -> ModuleSpec | None:
+    """The spec an ``import name`` would load now, ignoring ``sys.modules``: the first of the import
+    system's finders to know it (folders on ``sys.path``, then an editable install's finder)."""
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        spec = find(name, None) if find is not None else None
+        if spec is not None:
+            return spec
+    return None
+
+
 def foreign_package(home: Path, names: tuple[str, ...] = OWN_PACKAGES) -> str | None:
-    """One line naming the first of ``names`` that Python would import, searching ``sys.path``,
-    from somewhere other than ``home`` (the folder holding capcast's packages), or whose
-    ``__init__.py`` is not capcast's; None when every one is capcast's own."""
+    """One line naming the first of ``names`` that an import would now find somewhere other than
+    ``home`` (the folder holding capcast's packages), or whose ``__init__.py`` is not capcast's;
+    None when every one is capcast's own."""
     for name in names:
-        spec = PathFinder.find_spec(name, sys.path)
+        spec = _find_spec(name)
         origin = Path(spec.origin) if spec is not None and spec.origin else None
         expected = home / name / "__init__.py"
         if origin is None:

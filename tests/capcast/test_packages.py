@@ -38,17 +38,27 @@ def test_a_package_installed_over_ours_is_named(tmp_path, monkeypatch):
     )
 
 
-def test_the_command_line_names_the_clash_in_one_line(tmp_path):
-    clash = _package(tmp_path, "features")
-    result = subprocess.run(
+def _command_line(folder: Path, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-m", "capcast", "--help"],
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PYTHONPATH": str(clash), "PATH": "/usr/bin:/bin"},
-        cwd=tmp_path,  # the working folder comes first on the path of `python -m`
+        env={"PATH": "/usr/bin:/bin"} | ({"PYTHONPATH": str(pythonpath)} if pythonpath else {}),
+        cwd=folder,  # the working folder comes first on the path of `python -m`
         check=False,
     )
+
+
+def test_the_command_line_starts_from_any_folder(tmp_path):
+    """However capcast is installed (an editable install finds its packages by a finder of its own)."""
+    result = _command_line(tmp_path)
+    assert result.returncode == 0 and "capcast: demand forecasts" in result.stdout, result.stderr
+
+
+def test_the_command_line_names_the_clash_in_one_line(tmp_path):
+    clash = _package(tmp_path / "elsewhere", "features")
+    result = _command_line(tmp_path, pythonpath=clash)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         f"capcast: package 'features' is imported from {clash / 'features'}, not from capcast ({HOME / 'features'}): "
