@@ -31,12 +31,14 @@ LEVELS = (80, 95)
 
 
 def split_holdout(panel: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Training part and the last ``horizon`` periods of every series (one common cut-off)."""
+    """Training part and the last ``horizon`` periods of every series (one common cut-off).
+    A series launched after the cut-off has nothing to forecast from: it is not in the holdout."""
     periods = panel["ds"].drop_duplicates().sort_values()
     if len(periods) <= 2 * horizon:
         raise ValueError(f"history of {len(periods)} periods is too short for a {horizon}-period holdout")
     cutoff = periods.iloc[-horizon - 1]
-    return panel[panel["ds"] <= cutoff], panel[panel["ds"] > cutoff]
+    train, test = panel[panel["ds"] <= cutoff], panel[panel["ds"] > cutoff]
+    return train, test[test["unique_id"].isin(train["unique_id"].unique())]
 
 
 def holdout_backtest(

@@ -101,3 +101,19 @@ def test_hourly_backtest_pools_steps_per_day(tmp_path):
     assert "lgbm: by horizon step (mean per day of steps)" in result.output
     assert "day 1 (steps 1-24)" in result.output and "day 2 (steps 25-48)" in result.output
     assert "2024-01-19 23:00" in result.output  # the origin with its hour, 48 hours before the data ends
+
+
+def test_a_series_launched_inside_the_holdout_is_left_out_of_it(sample_panel):
+    """It has no history before the cut-off to forecast from; the other series are scored as usual."""
+    import pandas as pd
+
+    from models.lgbm import LightGBMForecaster
+    from training.backtest import holdout_backtest, split_holdout
+
+    last_days = sample_panel[sample_panel["unique_id"] == sample_panel["unique_id"].iloc[0]].tail(3)
+    launched = pd.concat([sample_panel, last_days.assign(unique_id="NEW-S1", item_id="NEW")], ignore_index=True)
+    train, test = split_holdout(launched, 7)
+    assert "NEW-S1" not in set(test["unique_id"]) and set(test["unique_id"]) == set(sample_panel["unique_id"])
+    make = lambda: LightGBMForecaster(horizon=7, n_estimators=10, num_threads=1)  # noqa: E731
+    scores = holdout_backtest(launched, 7, {"lgbm": make})
+    assert 0 < scores["lgbm"]["wape"] < 1
