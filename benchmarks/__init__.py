@@ -1,1 +1,2 @@
-"""Benchmarks: each runs as ``python -m benchmarks.NAME [--quick]``, prints a table and writes benchmarks/out/NAME.json."""
+"""Benchmarks: each runs as ``python -m benchmarks.NAME [--quick]``, first prints the command that
+reproduces it, then its tables, and writes benchmarks/out/NAME.json."""

@@ -15,6 +15,7 @@ here is tuned: every configuration is scored once per window.
 
     python -m benchmarks.accuracy            # M5 W1 + W2 (280 series), bike 4 origins
     python -m benchmarks.accuracy --quick    # 40 series, W1 only, bike 1 origin
+    python -m benchmarks.accuracy --skip-m5  # bike sharing only (--skip-bike: M5 only)
     python -m benchmarks.accuracy --folds    # capcast with and without exogenous columns and price
                                              # changes, and a simple ensemble, on the two folds
                                              # before W1, where those choices are made
@@ -31,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.anchors import DAILY_ANCHOR, AnchorRecipe, daily_best_anchor, hourly_anchor
-from benchmarks.common import print_table, write_result
+from benchmarks.common import announce, print_table, write_result
 from features.loaders import EVENT_TYPES, read_bike_hourly, read_m5_subset
 from features.pipeline import FeatureSpec
 from models.base import Forecaster
@@ -270,7 +271,7 @@ def run_bike(data: Path, origins: pd.DatetimeIndex, threads: int) -> tuple[list,
     return rows, per_origin
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SERIES} M5 series, W1 only, one bike origin")
     parser.add_argument("--data", type=Path, default=DATA, help="folder holding m5_subset/ and bike_sharing/")
@@ -278,31 +279,39 @@ def main() -> None:
     # On 15k rows two OpenMP threads on shared cores ran 7x to 300x slower than one (measured here).
     parser.add_argument("--bike-threads", type=int, default=1, help="LightGBM threads on the bike series")
     parser.add_argument("--skip-bike", action="store_true", help="M5 only")
+    parser.add_argument("--skip-m5", action="store_true", help="bike sharing only")
     parser.add_argument(
         "--folds", action="store_true", help="capcast with/without exogenous columns on the folds before W1"
     )
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    command = announce(__spec__.name, argv)
     if args.folds:
         rows, category_rows, _ = run_m5(args.data / "m5_subset", M5_FOLDS, None, args.threads, fold_contenders)
         print_table("M5 folds before W1 (F1: d_1858-d_1885, F2: d_1886-d_1913)", rows)
-        write_result("accuracy_folds", {"m5_folds": rows, "m5_fold_categories": category_rows})
+        write_result("accuracy_folds", command, {"m5_folds": rows, "m5_fold_categories": category_rows})
         return
 
-    windows = M5_WINDOWS[:1] if args.quick else M5_WINDOWS
-    m5_rows, category_rows, pinball = run_m5(
-        args.data / "m5_subset", windows, QUICK_SERIES if args.quick else None, args.threads
-    )
-    print_table("M5 subset: accuracy (coverage/width of 80% and 95% intervals; width / mean demand)", m5_rows)
-    print_table("M5 subset: WRMSSE per category", category_rows)
-    tables = {"m5": m5_rows, "m5_categories": category_rows}
-    extra = {"m5_pinball_units": pinball, "m5_series": "all 280" if not args.quick else QUICK_SERIES}
+    tables, extra = {}, {}
+    if not args.skip_m5:
+        windows = M5_WINDOWS[:1] if args.quick else M5_WINDOWS
+        m5_rows, category_rows, pinball = run_m5(
+            args.data / "m5_subset", windows, QUICK_SERIES if args.quick else None, args.threads
+        )
+        print_table("M5 subset: accuracy (coverage/width of 80% and 95% intervals; width / mean demand)", m5_rows)
+        print_table("M5 subset: WRMSSE per category", category_rows)
+        tables |= {"m5": m5_rows, "m5_categories": category_rows}
+        extra |= {"m5_pinball_units": pinball, "m5_series": "all 280" if not args.quick else QUICK_SERIES}
     if not args.skip_bike:
         origins = pd.date_range("2012-10-01", periods=1 if args.quick else 4, freq="7D")
         bike_rows, per_origin = run_bike(args.data / "bike_sharing", origins, args.bike_threads)
         print_table(f"bike hourly: {len(origins)} weekly origins, {BIKE_HORIZON} h, pooled", bike_rows)
         tables["bike"] = bike_rows
         extra["bike_wape_per_origin"] = per_origin
-    write_result("accuracy", tables, extra=extra)
+    write_result("accuracy", command, tables, extra=extra)
 
 
 if __name__ == "__main__":

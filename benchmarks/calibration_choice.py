@@ -8,6 +8,7 @@ point forecast of the fold itself. Each scheme turns the window errors into
 80% and 95% bands for the fold; the table gives coverage and width / mean demand.
 
     python -m benchmarks.calibration_choice
+    python -m benchmarks.calibration_choice --quick   # the second fold, 40 series
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import numpy as np
 import pandas as pd
 from mlforecast import MLForecast
 
-from benchmarks.accuracy import DATA, _m5_day
-from benchmarks.common import print_table, write_result
+from benchmarks.accuracy import DATA, QUICK_SERIES, _m5_day
+from benchmarks.common import announce, print_table, write_result
 from features.loaders import read_m5_subset
 from features.pipeline import FeatureSpec, static_columns, training_frame
 from models.lgbm import LightGBMForecaster
@@ -65,17 +66,26 @@ def _schemes(errors: pd.DataFrame):
     yield "errors / series MAE, pooled", (lambda p, ids: ids.map(mae).to_numpy()), False
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"the second fold only, {QUICK_SERIES} series")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data", type=Path, default=DATA / "m5_subset")
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    command = announce(__spec__.name, argv)
     panel = read_m5_subset(args.data / "sales_daily_280.csv.gz", args.data / "calendar.csv.gz")
     panel = panel[["unique_id", "ds", "y", *static_columns(panel)]]
+    if args.quick:
+        ids = sorted(panel["unique_id"].unique())
+        panel = panel[panel["unique_id"].isin(ids[:: len(ids) // QUICK_SERIES][:QUICK_SERIES])]
     day = _m5_day(args.data / "calendar.csv.gz")
     learner = LightGBMForecaster(num_threads=args.threads)._create_model
     rows = []
-    for last in FOLDS:
+    for last in FOLDS[1:] if args.quick else FOLDS:
         cutoff = day(last)
         train = panel[panel["ds"] <= cutoff]
         test = panel[(panel["ds"] > cutoff) & (panel["ds"] <= cutoff + pd.Timedelta(days=HORIZON))]
@@ -103,7 +113,7 @@ def main() -> None:
     )
     print_table("calibration schemes on folds before W1 (per fold)", rows)
     print_table("mean of the two folds", mean.reset_index().to_dict("records"))
-    write_result("calibration_choice", {"folds": rows, "mean": mean.reset_index().to_dict("records")})
+    write_result("calibration_choice", command, {"folds": rows, "mean": mean.reset_index().to_dict("records")})
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,14 +36,27 @@ def print_table(title: str, rows: list[dict]) -> None:
     console.print(table)
 
 
-def write_result(name: str, tables: dict[str, list[dict]], extra: dict | None = None) -> Path:
-    """Write the tables, with date, machine and command, to ``benchmarks/out/<name>.json``."""
+def announce(module: str, argv: list[str] | None = None) -> str:
+    """Print, first thing, the command that runs this benchmark again as it runs now, and return it.
+
+    Args:
+        module: the benchmark's module (its ``__spec__.name``: ``benchmarks.accuracy``).
+        argv: its arguments; the process's own when None.
+    """
+    command = shlex.join(["python", "-m", module, *(sys.argv[1:] if argv is None else argv)])
+    print(f"reproduce: {command}", flush=True)
+    return command
+
+
+def write_result(name: str, command: str, tables: dict[str, list[dict]], extra: dict | None = None) -> Path:
+    """Write the tables, with date, machine and the reproducing ``command`` (``announce``), to
+    ``benchmarks/out/<name>.json``."""
     OUT.mkdir(exist_ok=True)
     path = OUT / f"{name}.json"
     document = {
         "benchmark": name,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["python -m", f"benchmarks.{name}", *sys.argv[1:]]),
+        "command": command,
         "machine": machine(),
         **tables,
         **(extra or {}),

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.common import print_table, write_result
+from benchmarks.common import announce, print_table, write_result
 from features.generate import generate_site
 from features.loaders import read_m5_subset
 from models.baselines import SeasonalNaive
@@ -44,7 +44,7 @@ def _rows(forecast: pd.DataFrame, family_of: pd.Series) -> list[dict]:
     return forecast.assign(family=forecast["unique_id"].map(family_of)).to_dict("records")
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 s per plan instead of --time-limit")
     parser.add_argument("--time-limit", type=float, default=30.0, help="CP-SAT seconds per plan")
@@ -55,7 +55,12 @@ def main() -> None:
         action="store_true",
         help="limits in CP-SAT's deterministic time (same plans on any machine load)",
     )
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    command = announce(__spec__.name, argv)
     time_limit = 5.0 if args.quick else args.time_limit
 
     panel = read_m5_subset(args.data / "sales_daily_280.csv.gz", args.data / "calendar.csv.gz")
@@ -110,7 +115,8 @@ def main() -> None:
     for row in rows:
         row["cost_vs_perfect"] = round(row["realised_cost"] / perfect - 1.0, 4)
 
-    title = f"M5 days {LAST_TRAIN_DAY + 1}-{LAST_TRAIN_DAY + HORIZON}: plans run against realised demand ({time_limit:g} s per plan)"
+    days = f"{LAST_TRAIN_DAY + 1}-{LAST_TRAIN_DAY + HORIZON}"
+    title = f"M5 days {days}: plans run against realised demand ({time_limit:g} s per plan)"
     print_table(title, rows)
     capcast, naive_row = rows[0], rows[2]
     checks = [
@@ -134,6 +140,7 @@ def main() -> None:
     print_table("targets (issue: capacity recommendations)", checks)
     write_result(
         "decision",
+        command,
         {"plans": rows, "targets": checks},
         extra={
             "site": site.model_dump(mode="json"),

@@ -41,7 +41,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.common import print_table, write_result
+from benchmarks.common import announce, print_table, write_result
 from benchmarks.planning_instances import COST_MIX, SIZES, Instance, make_instance
 from planning import Plan, PlanningError, SolverSettings, plan_violations, solve
 
@@ -190,7 +190,8 @@ def write_reference(instances: dict, seconds: float) -> None:
     document = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": f"python -m benchmarks.planning --reference --reference-seconds {seconds:g}",
-        "note": "per size, the cheapest plan of every 10-minute run so far (its date and method) and the strongest proven bound",
+        "note": "per size, the cheapest plan of every 10-minute run so far (its date and method) "
+        "and the strongest proven bound",
         "instances": instances,
     }
     REFERENCE_FILE.parent.mkdir(parents=True, exist_ok=True)
@@ -205,7 +206,7 @@ def load_reference() -> dict:
     return {size: r["objective"] for size, r in _recorded_instances().items() if r["objective"]}
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small and medium at 10 s only")
     parser.add_argument("--reference", action="store_true", help="record the 10-minute reference solutions")
@@ -219,7 +220,12 @@ def main() -> None:
         action="store_true",
         help="limits in CP-SAT's deterministic time (same plans on any machine load; no neighbourhood search)",
     )
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    command = announce(__spec__.name, argv)
     if args.reference:
         record_reference(args.reference_seconds)
         return
@@ -346,10 +352,11 @@ def main() -> None:
                 + ")",
             }
         )
+        gap_met = row["gap"] is not None and row["gap"] <= gap_target / 100
         targets.append(
             {
                 "target": f"{size}, {limit:.0f} s: proven gap <= {gap_target:.0f}% (half of today's LP-bound gap)",
-                "measured": f"{_pct(row['gap'])} ({'met' if row['gap'] is not None and row['gap'] <= gap_target / 100 else 'not met'})",
+                "measured": f"{_pct(row['gap'])} ({'met' if gap_met else 'not met'})",
             }
         )
     if targets:
@@ -358,6 +365,7 @@ def main() -> None:
 
     write_result(
         "planning" if args.seed == SEED else f"planning_seed{args.seed}",
+        command,
         {"instances": instance_rows, "runs": rows, "best_of_run": summary, "targets": targets},
         extra={
             "seed": SEED,

@@ -57,7 +57,8 @@ COST_MIX = (
     "crew 3/4/5, energy 18/25/40 per hour; changeover 150-300 per switch (per line); "
     "unit cost u = (4 x 28 + 25) / rate ~ 1.37; holding 0.02u per unit-day, backlog 0.5u per unit-day, "
     "lost sale 3u per unit short at the end; labour pool 1.1x the people that mean demand needs at "
-    "normal speed (binds on busy days); storage 3 days of mean demand; initial stock 1 day of each family's mean demand; "
+    "normal speed (binds on busy days); storage 3 days of mean demand; "
+    "initial stock 1 day of each family's mean demand; "
     "demand = weekly pattern (Mon..Sun 1.15/1.10/1.00/1.00/1.20/0.80/0.75) x family level x lognormal "
     "noise (sigma 0.12), scaled to 55-65% of all lines x shifts at normal speed; "
     "maintenance 2-4 shifts per line in a 5-7 day window, at most ceil(lines/10) lines down at once; no weekly budget"
@@ -136,7 +137,7 @@ def make_instance(name: str, seed: int = 0) -> Instance:
         for f in FAMILIES
     }
     scale = utilisation * capacity_per_day * n_days / sum(v.sum() for v in raw.values())
-    units = {f: tuple(int(round(x)) for x in raw[f] * scale) for f in FAMILIES}
+    units = {f: tuple(round(x) for x in raw[f] * scale) for f in FAMILIES}
     mean_daily = {f: sum(units[f]) / n_days for f in FAMILIES}
 
     real = sum(sum(v) for v in units.values()) / (capacity_per_day * n_days)

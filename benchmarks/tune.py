@@ -21,7 +21,7 @@ import optuna
 import pandas as pd
 
 from benchmarks.accuracy import DATA, QUICK_SERIES, _m5_day
-from benchmarks.common import print_table, write_result
+from benchmarks.common import announce, print_table, write_result
 from features.loaders import read_m5_subset
 from models.lgbm import LightGBMForecaster
 from models.metrics import dollar_sales_weights, wrmsse
@@ -57,13 +57,18 @@ def _fold_score(panel: pd.DataFrame, cutoff: pd.Timestamp, params: dict, threads
     return wrmsse(test, forecast, train, dollar_sales_weights(train, price_column="sell_price", days=28))
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--quick", action="store_true", help=f"3 trials on {QUICK_SERIES} series")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data", type=Path, default=DATA / "m5_subset")
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    command = announce(__spec__.name, argv)
 
     panel = read_m5_subset(args.data / "sales_daily_280.csv.gz", args.data / "calendar.csv.gz")
     if args.quick:
@@ -97,7 +102,7 @@ def main() -> None:
     best = {"trial": study.best_trial.number, "mean_wrmsse": round(study.best_value, 4), **study.best_params}
     print_table("all trials (folds end before W1)", rows)
     print_table("best", [best])
-    write_result("tune", {"trials": rows, "best": [best]}, extra={"folds": list(FOLDS), "horizon": HORIZON})
+    write_result("tune", command, {"trials": rows, "best": [best]}, extra={"folds": list(FOLDS), "horizon": HORIZON})
 
 
 if __name__ == "__main__":
