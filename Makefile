@@ -1,6 +1,6 @@
 # Two promises on a fresh machine with Python 3.11:
 #   make run   installs everything and runs the main job (sample data -> train -> plan -> service)
-#   make test  installs everything and runs the test suite
+#   make test  installs everything, runs the linter and the formatter check, then the test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +8,7 @@ CAPCAST_HOME ?= .capcast
 export CAPCAST_HOME
 SAMPLE := $(CAPCAST_HOME)/sample
 
-.PHONY: install run test benchmark clean
+.PHONY: install run lint test benchmark clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "capcast needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -28,8 +28,13 @@ run: install
 	$(BIN)/capcast plan --forecast $(CAPCAST_HOME)/forecast.csv --site $(SAMPLE)/site.yaml --out $(CAPCAST_HOME)/plan.json
 	$(BIN)/capcast serve
 
+# The linter and the formatter first: a finding fails the run before any test does.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
 # pytest exits 5 when it collects no test; that is not a failure of the suite's set-up.
-test: install
+test: lint
 	$(BIN)/python -m pytest; status=$$?; if [ $$status -eq 5 ]; then exit 0; else exit $$status; fi
 
 benchmark: install

@@ -12,7 +12,8 @@ import pytest
 from features.loaders import read_bike_hourly, read_m5_subset
 from features.validation import PanelError
 
-CALENDAR = """date,wm_yr_wk,weekday,wday,month,year,d,event_name_1,event_type_1,event_name_2,event_type_2,snap_CA,snap_TX,snap_WI
+CALENDAR = """\
+date,wm_yr_wk,weekday,wday,month,year,d,event_name_1,event_type_1,event_name_2,event_type_2,snap_CA,snap_TX,snap_WI
 2016-02-05,11601,Friday,7,2,2016,d_1834,,,,,1,0,1
 2016-02-06,11602,Saturday,1,2,2016,d_1835,,,,,1,1,0
 2016-02-07,11602,Sunday,2,2,2016,d_1836,SuperBowl,Sporting,,,0,1,0
@@ -122,7 +123,10 @@ def test_m5_missing_column_is_reported(tmp_path, m5_files):
         read_m5_subset(sales_path, calendar_path)
 
 
-HOURS_HEADER = "instant,dteday,season,yr,mnth,hr,holiday,weekday,workingday,weathersit,temp,atemp,hum,windspeed,casual,registered,cnt\n"
+HOURS_HEADER = (
+    "instant,dteday,season,yr,mnth,hr,holiday,weekday,workingday,weathersit,"
+    "temp,atemp,hum,windspeed,casual,registered,cnt\n"
+)
 
 
 def _hour_row(day: str, hour: int, count: int, holiday: int = 0, workingday: int = 1) -> str:

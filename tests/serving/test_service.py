@@ -275,7 +275,8 @@ def _predict_raising(monkeypatch, model, error):
         # Other bad input: one line, without the request frame MLflow's message repeats.
         (
             MlflowException.invalid_parameter_value(
-                "Failed to enforce schema of data '  unique_id  ds\n0  S1  2024-01-22' with schema '['holiday': double]'. "
+                "Failed to enforce schema of data '  unique_id  ds\n0  S1  2024-01-22' "
+                "with schema '['holiday': double]'. "
                 "Error: Failed to convert column holiday from type object to DataType.double.",
                 error_class="SCHEMA_ENFORCEMENT_FAILED",
             ),

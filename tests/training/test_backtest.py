@@ -112,7 +112,7 @@ def test_a_series_launched_inside_the_holdout_is_left_out_of_it(sample_panel):
 
     last_days = sample_panel[sample_panel["unique_id"] == sample_panel["unique_id"].iloc[0]].tail(3)
     launched = pd.concat([sample_panel, last_days.assign(unique_id="NEW-S1", item_id="NEW")], ignore_index=True)
-    train, test = split_holdout(launched, 7)
+    _, test = split_holdout(launched, 7)
     assert "NEW-S1" not in set(test["unique_id"]) and set(test["unique_id"]) == set(sample_panel["unique_id"])
     make = lambda: LightGBMForecaster(horizon=7, n_estimators=10, num_threads=1)  # noqa: E731
     scores = holdout_backtest(launched, 7, {"lgbm": make})
