@@ -25,7 +25,7 @@ from models.metrics import (
     wrmsse,
 )
 
-__all__ = ["BacktestReport", "holdout_backtest", "rolling_origin_backtest", "split_holdout"]
+__all__ = ["BacktestReport", "holdout_backtest", "pooled_per_cycle", "rolling_origin_backtest", "split_holdout"]
 
 LEVELS = (80, 95)
 
@@ -78,6 +78,19 @@ class BacktestReport:
     by_origin: pd.DataFrame
     by_step: pd.DataFrame
     forecasts: pd.DataFrame
+
+    def scores(self) -> dict[str, list[dict]]:
+        """The scores as plain records (``by_origin``, ``by_step``), e.g. to write as JSON."""
+        return {"by_origin": self.by_origin.to_dict("records"), "by_step": self.by_step.to_dict("records")}
+
+
+def pooled_per_cycle(by_step: pd.DataFrame, horizon: int, freq: str) -> tuple[pd.DataFrame, str]:
+    """Per-step scores (``BacktestReport.by_step``) averaged over each cycle of the data's steps: a
+    day of hourly data, a week of daily data; the index names the steps. Returns (scores, cycle)."""
+    size, cycle = (24, "day") if freq == "h" else (7, "week")
+    pooled = by_step.groupby((by_step["step"] - 1) // size).mean().drop(columns="step")
+    pooled.index = [f"{cycle} {g + 1} (steps {size * g + 1}-{min(size * g + size, horizon)})" for g in pooled.index]
+    return pooled, cycle
 
 
 def _origins(panel: pd.DataFrame, horizon: int, origins: int, step: int) -> list[pd.Timestamp]:

@@ -7,6 +7,7 @@ import json
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from importlib.metadata import version
 from pathlib import Path
@@ -19,12 +20,13 @@ from mlflow.types.schema import ColSpec, Schema
 
 import features
 import models
+from models.base import Forecaster
 from models.baselines import weekly_seasonal_naive
 from models.lgbm import LightGBMForecaster
 from training.backtest import holdout_backtest
 from training.tracking import TrackingConfig, connect
 
-__all__ = ["TrainConfig", "TrainResult", "train"]
+__all__ = ["TrainConfig", "TrainResult", "candidates", "train"]
 _PYFUNC_FILE = Path(__file__).with_name("pyfunc_model.py")
 # What a model version needs at load time; pinned to what trained it.
 _RUNTIME_PACKAGES = (
@@ -76,6 +78,13 @@ class TrainResult:
     is_champion: bool
     metrics: dict[str, float]
     seconds: dict[str, float]
+
+
+def candidates(panel: pd.DataFrame, config: TrainConfig) -> dict[str, Callable[[], Forecaster]]:
+    """What the training job and ``capcast backtest`` compare: the production forecaster
+    (``lgbm``) and the baseline it must beat (``seasonal_naive``: the last week, with the same bands)."""
+    levels = config.forecaster().levels
+    return {"lgbm": config.forecaster, "seasonal_naive": lambda: weekly_seasonal_naive(panel, levels)}
 
 
 def panel_fingerprint(panel: pd.DataFrame) -> str:
@@ -157,11 +166,7 @@ def train(
     client, experiment_id = connect(tracking)
     started = time.perf_counter()
     forecaster = config.forecaster()
-    scores = holdout_backtest(
-        panel,
-        forecaster.horizon,
-        {"lgbm": config.forecaster, "seasonal_naive": lambda: weekly_seasonal_naive(panel, forecaster.levels)},
-    )
+    scores = holdout_backtest(panel, forecaster.horizon, candidates(panel, config))
     backtested = time.perf_counter()
     forecaster.fit(panel)
     fitted = time.perf_counter()

@@ -77,35 +77,27 @@ def backtest(
     import pandas as pd
 
     from features.pipeline import infer_frequency
-    from models.baselines import weekly_seasonal_naive
-    from training.backtest import LEVELS, rolling_origin_backtest
-    from training.train import TrainConfig
+    from training.backtest import pooled_per_cycle, rolling_origin_backtest
+    from training.train import TrainConfig, candidates
 
     panel = load_panel_or_fail(data)
     config = TrainConfig(horizon=horizon, n_estimators=n_estimators, num_threads=threads)
-    candidates = {"lgbm": config.forecaster, "seasonal_naive": lambda: weekly_seasonal_naive(panel, LEVELS)}
-    reports = {}
     try:
-        for name, make in candidates.items():
-            reports[name] = rolling_origin_backtest(panel, make, horizon, origins, step)
+        reports = {
+            name: rolling_origin_backtest(panel, make, horizon, origins, step)
+            for name, make in candidates(panel, config).items()
+        }
     except ValueError as error:
         fail(f"{data}: {error}")
-    # Steps pooled over one cycle of the data: a day of hourly data, a week of daily data.
     # The backtests fitted, so the panel's frequency is one the models support.
-    size, cycle = (24, "day") if infer_frequency(panel) == "h" else (7, "week")
+    freq = infer_frequency(panel)
     with pd.option_context("display.width", 160, "display.max_columns", 30, "display.precision", 3):
         for name, report in reports.items():
+            pooled, cycle = pooled_per_cycle(report.by_step, horizon, freq)
             typer.echo(f"\n{name}: by origin\n{report.by_origin.to_string(index=False)}")
-            pooled = report.by_step.groupby((report.by_step["step"] - 1) // size).mean().drop(columns="step")
-            pooled.index = [
-                f"{cycle} {g + 1} (steps {size * g + 1}-{min(size * g + size, horizon)})" for g in pooled.index
-            ]
             typer.echo(f"{name}: by horizon step (mean per {cycle} of steps)\n{pooled.to_string()}")
     if out is not None:
-        document = {
-            name: {"by_origin": r.by_origin.to_dict("records"), "by_step": r.by_step.to_dict("records")}
-            for name, r in reports.items()
-        }
         out.parent.mkdir(parents=True, exist_ok=True)
+        document = {name: report.scores() for name, report in reports.items()}
         out.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
         typer.echo(f"written to {out}")
