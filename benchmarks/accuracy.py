@@ -32,29 +32,18 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.anchors import DAILY_ANCHOR, AnchorRecipe, daily_best_anchor, hourly_anchor
-from benchmarks.common import announce, print_table, write_result
-from features.loaders import EVENT_TYPES, read_bike_hourly, read_m5_subset
+from benchmarks.common import print_table, start, write_result
+from benchmarks.m5 import DATA, QUICK_SERIES, m5_day, m5_panel
+from features.loaders import EVENT_TYPES, read_bike_hourly
 from features.pipeline import FeatureSpec
+from models import metrics
 from models.base import Forecaster
 from models.baselines import LocalForecaster, SeasonalNaive
 from models.lgbm import LightGBMForecaster
-from models.metrics import (
-    bias,
-    dollar_sales_weights,
-    interval_coverage,
-    mean_rmsse,
-    pinball_loss,
-    relative_interval_width,
-    wape,
-    wrmsse,
-    wrmsse_by_group,
-)
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 LEVELS = (80, 95)
 M5_EXOGENOUS = ("sell_price", "snap", "event", *(f"event_{t}" for t in EVENT_TYPES))
 CATEGORIES = ("FOODS", "HOBBIES", "HOUSEHOLD")
-QUICK_SERIES = 40
 BIKE_HORIZON = 168
 
 
@@ -143,8 +132,8 @@ def _interval_figures(actual: pd.DataFrame, forecast: pd.DataFrame) -> dict[str,
     figures: dict[str, float | str] = {}
     for level in LEVELS:
         has_band = f"q{50 - level / 2:g}" in forecast.columns
-        figures[f"cov{level}"] = interval_coverage(actual, forecast, level) if has_band else "-"
-        figures[f"width{level}"] = relative_interval_width(actual, forecast, level) if has_band else "-"
+        figures[f"cov{level}"] = metrics.interval_coverage(actual, forecast, level) if has_band else "-"
+        figures[f"width{level}"] = metrics.relative_interval_width(actual, forecast, level) if has_band else "-"
     return figures
 
 
@@ -152,12 +141,7 @@ def _pinball(actual: pd.DataFrame, forecast: pd.DataFrame) -> dict[str, float]:
     quantiles = sorted({0.5, *(q / 100 for level in LEVELS for q in (50 - level / 2, 50 + level / 2))})
     if not all(f"q{100 * q:g}" in forecast.columns for q in quantiles):
         return {}
-    return {f"q{100 * q:g}": loss for q, loss in pinball_loss(actual, forecast, quantiles).items()}
-
-
-def _m5_day(calendar_path: Path) -> Callable[[int], pd.Timestamp]:
-    dates = pd.read_csv(calendar_path, usecols=["d", "date"]).set_index("d")["date"]
-    return lambda number: pd.Timestamp(dates[f"d_{number}"])
+    return {f"q{100 * q:g}": loss for q, loss in metrics.pinball_loss(actual, forecast, quantiles).items()}
 
 
 def _mean_of(first: Contender, second: Contender) -> Contender:
@@ -198,12 +182,8 @@ def run_m5(
     data: Path, windows: tuple[Window, ...], series: int | None, threads: int, contenders: Callable = m5_contenders
 ) -> tuple[list, list, dict]:
     """Score every M5 contender on every window; returns (rows, category rows, pinball losses)."""
-    panel = read_m5_subset(data / "sales_daily_280.csv.gz", data / "calendar.csv.gz")
-    if series is not None:
-        # Every k-th series of the sorted ids: a fixed, category-spanning sample.
-        ids = sorted(panel["unique_id"].unique())
-        panel = panel[panel["unique_id"].isin(ids[:: max(len(ids) // series, 1)][:series])]
-    day = _m5_day(data / "calendar.csv.gz")
+    panel = m5_panel(data, series)
+    day = m5_day(data)
     categories = panel.drop_duplicates("unique_id").set_index("unique_id")["cat_id"]
     rows, category_rows, pinball = [], [], {}
     for window in windows:
@@ -211,7 +191,7 @@ def run_m5(
         end = cutoff + pd.Timedelta(days=window.horizon)
         train = panel[panel["ds"] <= cutoff]
         test = panel[(panel["ds"] > cutoff) & (panel["ds"] <= end)]
-        weights = dollar_sales_weights(train, price_column="sell_price", days=28)
+        weights = metrics.dollar_sales_weights(train, price_column="sell_price", days=28)
         for name, contender in contenders(threads).items():
             run = contender(train, test.drop(columns="y"), window.horizon)
             forecast = run.forecast
@@ -219,16 +199,16 @@ def run_m5(
                 {
                     "window": window.name,
                     "model": name,
-                    "wrmsse": wrmsse(test, forecast, train, weights),
-                    "mean_rmsse": mean_rmsse(test, forecast, train),
-                    "wape": wape(test, forecast),
-                    "bias": bias(test, forecast),
+                    "wrmsse": metrics.wrmsse(test, forecast, train, weights),
+                    "mean_rmsse": metrics.mean_rmsse(test, forecast, train),
+                    "wape": metrics.wape(test, forecast),
+                    "bias": metrics.bias(test, forecast),
                     **_interval_figures(test, forecast),
                     "fit_s": round(run.fit_s, 2),
                     "predict_s": round(run.predict_s, 2),
                 }
             )
-            by_category = wrmsse_by_group(test, forecast, train, weights, categories)
+            by_category = metrics.wrmsse_by_group(test, forecast, train, weights, categories)
             category_rows.append(
                 {"window": window.name, "model": name, **{c: by_category.get(c, "-") for c in CATEGORIES}}
             )
@@ -254,14 +234,14 @@ def run_bike(data: Path, origins: pd.DatetimeIndex, threads: int) -> tuple[list,
             forecasts.append(run.forecast.assign(unique_id=run.forecast["unique_id"] + tag))
             trains.append(train.assign(unique_id=train["unique_id"] + tag))
             fit_s, predict_s = fit_s + run.fit_s, predict_s + run.predict_s
-            per_origin[f"{name} {origin:%Y-%m-%d}"] = wape(test, run.forecast)
+            per_origin[f"{name} {origin:%Y-%m-%d}"] = metrics.wape(test, run.forecast)
         actual, forecast, train = pd.concat(actuals), pd.concat(forecasts), pd.concat(trains)
         rows.append(
             {
                 "model": name,
-                "wape": wape(actual, forecast),
-                "mean_rmsse": mean_rmsse(actual, forecast, train),
-                "bias": bias(actual, forecast),
+                "wape": metrics.wape(actual, forecast),
+                "mean_rmsse": metrics.mean_rmsse(actual, forecast, train),
+                "bias": metrics.bias(actual, forecast),
                 **_interval_figures(actual, forecast),
                 "fit_s": round(fit_s / len(origins), 2),
                 "predict_s": round(predict_s / len(origins), 2),
@@ -287,8 +267,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
-    command = announce(__spec__.name, argv)
+    args, command = start(parser(), __spec__.name, argv)
     if args.folds:
         rows, category_rows, _ = run_m5(args.data / "m5_subset", M5_FOLDS, None, args.threads, fold_contenders)
         print_table("M5 folds before W1 (F1: d_1858-d_1885, F2: d_1886-d_1913)", rows)

@@ -14,15 +14,13 @@ point forecast of the fold itself. Each scheme turns the window errors into
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from mlforecast import MLForecast
 
-from benchmarks.accuracy import DATA, QUICK_SERIES, _m5_day
-from benchmarks.common import announce, print_table, write_result
-from features.loaders import read_m5_subset
+from benchmarks.common import print_table, start, write_result
+from benchmarks.m5 import add_m5_arguments, m5_inputs
 from features.pipeline import FeatureSpec, static_columns, training_frame
 from models.lgbm import LightGBMForecaster
 
@@ -68,21 +66,14 @@ def _schemes(errors: pd.DataFrame):
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"the second fold only, {QUICK_SERIES} series")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--data", type=Path, default=DATA / "m5_subset")
+    add_m5_arguments(parser, quick="the second fold only")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
-    command = announce(__spec__.name, argv)
-    panel = read_m5_subset(args.data / "sales_daily_280.csv.gz", args.data / "calendar.csv.gz")
+    args, command = start(parser(), __spec__.name, argv)
+    panel, day = m5_inputs(args)
     panel = panel[["unique_id", "ds", "y", *static_columns(panel)]]
-    if args.quick:
-        ids = sorted(panel["unique_id"].unique())
-        panel = panel[panel["unique_id"].isin(ids[:: len(ids) // QUICK_SERIES][:QUICK_SERIES])]
-    day = _m5_day(args.data / "calendar.csv.gz")
     learner = LightGBMForecaster(num_threads=args.threads)._create_model
     rows = []
     for last in FOLDS[1:] if args.quick else FOLDS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -34,6 +35,21 @@ def print_table(title: str, rows: list[dict]) -> None:
     for row in rows:
         table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()))
     console.print(table)
+
+
+def start(parser: argparse.ArgumentParser, module: str, argv: list[str] | None) -> tuple[argparse.Namespace, str]:
+    """Parse a benchmark's arguments and ``announce`` it; returns (arguments, reproducing command)."""
+    return parser.parse_args(argv), announce(module, argv)
+
+
+def add_deterministic_flag(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """``--deterministic``: CP-SAT's limits in deterministic time, so that two versions of the code
+    can be compared plan for plan on a shared machine."""
+    parser.add_argument(
+        "--deterministic",
+        action="store_true",
+        help=f"limits in CP-SAT's deterministic time (same plans on any machine load{note})",
+    )
 
 
 def announce(module: str, argv: list[str] | None = None) -> str:

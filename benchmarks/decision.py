@@ -25,18 +25,16 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.common import announce, print_table, write_result
+from benchmarks.common import add_deterministic_flag, print_table, start, write_result
+from benchmarks.m5 import add_m5_arguments, m5_day, m5_panel
 from features.generate import generate_site
-from features.loaders import read_m5_subset
 from models.baselines import SeasonalNaive
 from models.lgbm import LightGBMForecaster
 from planning import Demand, Site, SolverSettings, demand_from_forecast, service_level_demand, simulate, solve
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "m5_subset"
 LAST_TRAIN_DAY, HORIZON, SERVICE_LEVEL = 1913, 28, 0.95
 
 
@@ -48,25 +46,18 @@ def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 s per plan instead of --time-limit")
     parser.add_argument("--time-limit", type=float, default=30.0, help="CP-SAT seconds per plan")
-    parser.add_argument("--threads", type=int, default=2, help="LightGBM threads")
-    parser.add_argument("--data", type=Path, default=DATA, help="the m5_subset folder")
-    parser.add_argument(
-        "--deterministic",
-        action="store_true",
-        help="limits in CP-SAT's deterministic time (same plans on any machine load)",
-    )
+    add_m5_arguments(parser)
+    add_deterministic_flag(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
-    command = announce(__spec__.name, argv)
+    args, command = start(parser(), __spec__.name, argv)
     time_limit = 5.0 if args.quick else args.time_limit
 
-    panel = read_m5_subset(args.data / "sales_daily_280.csv.gz", args.data / "calendar.csv.gz")
+    panel = m5_panel(args.data)
     panel = panel.assign(family=panel["dept_id"])
-    dates = pd.read_csv(args.data / "calendar.csv.gz", usecols=["d", "date"]).set_index("d")["date"]
-    cutoff = pd.Timestamp(dates[f"d_{LAST_TRAIN_DAY}"])
+    cutoff = m5_day(args.data)(LAST_TRAIN_DAY)
     train = panel[panel["ds"] <= cutoff]
     test = panel[(panel["ds"] > cutoff) & (panel["ds"] <= cutoff + pd.Timedelta(days=HORIZON))]
     family_of = panel.drop_duplicates("unique_id").set_index("unique_id")["family"]

@@ -28,7 +28,7 @@ import httpx
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from benchmarks.common import announce, print_table, write_result
+from benchmarks.common import print_table, start, write_result
 from planning import DemandBasis, Plan, demand_for_forecast, load_site, plan_violations
 from tests.service_process import running_service
 from training.tracking import TrackingConfig
@@ -113,8 +113,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
-    command = announce(__spec__.name, argv)
+    args, command = start(parser(), __spec__.name, argv)
     print("main job:", *(shlex.join(c) for c in main_job(Path("CAPCAST_HOME"))), sep="\n  ", flush=True)
     passes = [run_once(args.quick) for _ in range(args.repeat)]
 

@@ -41,7 +41,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.common import announce, print_table, write_result
+from benchmarks.common import add_deterministic_flag, print_table, start, write_result
 from benchmarks.planning_instances import COST_MIX, SIZES, Instance, make_instance
 from planning import Plan, PlanningError, SolverSettings, plan_violations, solve
 
@@ -215,17 +215,12 @@ def parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=SEED, help="seed of the generated sites; the reference is for seed 0 only"
     )
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
-    parser.add_argument(
-        "--deterministic",
-        action="store_true",
-        help="limits in CP-SAT's deterministic time (same plans on any machine load; no neighbourhood search)",
-    )
+    add_deterministic_flag(parser, "; no neighbourhood search")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
-    command = announce(__spec__.name, argv)
+    args, command = start(parser(), __spec__.name, argv)
     if args.reference:
         record_reference(args.reference_seconds)
         return

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import optuna
 import pandas as pd
 
-from benchmarks.accuracy import DATA, QUICK_SERIES, _m5_day
-from benchmarks.common import announce, print_table, write_result
-from features.loaders import read_m5_subset
+from benchmarks.common import print_table, start, write_result
+from benchmarks.m5 import add_m5_arguments, m5_inputs
 from models.lgbm import LightGBMForecaster
 from models.metrics import dollar_sales_weights, wrmsse
 
@@ -60,21 +58,13 @@ def _fold_score(panel: pd.DataFrame, cutoff: pd.Timestamp, params: dict, threads
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=16)
-    parser.add_argument("--quick", action="store_true", help=f"3 trials on {QUICK_SERIES} series")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--data", type=Path, default=DATA / "m5_subset")
+    add_m5_arguments(parser, quick="3 trials")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
-    command = announce(__spec__.name, argv)
-
-    panel = read_m5_subset(args.data / "sales_daily_280.csv.gz", args.data / "calendar.csv.gz")
-    if args.quick:
-        ids = sorted(panel["unique_id"].unique())
-        panel = panel[panel["unique_id"].isin(ids[:: len(ids) // QUICK_SERIES][:QUICK_SERIES])]
-    day = _m5_day(args.data / "calendar.csv.gz")
+    args, command = start(parser(), __spec__.name, argv)
+    panel, day = m5_inputs(args)
     cutoffs = [day(n) for n in FOLDS]
     rows = []
 

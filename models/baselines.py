@@ -9,6 +9,7 @@ Croston family), so every forecaster here returns the full forecast frame.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 from statsforecast import StatsForecast
@@ -43,6 +44,8 @@ LOCAL_METHODS: dict[str, tuple[Callable[[int, ConformalIntervals | None], object
 }
 
 
+# A dataclass writes the scikit-learn __init__ (store each parameter, nothing else) from the fields.
+@dataclass(eq=False, repr=False)
 class LocalForecaster(Forecaster):
     """One statsforecast method fit to each series on its own.
 
@@ -55,19 +58,11 @@ class LocalForecaster(Forecaster):
         conformal_windows: backtest windows of ``horizon`` periods for those intervals.
     """
 
-    def __init__(
-        self,
-        method: str = "seasonal_naive",
-        season_length: int = 7,
-        levels: tuple[int, ...] = (80,),
-        horizon: int = 28,
-        conformal_windows: int = 4,
-    ):
-        self.method = method
-        self.season_length = season_length
-        self.levels = levels
-        self.horizon = horizon
-        self.conformal_windows = conformal_windows
+    method: str = "seasonal_naive"
+    season_length: int = 7
+    levels: tuple[int, ...] = (80,)
+    horizon: int = 28
+    conformal_windows: int = 4
 
     def _check_params(self) -> None:
         if self.method not in LOCAL_METHODS:

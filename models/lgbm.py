@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import lightgbm as lgb
 import pandas as pd
@@ -20,6 +21,8 @@ __all__ = ["LightGBMForecaster"]
 _MODEL = "lgbm"
 
 
+# A dataclass writes the scikit-learn __init__ (store each parameter, nothing else) from the fields.
+@dataclass(eq=False, repr=False)
 class LightGBMForecaster(Forecaster):
     """One LightGBM model across all series, forecasting recursively.
 
@@ -55,43 +58,23 @@ class LightGBMForecaster(Forecaster):
         num_threads: LightGBM threads (0 = all cores).
     """
 
-    def __init__(
-        self,
-        horizon: int = 28,
-        features: FeatureSpec | None = None,
-        objective: str = "tweedie",
-        n_estimators: int = 300,
-        learning_rate: float = 0.05,
-        num_leaves: int = 63,
-        min_child_samples: int = 20,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 0.0,
-        tweedie_variance_power: float = 1.5,
-        levels: tuple[int, ...] = (80, 95),
-        calibration_windows: int = 4,
-        min_history: int | None = None,
-        strategy: str = "recursive",
-        seed: int = 0,
-        num_threads: int = 0,
-    ):
-        self.horizon = horizon
-        self.features = features
-        self.objective = objective
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.tweedie_variance_power = tweedie_variance_power
-        self.levels = levels
-        self.calibration_windows = calibration_windows
-        self.min_history = min_history
-        self.strategy = strategy
-        self.seed = seed
-        self.num_threads = num_threads
+    horizon: int = 28
+    features: FeatureSpec | None = None
+    objective: str = "tweedie"
+    n_estimators: int = 300
+    learning_rate: float = 0.05
+    num_leaves: int = 63
+    min_child_samples: int = 20
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    reg_lambda: float = 0.0
+    tweedie_variance_power: float = 1.5
+    levels: tuple[int, ...] = (80, 95)
+    calibration_windows: int = 4
+    min_history: int | None = None
+    strategy: str = "recursive"
+    seed: int = 0
+    num_threads: int = 0
 
     def _check_params(self) -> None:
         if self.strategy not in ("recursive", "direct"):

@@ -1,3 +1,4 @@
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -48,6 +49,57 @@ def make_site(**overrides) -> Site:
 def make_demand(units: dict[str, list[int]], start: date = date(2026, 1, 5)) -> Demand:
     days = len(next(iter(units.values())))
     return Demand(tuple(start + timedelta(days=k) for k in range(days)), {f: tuple(v) for f, v in units.items()})
+
+
+def tiny_instance() -> tuple[Site, Demand]:
+    """One line, one 2 h shift, one speed level, one family over 5 days: small enough to enumerate."""
+    site = make_site(
+        shifts=[{"name": "day", "hours": 2}],
+        lines=[
+            {
+                "id": "L1",
+                "crew_per_shift": 1,
+                "families": ["A"],
+                "speed_levels": [{"name": "only", "units_per_hour": 10, "energy_cost_per_hour": 3}],
+            }
+        ],
+        labour_pool_per_day=1,
+        storage_capacity=25,
+        initial_inventory={"A": 5},
+        costs={
+            "labour_per_crew_hour": 20,
+            "holding_per_unit_day": 0.5,
+            "backlog_per_unit_day": 4,
+            "lost_sale_per_unit": 30,
+        },
+    )
+    return site, make_demand({"A": [10, 5, 15, 0, 20]})
+
+
+def brute_force_cost(site: Site, demand: Demand) -> float:
+    """Cheapest plan of a one-line, one-shift, one-level, one-family site by enumerating who works when."""
+    line, shift, level = site.lines[0], site.shifts[0], site.lines[0].speed_levels[0]
+    capacity = level.units_per_hour * shift.hours
+    costs = site.costs
+    shift_cost = (
+        line.crew_per_shift * shift.hours * costs.labour_per_crew_hour + level.energy_cost_per_hour * shift.hours
+    )
+    best = float("inf")
+    days = len(demand.days)
+    for pattern in itertools.product([0, 1], repeat=days):
+        # With a shift staffed, making more than needed only adds holding cost unless storage for later pays:
+        # enumerate production amounts in steps to stay exact on this tiny instance.
+        for amounts in itertools.product(*[range(0, capacity + 1, 5) if on else [0] for on in pattern]):
+            net, cost = site.initial_inventory.get("A", 0), 0.0
+            for k, made in enumerate(amounts):
+                net += made - demand.units["A"][k]
+                if max(net, 0) > site.storage_capacity:
+                    cost = float("inf")
+                    break
+                cost += costs.holding_per_unit_day * max(net, 0) + costs.backlog_per_unit_day * max(-net, 0)
+            cost += costs.lost_sale_per_unit * max(-net, 0) + shift_cost * sum(pattern)
+            best = min(best, cost)
+    return best
 
 
 @pytest.fixture

@@ -8,34 +8,13 @@ from planning.review.verify import plan_violations
 from planning.solver.bound import lp_bound
 from planning.solver.model import MONEY_SCALE, build_model, cost_floor
 from planning.solver.solve import SolverSettings, solve
-from tests.planning.conftest import make_demand, make_site
-from tests.planning.solver.test_solve import _brute_force_cost
+from tests.planning.conftest import brute_force_cost, tiny_instance
 
 
 def test_bound_never_exceeds_the_brute_force_optimum():
-    site = make_site(
-        shifts=[{"name": "day", "hours": 2}],
-        lines=[
-            {
-                "id": "L1",
-                "crew_per_shift": 1,
-                "families": ["A"],
-                "speed_levels": [{"name": "only", "units_per_hour": 10, "energy_cost_per_hour": 3}],
-            }
-        ],
-        labour_pool_per_day=1,
-        storage_capacity=25,
-        initial_inventory={"A": 5},
-        costs={
-            "labour_per_crew_hour": 20,
-            "holding_per_unit_day": 0.5,
-            "backlog_per_unit_day": 4,
-            "lost_sale_per_unit": 30,
-        },
-    )
-    demand = make_demand({"A": [10, 5, 15, 0, 20]})
+    site, demand = tiny_instance()
     bound = lp_bound(build_model(site, demand).model, 10) / MONEY_SCALE
-    assert 0 < bound <= _brute_force_cost(site, demand) + 1e-9
+    assert 0 < bound <= brute_force_cost(site, demand) + 1e-9
 
 
 @pytest.mark.parametrize("diagnose", [False, True], ids=["model", "diagnosis model"])

@@ -1,13 +1,12 @@
 """Real CP-SAT solves, checked rule by rule by the independent plan checker."""
 
-import itertools
 
 import pytest
 
 from planning.domain.plan import Plan
 from planning.review.verify import plan_violations
 from planning.solver.solve import PlanningError, SolverSettings, solve
-from tests.planning.conftest import make_demand, make_site
+from tests.planning.conftest import brute_force_cost, make_demand, make_site, tiny_instance
 
 FAST = SolverSettings(time_limit_s=2, workers=2, seed=0)
 
@@ -73,58 +72,12 @@ def test_deterministic_settings_give_identical_plans(site, week_demand, workers)
     assert strip(first) == strip(second)
 
 
-def _brute_force_cost(site, demand) -> float:
-    """Cheapest plan of a one-line, one-shift, one-level, one-family site by enumerating who works when."""
-    line, shift, level = site.lines[0], site.shifts[0], site.lines[0].speed_levels[0]
-    capacity = level.units_per_hour * shift.hours
-    costs = site.costs
-    shift_cost = (
-        line.crew_per_shift * shift.hours * costs.labour_per_crew_hour + level.energy_cost_per_hour * shift.hours
-    )
-    best = float("inf")
-    days = len(demand.days)
-    for pattern in itertools.product([0, 1], repeat=days):
-        # With a shift staffed, making more than needed only adds holding cost unless storage for later pays:
-        # enumerate production amounts in steps to stay exact on this tiny instance.
-        for amounts in itertools.product(*[range(0, capacity + 1, 5) if on else [0] for on in pattern]):
-            net, cost = site.initial_inventory.get("A", 0), 0.0
-            for k, made in enumerate(amounts):
-                net += made - demand.units["A"][k]
-                if max(net, 0) > site.storage_capacity:
-                    cost = float("inf")
-                    break
-                cost += costs.holding_per_unit_day * max(net, 0) + costs.backlog_per_unit_day * max(-net, 0)
-            cost += costs.lost_sale_per_unit * max(-net, 0) + shift_cost * sum(pattern)
-            best = min(best, cost)
-    return best
-
-
 def test_matches_brute_force_optimum_on_a_tiny_instance():
-    site = make_site(
-        shifts=[{"name": "day", "hours": 2}],
-        lines=[
-            {
-                "id": "L1",
-                "crew_per_shift": 1,
-                "families": ["A"],
-                "speed_levels": [{"name": "only", "units_per_hour": 10, "energy_cost_per_hour": 3}],
-            }
-        ],
-        labour_pool_per_day=1,
-        storage_capacity=25,
-        initial_inventory={"A": 5},
-        costs={
-            "labour_per_crew_hour": 20,
-            "holding_per_unit_day": 0.5,
-            "backlog_per_unit_day": 4,
-            "lost_sale_per_unit": 30,
-        },
-    )
-    demand = make_demand({"A": [10, 5, 15, 0, 20]})
+    site, demand = tiny_instance()
     plan = solve(site, demand, SolverSettings(time_limit_s=10, workers=1))
     assert plan.solver.status == "OPTIMAL"
     assert plan_violations(site, demand, plan) == []
-    assert plan.solver.objective == pytest.approx(_brute_force_cost(site, demand), abs=0.01)
+    assert plan.solver.objective == pytest.approx(brute_force_cost(site, demand), abs=0.01)
 
 
 def test_checker_catches_a_broken_plan(site, week_demand):
