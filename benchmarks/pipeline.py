@@ -29,8 +29,8 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from benchmarks.common import print_table, start, write_result
+from benchmarks.service_process import running_service
 from planning import DemandBasis, Plan, demand_for_forecast, load_site, plan_violations
-from tests.service_process import running_service
 from training.tracking import TrackingConfig
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -57,3 +57,9 @@ def test_a_command_is_reproduced_with_its_own_module_and_arguments():
     assert announce("benchmarks.accuracy", ["--folds", "--data", "my data"]) == (
         "python -m benchmarks.accuracy --folds --data 'my data'"
     )
+
+
+def test_every_benchmark_is_checked():
+    """A module of benchmarks/ with a main() is a benchmark: its reproduce line is checked above."""
+    with_main = sorted(p.stem for p in (ROOT / "benchmarks").glob("*.py") if "\ndef main(" in p.read_text())
+    assert with_main == sorted(BENCHMARKS)

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from tests.service_process import running_service
+from benchmarks.service_process import running_service
 
 
 @pytest.fixture(scope="module")

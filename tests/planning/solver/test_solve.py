@@ -1,6 +1,5 @@
 """Real CP-SAT solves, checked rule by rule by the independent plan checker."""
 
-
 import pytest
 
 from planning.domain.plan import Plan

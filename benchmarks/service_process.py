@@ -1,6 +1,6 @@
 """Run `capcast serve` as a child process on a free 127.0.0.1 port until /readyz answers.
 
-Used by the HTTP tests and the pipeline benchmark: one way to start, wait for
+Used by the pipeline benchmark and the HTTP tests: one way to start, wait for
 and stop a real service process.
 """
 
