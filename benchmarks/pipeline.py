@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -81,7 +82,8 @@ def run_once(quick: bool) -> tuple[dict[str, float], dict, dict]:
             response.raise_for_status()
             seconds["first /forecast request"] = time.perf_counter() - request_started
         metrics = _champion_metrics(home)
-        plan = _plan_summary(home, metrics["family_level_error"])
+        plan_command = next(c for c in steps if c[1] == "plan")
+        plan = _plan_summary(home, metrics["family_level_error"], plan_command)
     # The training job's own timing of its parts, inside the "train" stage.
     for part in ("backtest", "fit", "log_and_register"):
         seconds[f"  train: {part}"] = metrics[f"seconds_{part}"]
@@ -96,11 +98,15 @@ def _champion_metrics(home: Path) -> dict[str, float]:
     return client.get_run(version.run_id).data.metrics
 
 
-def _plan_summary(home: Path, level_error: float) -> dict:
-    """The plan ``make run`` wrote, with the independent checker's verdict on it."""
+def _plan_summary(home: Path, level_error: float, command: list[str]) -> dict:
+    """The plan ``make run`` wrote, with the independent checker's verdict on it against the demand
+    the ``plan`` command covered (its service level, else the default one, with the model's level error)."""
     plan = Plan.model_validate_json((home / "plan.json").read_text(encoding="utf-8"))
     forecast = pd.read_csv(home / "forecast.csv").to_dict("records")
-    demand = demand_for_forecast(forecast, DemandBasis(service_level=0.95, level_error=level_error))
+    basis = DemandBasis(level_error=level_error)
+    if "--service-level" in command:
+        basis = replace(basis, service_level=float(command[command.index("--service-level") + 1]))
+    demand = demand_for_forecast(forecast, basis)
     violations = plan_violations(load_site(home / "sample" / "site.yaml"), demand, plan)
     return {**plan.solver.model_dump(), "kpis": plan.kpis.model_dump(), "violations": violations}
 

@@ -33,8 +33,18 @@ def _find_spec(name: str) -> ModuleSpec | None:
 def foreign_package(home: Path, names: tuple[str, ...] = OWN_PACKAGES) -> str | None:
     """One line naming the first of ``names`` that an import would now find somewhere other than
     ``home`` (the folder holding capcast's packages), or whose ``__init__.py`` is not capcast's;
-    None when every one is capcast's own."""
+    None when every one is capcast's own.
+
+    A package already imported is judged by the copy in use: it must be capcast's, but may sit
+    elsewhere, since a served model version imports its own copy of ``models`` and ``features``
+    (MLflow ``code_paths``) before the service reads its settings.
+    """
     for name in names:
+        if (loaded := sys.modules.get(name)) is not None and getattr(loaded, "__file__", None):
+            # Already imported: what runs is this copy, wherever it is (a model version brings its own).
+            if _MARKER not in Path(loaded.__file__).read_text(encoding="utf-8", errors="replace"):
+                return f"package {name!r} imported from {Path(loaded.__file__).parent} is not capcast's"
+            continue
         spec = _find_spec(name)
         origin = Path(spec.origin) if spec is not None and spec.origin else None
         expected = home / name / "__init__.py"

@@ -17,18 +17,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from serving.errors import ApiError
-from serving.schemas import ForecastPoint, ModelInfo, SeriesForecast
+from serving.future_input import checked_future
+from serving.schemas import ModelInfo
 
-__all__ = [
-    "ModelNotFound",
-    "ServedModel",
-    "champion_level_error",
-    "first_missing_value",
-    "future_frame",
-    "future_source",
-    "periods_are_days",
-    "to_series_forecasts",
-]
+__all__ = ["ModelNotFound", "ServedModel", "champion_level_error"]
 
 DEFAULT_HORIZON = 28
 # Columns of the pyfunc's request besides the known-future ones; the service checks them before predicting.
@@ -48,7 +40,7 @@ class ServedModel:
         self.info = info
         self.pyfunc = pyfunc
         # What the version knows about its data, read once; predicting goes through the pyfunc only.
-        forecaster = pyfunc.unwrap_python_model().forecaster
+        forecaster = _forecaster(pyfunc)
         self.series_ids = sorted(str(i) for i in forecaster.series_ids_)
         self.cold_start_ids = frozenset(getattr(forecaster, "cold_start_ids_", ()))
         self.series_attributes: pd.DataFrame = forecaster.series_attributes_
@@ -75,7 +67,7 @@ class ServedModel:
         """Look up ``models:/name@alias`` once and load exactly that version."""
         version = cls.lookup(tracking_uri, name, alias)
         pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
-        forecaster = pyfunc.unwrap_python_model().forecaster
+        forecaster = _forecaster(pyfunc)
         info = ModelInfo(
             name=name,
             version=str(version.version),
@@ -112,19 +104,19 @@ class ServedModel:
             shown = ", ".join(repr(i) for i in unknown[:5])
             index = unique_ids.index(unknown[0])
             raise ApiError(404, "unknown_series", f"{len(unknown)} unknown series: {shown}", f"unique_ids.{index}")
-        return self._predict(list(dict.fromkeys(unique_ids)), horizon, future)
+        return self._predict(list(dict.fromkeys(unique_ids)), horizon, future, requested=True)
 
     def all_series_forecast(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
         """Forecast of every series with its static attributes (``family`` etc.); the baseline
         scenario for known-future values unless ``future`` gives them for every series."""
-        frame = self._predict(self.series_ids, horizon, future)
+        frame = self._predict(self.series_ids, horizon, future, requested=False)
         return frame.merge(self.series_attributes, on="unique_id", how="left")
 
-    def _predict(self, ids: list[str], horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
+    def _predict(self, ids: list[str], horizon: int, future: pd.DataFrame | None, requested: bool) -> pd.DataFrame:
         if future is None:
             request = pd.DataFrame({"unique_id": ids, "horizon": horizon})
         else:
-            request = self._checked_future(ids, future).assign(horizon=horizon)
+            request = checked_future(future, self.info, ids, requested=requested).assign(horizon=horizon)
         with self._predict_lock:
             try:
                 return self.pyfunc.predict(request.astype({"horizon": "int64"}))
@@ -153,52 +145,6 @@ class ServedModel:
             422, "invalid_future", reason or "the known-future values do not fit the model's input", "future"
         )
 
-    def _checked_future(self, ids: list[str], future: pd.DataFrame) -> pd.DataFrame:
-        """``future`` with ``ds`` as timestamps and the values as numbers, refused (4xx ``ApiError``)
-        for what MLflow's schema enforcement would drop silently (other series, other columns) or
-        the model would forecast through (an empty value), and for series it lacks."""
-        if not self.info.exogenous:
-            raise ApiError(
-                422, "invalid_future", f"model version {self.info.version} uses no known-future values", "future"
-            )
-        if other := sorted(set(future["unique_id"].astype(str)) - set(ids)):
-            raise ApiError(422, "invalid_future", f"values for series not requested: {', '.join(other[:5])}", "future")
-        if unknown_columns := [c for c in future.columns if c not in ("unique_id", "ds", *self.info.exogenous)]:
-            column = unknown_columns[0]
-            message = f"unknown exogenous column {column!r}; this model uses {', '.join(self.info.exogenous)}"
-            raise ApiError(422, "invalid_future", message, f"future.{column}")
-        if (missing := first_missing_value(future, self.info.exogenous)) is not None:
-            row, column = missing
-            raise ApiError(422, "invalid_future", "missing value", f"future.{row}.{column}")
-        typed = future.assign(unique_id=future["unique_id"].astype(str))
-        for column in ("ds", *(c for c in self.info.exogenous if c in future.columns)):
-            parse = _as_timestamps if column == "ds" else _as_numbers
-            typed[column], bad = parse(future[column])
-            if bad is not None:
-                kind = "a date (or hour), local time" if column == "ds" else "a number"
-                raise ApiError(
-                    422, "invalid_future", f"not {kind}: {future[column].iloc[bad]!r}", f"future.{bad}.{column}"
-                )
-        if lacking := [i for i in ids if i not in set(typed["unique_id"])]:
-            raise ApiError(422, "invalid_future", f"no values for series: {', '.join(lacking[:5])}", "future")
-        return typed
-
-
-def _as_timestamps(values: pd.Series) -> tuple[pd.Series, int | None]:
-    """Values as timestamps, and the position of the first that is not one (None when all are)."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values, None
-    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-    bad = parsed.isna() & values.notna()
-    return parsed, (int(bad.to_numpy().nonzero()[0][0]) if bad.any() else None)
-
-
-def _as_numbers(values: pd.Series) -> tuple[pd.Series, int | None]:
-    """Values as floats, and the position of the first that is not a number (None when all are)."""
-    parsed = pd.to_numeric(values, errors="coerce")
-    bad = parsed.isna() & values.notna()
-    return parsed.astype(float), (int(bad.to_numpy().nonzero()[0][0]) if bad.any() else None)
-
 
 def champion_level_error(tracking_uri: str, name: str, alias: str) -> tuple[float, str]:
     """The family level error the ``name@alias`` version measured in training (from its MLflow
@@ -213,54 +159,7 @@ def champion_level_error(tracking_uri: str, name: str, alias: str) -> tuple[floa
     return float(metrics["family_level_error"]), f"measured by model version {version.version}"
 
 
-def future_frame(rows) -> pd.DataFrame | None:
-    """A request's known-future rows (``FutureValues``) as a frame; None when the request sent none."""
-    if rows is None:
-        return None
-    return pd.DataFrame([{"unique_id": r.unique_id, "ds": pd.Timestamp(r.ds), **(r.model_extra or {})} for r in rows])
-
-
-def future_source(info: ModelInfo, rows) -> str:
-    """Where the known-future values of a response came from."""
-    if not info.exogenous:
-        return "none"
-    return "baseline" if rows is None else "request"
-
-
-def first_missing_value(future: pd.DataFrame, columns: list[str]) -> tuple[int, str] | None:
-    """Position (0-based, in row order) and column of the first empty value of ``columns`` in
-    ``future``; None when there is none. A column no row has is the model's to name."""
-    present = [c for c in columns if c in future.columns]
-    empty = future[present].isna().to_numpy()
-    if not empty.any():
-        return None
-    rows, cols = empty.nonzero()  # row-major: the first row with a gap, then its first empty column
-    return int(rows[0]), present[cols[0]]
-
-
-GLOBAL_METHOD, COLD_START_METHOD = "global model", "cold start: historic average"
-
-
-def periods_are_days(ds: pd.Series) -> bool:
-    """Whether forecast periods are days (written as dates) rather than hours: every ``ds`` at midnight.
-    The API and the CLI both decide with this, so a forecast reads the same in either."""
-    return bool((ds == ds.dt.normalize()).all())
-
-
-def to_series_forecasts(frame: pd.DataFrame, cold_start_ids: frozenset[str] = frozenset()) -> list[SeriesForecast]:
-    """The forecast frame as response objects, one per series in frame order."""
-    quantiles = [c for c in frame.columns if c.startswith("q") and c[1:].replace(".", "").isdigit()]
-    periods = frame["ds"].dt.date if periods_are_days(frame["ds"]) else frame["ds"].dt.to_pydatetime()
-    rounded = frame.assign(ds=periods).round({"mean": 4, **dict.fromkeys(quantiles, 4)})
-    by_series: dict[str, list[ForecastPoint]] = {}
-    for row in rounded[["unique_id", "ds", "mean", *quantiles]].itertuples(index=False, name=None):
-        unique_id, ds, mean, *values = row
-        by_series.setdefault(str(unique_id), []).append(
-            ForecastPoint(ds=ds, mean=mean, quantiles=dict(zip(quantiles, values)))
-        )
-    return [
-        SeriesForecast(
-            unique_id=uid, method=COLD_START_METHOD if uid in cold_start_ids else GLOBAL_METHOD, points=points
-        )
-        for uid, points in by_series.items()
-    ]
+def _forecaster(pyfunc: mlflow.pyfunc.PyFuncModel):
+    """The fitted forecaster inside the version's pyfunc (its own ``models`` code), for what it
+    knows about its data: series, frequency, horizon, exogenous columns."""
+    return pyfunc.unwrap_python_model().forecaster

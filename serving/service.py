@@ -8,8 +8,10 @@ from fastapi import FastAPI
 from capcast.settings import Settings
 from planning import SolverSettings
 from serving.errors import ApiError, install_error_handlers
-from serving.model_store import ServedModel, future_frame, future_source, to_series_forecasts
+from serving.future_input import future_frame, future_source
+from serving.model_store import ServedModel
 from serving.recommend import load_default_site, recommend_plan
+from serving.responses import to_series_forecasts
 from serving.schemas import ForecastRequest, ForecastResponse, ModelInfo, RecommendRequest, RecommendResponse
 
 api = FastAPI(title="capcast", version="0.1.0", description="Demand forecasts and capacity recommendations.")

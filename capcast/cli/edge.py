@@ -18,6 +18,7 @@ __all__ = [
     "fail",
     "file_field_line",
     "load_panel_or_fail",
+    "load_site_or_fail",
     "read_csv_or_fail",
     "read_yaml_models_or_fail",
     "validation_lines",
@@ -46,9 +47,11 @@ def validation_lines(source: str, error) -> list[str]:
 
 def file_field_line(path: Path, field: str | None, message: str) -> str:
     """An API field path of rows read from a CSV file, as the file's row and column: ``future.3.promo``
-    is row 5 (the header is row 1, as ``capcast data validate`` counts)."""
+    is row 5 (the header is row 1, as ``capcast data validate`` counts), ``future.promo`` the column."""
     if field and (cell := re.fullmatch(r"[a-z_]+\.(\d+)\.(.+)", field)):
         return f"{path}: row {int(cell.group(1)) + 2}, column {cell.group(2)}: {message}"
+    if field and (column := re.fullmatch(r"[a-z_]+\.(.+)", field)):
+        return f"{path}: column {column.group(1)}: {message}"
     return f"{path}: {message}"
 
 
@@ -87,3 +90,18 @@ def load_panel_or_fail(path: Path) -> pd.DataFrame:
         return load_panel(path)
     except PanelError as error:
         fail([str(p) for p in error.problems])
+
+
+def load_site_or_fail(path: Path):
+    from pydantic import ValidationError
+
+    from planning import load_site
+
+    if not path.exists():
+        fail(f"{path}: file not found")
+    try:
+        return load_site(path)
+    except ValidationError as error:
+        fail(validation_lines(str(path), error))
+    except (ValueError, OSError) as error:
+        fail(f"{path}: {error}" if not str(error).startswith(str(path)) else str(error))

@@ -28,7 +28,8 @@ def forecast(
 ) -> None:
     """Forecast every series with the @champion model (columns: unique_id, ds, mean, quantiles, family...)."""
     from serving.errors import ApiError
-    from serving.model_store import ModelNotFound, ServedModel, periods_are_days
+    from serving.model_store import ModelNotFound, ServedModel
+    from serving.responses import periods_are_days
 
     settings = Settings()
     try:

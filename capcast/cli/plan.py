@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from capcast.cli.edge import fail, read_csv_or_fail, read_yaml_models_or_fail, validation_lines
+from capcast.cli.edge import fail, load_site_or_fail, read_csv_or_fail, read_yaml_models_or_fail
 from capcast.settings import Settings
-
-
-def load_site_or_fail(path: Path):
-    from pydantic import ValidationError
-
-    from planning import load_site
-
-    if not path.exists():
-        fail(f"{path}: file not found")
-    try:
-        return load_site(path)
-    except ValidationError as error:
-        fail(validation_lines(str(path), error))
-    except (ValueError, OSError) as error:
-        fail(f"{path}: {error}" if not str(error).startswith(str(path)) else str(error))
 
 
 def plan(
@@ -31,8 +17,9 @@ def plan(
     site: Annotated[Path, typer.Option(help="site YAML/JSON")],
     out: Annotated[Path | None, typer.Option(help="write the plan as JSON here")] = None,
     service_level: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="cover cumulative demand with this probability")
-    ] = 0.95,
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="cover cumulative demand with this probability (default: 0.95)"),
+    ] = None,
     level_error: Annotated[
         float | None,
         typer.Option(
@@ -74,7 +61,9 @@ def plan(
         level_error, level_source = champion_level_error(
             settings.tracking_uri, settings.model_name, settings.model_alias
         )
-    basis = DemandBasis(service_level=service_level, level_error=level_error, column=demand)
+    basis = DemandBasis(level_error=level_error, column=demand)
+    if service_level is not None:
+        basis = replace(basis, service_level=service_level)
     try:
         result = recommend(
             frame.to_dict("records"),
@@ -101,7 +90,7 @@ def plan(
         + (
             ""
             if demand
-            else f"; service level {service_level:g} with family level error {level_error:g} ({level_source})"
+            else f"; service level {basis.service_level:g} with family level error {level_error:g} ({level_source})"
         )
         + (f"; written to {out}" if out else "")
     )

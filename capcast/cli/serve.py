@@ -10,8 +10,7 @@ from typing import Annotated
 import typer
 
 import capcast
-from capcast.cli.edge import fail
-from capcast.cli.plan import load_site_or_fail
+from capcast.cli.edge import fail, load_site_or_fail
 from capcast.settings import Settings
 
 

@@ -11,21 +11,28 @@ import typer
 from capcast.cli.edge import HORIZON_UNITS, MAX_HORIZON, fail, load_panel_or_fail
 from capcast.settings import Settings
 
+# Unset options keep the production model's own defaults (models.lgbm.LightGBMForecaster).
+Data = Annotated[Path, typer.Option(help="panel file or data directory (with sales.csv)")]
+Horizon = Annotated[
+    int | None,
+    typer.Option(min=1, max=MAX_HORIZON, help=f"longest horizon, in {HORIZON_UNITS} (default: the model's)"),
+]
+Rounds = Annotated[int | None, typer.Option(min=1, help="LightGBM boosting rounds (default: the model's)")]
+Threads = Annotated[int | None, typer.Option(min=0, help="LightGBM threads, 0 = all cores (default: the model's)")]
+
 
 def train(
-    data: Annotated[Path, typer.Option(help="panel file or data directory (with sales.csv)")],
-    horizon: Annotated[
-        int, typer.Option(min=1, max=MAX_HORIZON, help=f"longest horizon served, in {HORIZON_UNITS}")
-    ] = 28,
-    n_estimators: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds")] = 300,
-    threads: Annotated[int, typer.Option(min=0, help="LightGBM threads (0 = all cores)")] = 0,
+    data: Data,
+    horizon: Horizon = None,
+    n_estimators: Rounds = None,
+    threads: Threads = None,
     levels: Annotated[
         list[int] | None,
         typer.Option(
             "--level",
             min=1,
             max=99,
-            help="central interval level in percent, repeatable (default 80 and 95; 90 gives q5/q95)",
+            help="central interval level in percent, repeatable (default: the model's; 90 gives q5/q95)",
         ),
     ] = None,
 ) -> None:
@@ -59,14 +66,12 @@ def train(
 
 
 def backtest(
-    data: Annotated[Path, typer.Option(help="panel file or data directory (with sales.csv)")],
-    horizon: Annotated[
-        int, typer.Option(min=1, max=MAX_HORIZON, help=f"horizon at each origin, in {HORIZON_UNITS}")
-    ] = 28,
+    data: Data,
+    horizon: Horizon = None,
     origins: Annotated[int, typer.Option(min=1, max=52, help="number of forecast origins")] = 3,
     step: Annotated[int | None, typer.Option(min=1, help="periods between origins (default: the horizon)")] = None,
-    n_estimators: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds")] = 300,
-    threads: Annotated[int, typer.Option(min=0, help="LightGBM threads (0 = all cores)")] = 0,
+    n_estimators: Rounds = None,
+    threads: Threads = None,
     out: Annotated[
         Path | None, typer.Option(help="write every score (per origin and per horizon step) as JSON here")
     ] = None,
@@ -82,6 +87,7 @@ def backtest(
 
     panel = load_panel_or_fail(data)
     config = TrainConfig(horizon=horizon, n_estimators=n_estimators, num_threads=threads)
+    horizon = config.forecaster().horizon  # each origin forecasts as far as the model does
     try:
         reports = {
             name: rolling_origin_backtest(panel, make, horizon, origins, step)

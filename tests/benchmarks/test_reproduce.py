@@ -16,8 +16,10 @@ BENCHMARKS = ["accuracy", "calibration_choice", "decision", "pipeline", "plannin
 
 
 @pytest.fixture(scope="module")
-def first_lines() -> dict[str, str]:
-    """The first line each benchmark's ``--quick`` run prints; the runs are stopped right after."""
+def first_lines(tmp_path_factory) -> dict[str, str]:
+    """The first line each benchmark's ``--quick`` run prints; the runs are stopped right after
+    (their temporary folders, if any, are made in one that pytest cleans up)."""
+    env = os.environ | {"TMPDIR": str(tmp_path_factory.mktemp("benchmark-runs"))}
     started = {
         name: subprocess.Popen(
             [sys.executable, "-m", f"benchmarks.{name}", "--quick"],
@@ -26,6 +28,7 @@ def first_lines() -> dict[str, str]:
             stderr=subprocess.DEVNULL,
             text=True,
             start_new_session=True,
+            env=env,
         )
         for name in BENCHMARKS
     }

@@ -2,7 +2,10 @@
 
 import subprocess
 import sys
+import types
 from pathlib import Path
+
+import pytest
 
 import capcast
 from capcast.packages import OWN_PACKAGES, foreign_package
@@ -21,6 +24,7 @@ def test_capcasts_own_packages_pass():
 
 
 def test_a_folder_earlier_on_the_path_is_named(tmp_path, monkeypatch):
+    monkeypatch.delitem(sys.modules, "models", raising=False)  # as at capcast's import, before any model code
     monkeypatch.syspath_prepend(str(_package(tmp_path, "models")))
     message = foreign_package(HOME)
     assert message.startswith(f"package 'models' is imported from {tmp_path / 'models'}, not from capcast")
@@ -32,10 +36,20 @@ def test_a_package_installed_over_ours_is_named(tmp_path, monkeypatch):
     for name in OWN_PACKAGES:
         _package(site, name, '"""ours"""\n__distribution__ = "capcast"\n' if name != "features" else "x = 1\n")
     monkeypatch.syspath_prepend(str(site))
+    for name in OWN_PACKAGES:
+        monkeypatch.delitem(sys.modules, name, raising=False)
     assert foreign_package(site) == (
         f"package 'features' at {site / 'features'} is not capcast's: another distribution installed its own "
         "'features' over it; install capcast in a virtual environment of its own"
     )
+
+
+def test_an_imported_copy_that_is_not_capcasts_is_named(monkeypatch):
+    """What runs is what was imported: a foreign ``models`` already in the process is named too."""
+    foreign = types.ModuleType("models")
+    foreign.__file__ = str(Path(pytest.__file__))  # any file without capcast's marker
+    monkeypatch.setitem(sys.modules, "models", foreign)
+    assert foreign_package(HOME) == f"package 'models' imported from {Path(pytest.__file__).parent} is not capcast's"
 
 
 def _command_line(folder: Path, pythonpath: Path | None = None) -> subprocess.CompletedProcess:

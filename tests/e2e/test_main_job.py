@@ -47,7 +47,9 @@ def test_main_job_from_raw_data_to_a_checked_plan(tmp_path, cli):
     assert pd.read_csv(tmp_path / "promo.csv")["mean"].sum() > base["mean"].sum()
     future.drop(columns="promo").to_csv(tmp_path / "bad.csv", index=False)
     bad = runner.invoke(app, ["forecast", "--out", str(tmp_path / "x.csv"), "--future", str(tmp_path / "bad.csv")])
-    assert bad.exit_code == 1 and "missing column 'promo'" in bad.output and "Traceback" not in bad.output
+    assert (
+        bad.exit_code == 1 and "column promo: missing required column" in bad.output and "Traceback" not in bad.output
+    )
     planned = run(
         "plan",
         "--forecast",
@@ -167,3 +169,32 @@ def test_hourly_workload_trains_and_forecasts_end_to_end(tmp_path, cli):
     )
     assert [c for c in forecast.columns if c.startswith("q")] == ["q5", "q50", "q95"]
     assert (forecast["q95"] >= forecast["q5"]).all()
+
+
+@pytest.mark.parametrize(
+    "break_file, line",
+    [
+        (lambda f: f.drop(columns="ds"), "column ds: missing required column"),
+        (lambda f: f.drop(columns="unique_id"), "column unique_id: missing required column"),
+        (lambda f: f.astype({"price": object}).assign(price=["inf", *[5.0] * (len(f) - 1)]), "row 2, column price"),
+        (lambda f: f.assign(ds=f["ds"].astype(str) + "T00:00+01:00"), "column ds: must be local time"),
+        (lambda f: f.assign(ds=["2023-02-30", *f["ds"].astype(str)[1:]]), "row 2, column ds: not a date"),
+        (lambda f: f.assign(weather=1.0), "column weather: unknown exogenous column 'weather'"),
+        (lambda f: pd.concat([f, f.head(1).assign(unique_id="NOPE")]), "values for series the model does not know"),
+        (lambda f: f[f["unique_id"] != "P001-S1"], "no values for series: P001-S1"),
+    ],
+)
+def test_forecast_refuses_a_broken_future_file_in_one_line(tmp_path, capcast_env, sample_panel, break_file, line):
+    days = pd.date_range(sample_panel["ds"].max(), periods=4, freq="D")[1:]
+    ids = sorted(sample_panel["unique_id"].unique())
+    rows = [
+        {"unique_id": uid, "ds": day.date(), "price": 5.0, "promo": 0, "in_stock": 1} for uid in ids for day in days
+    ]
+    future = tmp_path / "future.csv"
+    break_file(pd.DataFrame(rows)).to_csv(future, index=False)
+    result = CliRunner().invoke(
+        app, ["forecast", "--out", str(tmp_path / "f.csv"), "--horizon", "3", "--future", str(future)]
+    )
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    [printed] = result.stderr.splitlines()
+    assert printed.startswith(f"{future}: {line}"), printed

@@ -45,3 +45,17 @@ def test_concurrent_forecasts_match_sequential_ones(trained_home, sample_panel):
         results = list(pool.map(work, range(48)))
     for key, frame in results:
         pd.testing.assert_frame_equal(frame, everything if key == "all" else expected[key])
+
+
+def test_capcast_imports_after_a_model_version_brought_its_own_packages(trained_home):
+    """Loading a version puts its copy of `models` and `features` first on the path: capcast's
+    package check must accept that copy, not call it a clash."""
+    uri = TrackingConfig.embedded(trained_home).tracking_uri
+    script = (
+        "from serving.model_store import ServedModel\n"
+        f"ServedModel.resolve({uri!r}, 'demand', 'champion')\n"
+        "import capcast.settings\n"
+        "print('ok')\n"
+    )
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert output.returncode == 0 and output.stdout.strip().endswith("ok"), output.stderr

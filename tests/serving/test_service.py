@@ -342,7 +342,7 @@ def test_recommend_answers_500_for_a_model_error_that_is_not_about_future_values
 def test_hourly_forecasts_keep_their_hours_in_the_response():
     import pandas as pd
 
-    from serving.model_store import to_series_forecasts
+    from serving.responses import to_series_forecasts
 
     frame = pd.DataFrame(
         {
@@ -363,7 +363,7 @@ def test_hourly_forecasts_keep_their_hours_in_the_response():
 def test_a_forecast_is_daily_when_every_period_starts_at_midnight():
     import pandas as pd
 
-    from serving.model_store import periods_are_days
+    from serving.responses import periods_are_days
 
     assert periods_are_days(pd.Series(pd.date_range("2024-05-01", periods=3, freq="D")))
     assert not periods_are_days(pd.Series(pd.date_range("2024-05-01 23:00", periods=2, freq="h")))
