@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
@@ -100,10 +101,13 @@ def improve(
     window_days: int = 7,
     window_seconds: float = 1.0,
     lines_per_neighbourhood: int = 3,
+    on_improvement: Callable[[float], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[list[int], float, LnsReport]:
     """Improve ``solution`` (values of every model variable, by proto index; ``objective`` its
-    objective value) by LNS until ``time.monotonic()`` reaches ``deadline``. Each
-    neighbourhood gets at most ``window_seconds``; the seed fixes the neighbourhoods drawn.
+    objective value) by LNS until ``time.monotonic()`` reaches ``deadline`` or ``stop()`` says so.
+    Each neighbourhood gets at most ``window_seconds``; the seed fixes the neighbourhoods drawn;
+    ``on_improvement`` hears each cheaper objective value.
 
     Returns:
         The best solution found, its objective value and a report.
@@ -112,7 +116,7 @@ def improve(
     start_objective, solved, improvements = objective, 0, 0
     for free_lines, free_days in _neighbourhoods(m, window_days, lines_per_neighbourhood, random.Random(seed)):
         remaining = deadline - time.monotonic()
-        if remaining < 0.2:
+        if remaining < 0.2 or (stop is not None and stop()):
             break
         fixed = [
             i
@@ -129,6 +133,8 @@ def improve(
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.objective_value < objective - 0.5:
             solution, objective = list(solver.response_proto.solution), solver.objective_value
             improvements += 1
+            if on_improvement is not None:
+                on_improvement(objective)
     return solution, objective, LnsReport(solved, improvements, start_objective, objective)
 
 

@@ -18,6 +18,7 @@ from planning.review.explain import explain
 from planning.review.kpis import plan_kpis
 from planning.solver.bound import lp_bound
 from planning.solver.constructive import greedy_plan
+from planning.solver.control import SolveCancelled, SolveControl
 from planning.solver.diagnose import Diagnosis, diagnose
 from planning.solver.hint import apply_hint, warm_start
 from planning.solver.lns import fix_decisions, improve
@@ -143,10 +144,12 @@ def _flows(m: CapacityModel, solver: cp_model.CpSolver) -> list[FamilyDay]:
 
 
 class _LpBound:
-    """``planning.solver.bound.lp_bound`` in a daemon thread, so that it runs while CP-SAT searches."""
+    """``planning.solver.bound.lp_bound`` in a daemon thread, so that it runs while CP-SAT searches;
+    the bound goes to ``control`` as soon as it is known."""
 
-    def __init__(self, m: CapacityModel, time_limit_s: float):
+    def __init__(self, m: CapacityModel, time_limit_s: float, control: SolveControl):
         self._value: int | None = None
+        self._control = control
         self._thread = threading.Thread(target=self._run, args=(m.model, time_limit_s), daemon=True)
         self._thread.start()
 
@@ -155,6 +158,9 @@ class _LpBound:
             self._value = lp_bound(model, time_limit_s)
         except Exception:  # the bound is an extra: CP-SAT's own stands, and the plan is unaffected
             _log.exception("LP bound failed; reporting CP-SAT's bound")
+            return
+        if self._value is not None:
+            self._control.bounded(self._value / MONEY_SCALE)
 
     def result(self, deadline: float) -> int | None:
         """The bound, waiting for it no later than ``deadline`` (``time.monotonic()``)."""
@@ -173,12 +179,19 @@ class Replan:
 
 
 def _neighbourhood_search(
-    m: CapacityModel, solver: cp_model.CpSolver, settings: SolverSettings, deadline: float
+    m: CapacityModel, solver: cp_model.CpSolver, settings: SolverSettings, deadline: float, control: SolveControl
 ) -> cp_model.CpSolver:
     """Improve CP-SAT's plan by ``planning.solver.lns`` until ``deadline``; returns a solver holding
     the final plan (every decision fixed, flows re-derived), never a worse one than ``solver``'s."""
     solution, objective, _ = improve(
-        m, list(solver.response_proto.solution), solver.objective_value, deadline, settings.workers, settings.seed
+        m,
+        list(solver.response_proto.solution),
+        solver.objective_value,
+        deadline,
+        settings.workers,
+        settings.seed,
+        on_improvement=lambda value: control.found(value / MONEY_SCALE),
+        stop=lambda: control.cancelled,
     )
     final = cp_model.CpSolver()
     final.parameters.num_workers = settings.workers
@@ -195,13 +208,19 @@ def solve(
     settings: SolverSettings = SolverSettings(),
     locks: Sequence[Lock] = (),
     replan: Replan | None = None,
+    control: SolveControl | None = None,
 ) -> Plan:
     """Build and solve the capacity model, keeping the planner's ``locks``.
 
+    Args:
+        control: progress out of the search and a way to cancel it (``planning.solver.control``).
+
     Raises:
         PlanningError: when the rules admit no plan or none was found in time.
+        SolveCancelled: when ``control`` was cancelled before the plan was read out.
         ValueError: when site and demand do not fit together.
     """
+    control = control or SolveControl()
     m = build_model(site, demand, locks)
     if settings.greedy_only and (locks or replan):
         raise ValueError("the greedy plan does not take locks or a previous plan; solve with CP-SAT")
@@ -212,15 +231,22 @@ def solve(
         apply_hint(m, warm_start(m, replan.previous.shifts, greedy_plan(m.site, m.demand)))
     elif settings.greedy_hint or settings.greedy_only:
         apply_hint(m, greedy_plan(m.site, m.demand))
+    if control.cancelled:
+        raise SolveCancelled("the solve was cancelled before it started")
     started = time.monotonic()
-    relaxation = _LpBound(m, settings.time_limit_s) if settings.lp_bound and not settings.greedy_only else None
+    control.started()
+    lp_wanted = settings.lp_bound and not settings.greedy_only
+    relaxation = _LpBound(m, settings.time_limit_s, control) if lp_wanted else None
     solver = cp_model.CpSolver()
     settings.apply(solver)
-    status = solver.solve(m.model)
-    if settings.neighbourhood_search and status == cp_model.UNKNOWN:
-        # No plan yet to search around: give the whole model the rest of the time.
-        solver.parameters.max_time_in_seconds = max(0.1, started + settings.time_limit_s - time.monotonic())
-        status = solver.solve(m.model)
+    with control.watching(solver, MONEY_SCALE) as solutions:
+        status = solver.solve(m.model, solutions)
+        if settings.neighbourhood_search and status == cp_model.UNKNOWN and not control.cancelled:
+            # No plan yet to search around: give the whole model the rest of the time.
+            solver.parameters.max_time_in_seconds = max(0.1, started + settings.time_limit_s - time.monotonic())
+            status = solver.solve(m.model, solutions)
+    if control.cancelled:
+        raise SolveCancelled("the solve was cancelled")
     name = solver.status_name(status)
     if status == cp_model.INFEASIBLE:
         diagnosis = diagnose(site, demand, locks, settings.time_limit_s, settings.workers, settings.seed)
@@ -233,7 +259,9 @@ def solve(
         raise PlanningError(f"{reason} (solver status {name})")
     bound = solver.best_objective_bound / MONEY_SCALE
     if settings.neighbourhood_search and status == cp_model.FEASIBLE:
-        solver = _neighbourhood_search(m, solver, settings, started + settings.time_limit_s)
+        solver = _neighbourhood_search(m, solver, settings, started + settings.time_limit_s, control)
+        if control.cancelled:
+            raise SolveCancelled("the solve was cancelled")
     if relaxation is not None and status != cp_model.OPTIMAL:
         lp = relaxation.result(started + settings.time_limit_s)
         bound = max(bound, lp / MONEY_SCALE) if lp is not None else bound
