@@ -15,35 +15,47 @@ from here; the sub-packages are the planner's own business.
 """
 
 from planning.domain.demand import Demand, demand_from_forecast
+from planning.domain.lineage import Lineage, ModelRef, rows_digest, site_digest
 from planning.domain.locks import Lock, LockError
 from planning.domain.plan import Plan
 from planning.domain.service_level import service_level_demand
 from planning.domain.site import Site, load_site
 from planning.recommendation import DemandBasis, UnknownDemandColumn, demand_columns, demand_for_forecast, recommend
+from planning.review.diff import PlanDiff, plan_diff
 from planning.review.simulate import Outcome, simulate
 from planning.review.verify import plan_violations
+from planning.solver.control import SolveCancelled, SolveControl, SolveProgress
 from planning.solver.solve import PlanningError, Replan, SolverSettings, solve
 
 __all__ = [
     "Demand",
     "DemandBasis",
+    "Lineage",
     "Lock",
     "LockError",
+    "ModelRef",
     "Outcome",
     "Plan",
+    "PlanDiff",
     "PlanningError",
     "Replan",
     "Site",
+    "SolveCancelled",
+    "SolveControl",
+    "SolveProgress",
     "SolverSettings",
     "UnknownDemandColumn",
     "demand_columns",
     "demand_for_forecast",
     "demand_from_forecast",
     "load_site",
+    "plan_diff",
     "plan_violations",
     "recommend",
+    "rows_digest",
     "service_level_demand",
     "simulate",
+    "site_digest",
     "solve",
 ]
 

@@ -10,17 +10,20 @@ the daily sums of one forecast column.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
-from planning.domain.demand import Demand, demand_from_forecast
+from planning.domain.demand import Demand, as_date, demand_from_forecast
 from planning.domain.locks import Lock
-from planning.domain.plan import Plan
-from planning.domain.service_level import service_level_demand
+from planning.domain.plan import DemandContext, FamilyActualDay, FamilyForecastDay, Plan
+from planning.domain.service_level import family_bands, family_moments, service_level_demand
 from planning.domain.site import Site
+from planning.solver.control import SolveControl
 from planning.solver.solve import Replan, SolverSettings, solve
 
-__all__ = ["DemandBasis", "UnknownDemandColumn", "demand_columns", "demand_for_forecast", "recommend"]
+__all__ = ["DemandBasis", "UnknownDemandColumn", "demand_columns", "demand_context", "demand_for_forecast", "recommend"]
 
 _QUANTILE = re.compile(r"q\d+(\.\d+)?")
 
@@ -83,15 +86,50 @@ def recommend(
     settings: SolverSettings | None = None,
     locks: Sequence[Lock] = (),
     replan: Replan | None = None,
+    history: Iterable[Mapping] = (),
+    control: SolveControl | None = None,
 ) -> Plan:
     """Plan ``site`` to cover the forecast ``rows`` as ``basis`` says, keeping the planner's ``locks``
-    (``settings``: the solver's defaults when None).
+    (``settings``: the solver's defaults when None). The plan carries its ``DemandContext``: the
+    family forecast with 80% and 95% bands and the family totals of ``history`` (actual rows
+    ``unique_id, ds, y`` and ``family`` before the forecast starts).
 
     Raises:
         UnknownDemandColumn, ValueError: as ``demand_for_forecast``; ValueError also when the
             site and the forecast do not fit together (a family no line makes).
         LockError: when a lock names something the site or the planned days do not have.
         PlanningError: when the rules admit no plan or none was found in time.
+        SolveCancelled: when ``control`` was cancelled.
     """
+    rows = list(rows)
     demand = demand_for_forecast(rows, basis)
-    return solve(site, demand, settings or SolverSettings(), locks=locks, replan=replan)
+    plan = solve(site, demand, settings or SolverSettings(), locks=locks, replan=replan, control=control)
+    return plan.model_copy(update={"context": demand_context(rows, basis, history)})
+
+
+def demand_context(rows: Sequence[Mapping], basis: DemandBasis, history: Iterable[Mapping] = ()) -> DemandContext:
+    """The family forecast (mean and 80%/95% bands with the basis' level error; the mean alone when
+    the forecast has no quantiles) and the family totals of ``history``."""
+    try:
+        moments = family_moments(rows)
+    except ValueError:  # no quantile pair: the plan covered one column; show the family means
+        demand = demand_from_forecast(rows, "mean")
+        forecast = [
+            FamilyForecastDay(family=f, day=day, mean=units[d], bands={})
+            for f, units in demand.units.items()
+            for d, day in enumerate(demand.days)
+        ]
+    else:
+        forecast = [
+            FamilyForecastDay(family=family, day=day, mean=round(mean, 4), bands=_rounded(bands))
+            for family, day, mean, bands in family_bands(moments, (80, 95), basis.level_error)
+        ]
+    totals: dict[tuple[str, date], float] = defaultdict(float)
+    for row in history:
+        totals[str(row.get("family") or row["unique_id"]), as_date(row["ds"])] += float(row["y"])
+    actual = [FamilyActualDay(family=f, day=day, actual=round(y, 4)) for (f, day), y in sorted(totals.items())]
+    return DemandContext(basis=basis.describe(), forecast=forecast, history=actual)
+
+
+def _rounded(bands: Mapping[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    return {level: (round(low, 4), round(high, 4)) for level, (low, high) in bands.items()}

@@ -9,8 +9,11 @@ from pydantic import BaseModel
 __all__ = [
     "BindingConstraint",
     "CostBreakdown",
+    "DemandContext",
     "Explanation",
+    "FamilyActualDay",
     "FamilyDay",
+    "FamilyForecastDay",
     "Kpis",
     "LineDay",
     "MaintenanceReason",
@@ -127,6 +130,32 @@ class ReplanReport(BaseModel):
     change_penalty: float  # included in the solver's objective, not in the plan's cost
 
 
+class FamilyForecastDay(BaseModel):
+    """A product family's demand forecast for one day, as the plan read it."""
+
+    family: str
+    day: date
+    mean: float
+    bands: dict[str, tuple[float, float]]  # central level in percent ("80", "95") -> (low, high)
+
+
+class FamilyActualDay(BaseModel):
+    """What a product family actually sold on one day before the forecast starts."""
+
+    family: str
+    day: date
+    actual: float
+
+
+class DemandContext(BaseModel):
+    """What the plan was made from, for reading it beside the plan: the basis of the demand it
+    covers, the family forecast with its bands, and recent actual demand before the forecast."""
+
+    basis: str
+    forecast: list[FamilyForecastDay]
+    history: list[FamilyActualDay] = []
+
+
 class Plan(BaseModel):
     site: str
     start: date
@@ -137,3 +166,4 @@ class Plan(BaseModel):
     solver: SolverReport
     explanation: Explanation | None = None
     replan: ReplanReport | None = None
+    context: DemandContext | None = None

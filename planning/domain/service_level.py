@@ -23,12 +23,13 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from statistics import NormalDist
 
 from planning.domain.demand import Demand, as_date
 
-__all__ = ["band_columns", "service_level_demand"]
+__all__ = ["FamilyMoments", "band_columns", "family_bands", "family_moments", "service_level_demand"]
 
 _QUANTILE = re.compile(r"q(\d+(?:\.\d+)?)$")
 
@@ -42,6 +43,59 @@ def band_columns(columns: Iterable[str]) -> tuple[str, str, float]:
     lo, hi = min(pairs)
     z_width = NormalDist().inv_cdf(hi / 100.0) - NormalDist().inv_cdf(lo / 100.0)
     return quantiles[lo], quantiles[hi], z_width
+
+
+@dataclass(frozen=True)
+class FamilyMoments:
+    """Per family and day, the mean and variance of demand (series summed as independent normals)."""
+
+    days: tuple[date, ...]
+    mean: dict[str, dict[date, float]]
+    variance: dict[str, dict[date, float]]
+
+
+def family_moments(rows: Iterable[Mapping], family_key: str = "family") -> FamilyMoments:
+    """Each series-day as a normal distribution (mean from ``mean``, standard deviation from the
+    widest central band), summed per family and day.
+
+    Raises:
+        ValueError: on no rows, a negative or non-finite value, or no quantile pair.
+    """
+    rows = list(rows)
+    if not rows:
+        raise ValueError("forecast has no rows")
+    lo, hi, z_width = band_columns(rows[0].keys())
+    mean: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
+    variance: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
+    days: set[date] = set()
+    for row in rows:
+        day, family = as_date(row["ds"]), str(row.get(family_key) or row["unique_id"])
+        values = [float(row[c]) for c in ("mean", lo, hi)]
+        if not all(math.isfinite(v) and v >= 0 for v in values):
+            raise ValueError(f"forecast for {row['unique_id']} on {day} has a negative or non-finite value")
+        sigma = max(0.0, values[2] - values[1]) / z_width
+        mean[family][day] += values[0]
+        variance[family][day] += sigma * sigma
+        days.add(day)
+    return FamilyMoments(tuple(sorted(days)), mean, variance)
+
+
+def family_bands(
+    moments: FamilyMoments, levels: Iterable[int] = (80, 95), level_error: float = 0.0
+) -> list[tuple[str, date, float, dict[str, tuple[float, float]]]]:
+    """Per family and day: the mean and each central band (percent level -> (low, high)) of the
+    day's demand, with the family's shared level error, as the planner reads the forecast."""
+    result = []
+    for family in sorted(moments.mean):
+        for day in moments.days:
+            mean = moments.mean[family].get(day, 0.0)
+            spread = math.sqrt(moments.variance[family].get(day, 0.0) + (level_error * mean) ** 2)
+            bands = {}
+            for level in levels:
+                z = NormalDist().inv_cdf(0.5 + level / 200.0)
+                bands[str(level)] = (max(0.0, mean - z * spread), mean + z * spread)
+            result.append((family, day, mean, bands))
+    return result
 
 
 def service_level_demand(
@@ -62,34 +116,18 @@ def service_level_demand(
         raise ValueError(f"service level must be between 0 and 1, got {service_level}")
     if not (math.isfinite(level_error) and level_error >= 0):
         raise ValueError(f"level error must be a non-negative number, got {level_error}")
-    rows = list(rows)
-    if not rows:
-        raise ValueError("forecast has no rows")
-    lo, hi, z_width = band_columns(rows[0].keys())
+    moments = family_moments(rows, family_key)
     z = NormalDist().inv_cdf(service_level)
-    mean: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
-    variance: dict[str, dict[date, float]] = defaultdict(lambda: defaultdict(float))
-    days: set[date] = set()
-    for row in rows:
-        day, family = as_date(row["ds"]), str(row.get(family_key) or row["unique_id"])
-        values = [float(row[c]) for c in ("mean", lo, hi)]
-        if not all(math.isfinite(v) and v >= 0 for v in values):
-            raise ValueError(f"forecast for {row['unique_id']} on {day} has a negative or non-finite value")
-        sigma = max(0.0, values[2] - values[1]) / z_width
-        mean[family][day] += values[0]
-        variance[family][day] += sigma * sigma
-        days.add(day)
-    ordered = tuple(sorted(days))
     units = {}
-    for family in mean:
+    for family, by_day in moments.mean.items():
         cumulative_mean = cumulative_variance = 0.0
         covered, daily = 0, []
-        for day in ordered:
-            cumulative_mean += mean[family].get(day, 0.0)
-            cumulative_variance += variance[family].get(day, 0.0)
+        for day in moments.days:
+            cumulative_mean += by_day.get(day, 0.0)
+            cumulative_variance += moments.variance[family].get(day, 0.0)
             spread = math.sqrt(cumulative_variance + (level_error * cumulative_mean) ** 2)
             target = max(covered, round(cumulative_mean + z * spread))
             daily.append(target - covered)
             covered = target
         units[family] = tuple(daily)
-    return Demand(ordered, units)
+    return Demand(moments.days, units)

@@ -47,3 +47,29 @@ def test_a_forecast_without_rows_is_refused():
 def test_basis_describes_itself_as_the_response_reports_it():
     assert DemandBasis(0.9, 0.163).describe() == "service level 0.9, level error 0.163"
     assert DemandBasis(column="q90").describe() == "q90"
+
+
+def test_the_plan_carries_the_family_forecast_with_its_bands_and_recent_history():
+    history = [
+        {"unique_id": uid, "ds": f"2026-01-0{day}", "y": 30.0 + day, "family": uid} for uid in "AB" for day in (3, 4)
+    ]
+    plan = recommend(_rows(True), make_site(), DemandBasis(level_error=0.1), FAST, history=history)
+    context = plan.context
+    assert context.basis == "service level 0.95, level error 0.1"
+    first = next(f for f in context.forecast if f.family == "A")
+    assert first.mean == 40.0 and set(first.bands) == {"80", "95"}
+    (lo80, hi80), (lo95, hi95) = first.bands["80"], first.bands["95"]
+    assert lo95 < lo80 < first.mean < hi80 < hi95
+    assert [(h.family, str(h.day), h.actual) for h in context.history][:2] == [
+        ("A", "2026-01-03", 33.0),
+        ("A", "2026-01-04", 34.0),
+    ]
+    # The service level covers more than the mean, within the 95% band's top on the first day.
+    covered = next(f.demand for f in plan.families if f.family == "A")
+    assert first.mean < covered <= hi95
+
+
+def test_a_forecast_without_quantiles_still_carries_its_family_means():
+    rows = [{k: v for k, v in row.items() if not k.startswith("q")} for row in _rows(True)]
+    plan = recommend(rows, make_site(), DemandBasis(column="mean"), FAST)
+    assert {(f.family, f.mean, tuple(f.bands)) for f in plan.context.forecast} == {("A", 40, ()), ("B", 40, ())}

@@ -50,3 +50,19 @@ def test_generated_site_is_valid_for_any_sample_size(tmp_path, products, locatio
     site = load_site(site_path)
     assert all(level.units_per_hour >= 1 for line in site.lines for level in line.speed_levels)
     assert site.costs.lost_sale_per_unit > site.costs.backlog_per_unit_day > site.costs.holding_per_unit_day
+
+
+def test_a_site_digest_depends_on_the_rules_not_on_how_the_file_is_written(tmp_path):
+    import json
+
+    import yaml
+
+    from planning import site_digest
+    from tests.planning.conftest import make_site
+
+    site = make_site()
+    as_yaml, as_json = tmp_path / "site.yaml", tmp_path / "site.json"
+    as_yaml.write_text(yaml.safe_dump(site.model_dump(mode="json"), sort_keys=False))
+    as_json.write_text(json.dumps(site.model_dump(mode="json"), indent=4, sort_keys=True))
+    assert site_digest(load_site(as_yaml)) == site_digest(load_site(as_json)) == site_digest(site)
+    assert site_digest(make_site(labour_pool_per_day=9)) != site_digest(site)
