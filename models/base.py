@@ -14,20 +14,35 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.frequencies import to_offset
 from sklearn.base import BaseEstimator
 
 from features.pipeline import infer_frequency
 from models.future import FutureValuesError, baseline_future, check_future, usual_values
 
 __all__ = [
+    "RECENT_PERIODS",
     "Forecaster",
     "FutureValuesError",
     "NotFittedError",
     "forecast_frame",
     "interval_quantiles",
     "quantile_columns",
+    "recent_history",
     "to_forecast_frame",
 ]
+
+
+# Periods of actual demand a fitted forecaster keeps to show before its forecast: eight weeks of
+# days, two weeks of hours.
+RECENT_PERIODS = {"D": 56, "h": 14 * 24}
+
+
+def recent_history(panel: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Actual demand of the panel's last ``RECENT_PERIODS`` periods: ``unique_id, ds, y``, sorted."""
+    first = panel["ds"].max() - to_offset(freq) * (RECENT_PERIODS.get(freq, 56) - 1)
+    recent = panel.loc[panel["ds"] >= first, ["unique_id", "ds", "y"]]
+    return recent.astype({"unique_id": str}).sort_values(["unique_id", "ds"], ignore_index=True)
 
 
 class NotFittedError(RuntimeError):
@@ -171,6 +186,7 @@ class Forecaster(BaseEstimator, ABC):
         self.usual_exogenous_ = usual_values(panel, self.exogenous_)
         self.series_ids_ = sorted(panel["unique_id"].astype(str).unique())
         self.last_ds_ = pd.Timestamp(panel["ds"].max())
+        self.recent_history_ = recent_history(panel, self.freq_)
         return self
 
     def predict(

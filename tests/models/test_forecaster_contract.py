@@ -225,3 +225,14 @@ def test_the_base_class_imports_nothing_from_the_baselines():
     root = source.parents[1]
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert result.stdout.strip() == "False"
+
+
+def test_a_fitted_forecaster_keeps_eight_weeks_of_actuals_to_show_before_its_forecast(holdout):
+    train, _ = holdout
+    model = SeasonalNaive().fit(train)
+    history = model.recent_history_
+    assert list(history.columns) == ["unique_id", "ds", "y"]
+    assert history["ds"].max() == train["ds"].max()
+    assert history["ds"].nunique() == 56 and history.groupby("unique_id").size().max() == 56
+    last = train[train["ds"] == train["ds"].max()].set_index("unique_id")["y"]
+    assert history[history["ds"] == train["ds"].max()].set_index("unique_id")["y"].equals(last.sort_index())
