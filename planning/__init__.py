@@ -22,12 +22,14 @@ from planning.domain.service_level import service_level_demand
 from planning.domain.site import Site, load_site
 from planning.recommendation import DemandBasis, UnknownDemandColumn, demand_columns, demand_for_forecast, recommend
 from planning.review.diff import PlanDiff, plan_diff
+from planning.review.export import SHIFT_COLUMNS, shift_csv
 from planning.review.simulate import Outcome, simulate
 from planning.review.verify import plan_violations
 from planning.solver.control import SolveCancelled, SolveControl, SolveProgress
 from planning.solver.solve import PlanningError, Replan, SolverSettings, solve
 
 __all__ = [
+    "SHIFT_COLUMNS",
     "Demand",
     "DemandBasis",
     "Lineage",
@@ -54,6 +56,7 @@ __all__ = [
     "recommend",
     "rows_digest",
     "service_level_demand",
+    "shift_csv",
     "simulate",
     "site_digest",
     "solve",
