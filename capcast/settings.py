@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -24,6 +25,11 @@ class Settings(BaseSettings):
         site: default site file for ``/recommend``; ``<home>/sample/site.yaml`` when unset.
         host, port: where ``capcast serve`` listens.
         plan_time_limit_s: default CP-SAT time limit of ``/recommend``.
+        database_url: the database of plans (and later the stock ledger), a SQLAlchemy URL such as
+            ``postgresql+psycopg://user@host/capcast``; ``CAPCAST_DATABASE_URL``. Unset: SQLite at
+            ``<home>/capcast.db`` (``database`` gives the URL in use either way).
+        planner_token: the bearer token every write endpoint asks for (``CAPCAST_PLANNER_TOKEN``);
+            unset, the service makes a random one at first start in ``planner_token_file``.
     """
 
     model_config = SettingsConfigDict(env_prefix="CAPCAST_")
@@ -37,6 +43,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 3000
     plan_time_limit_s: float = 10.0
+    database_url: str | None = None
+    planner_token: SecretStr | None = None
 
     @property
     def tracking_uri(self) -> str:
@@ -45,6 +53,14 @@ class Settings(BaseSettings):
     @property
     def artifact_location(self) -> str | None:
         return None if self.mlflow_tracking_uri else (self.home.resolve() / "mlartifacts").as_uri()
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.home.resolve() / 'capcast.db'}"
+
+    @property
+    def planner_token_file(self) -> Path:
+        return self.home.resolve() / "planner-token"
 
     @property
     def site_path(self) -> Path:

@@ -16,7 +16,7 @@ from here; the sub-packages are the planner's own business.
 
 from planning.domain.demand import Demand, demand_from_forecast
 from planning.domain.lineage import Lineage, ModelRef, rows_digest, site_digest
-from planning.domain.locks import Lock, LockError
+from planning.domain.locks import Lock, LockError, Unavailability, unavailability_locks
 from planning.domain.plan import Plan
 from planning.domain.service_level import service_level_demand
 from planning.domain.site import Site, load_site
@@ -46,6 +46,7 @@ __all__ = [
     "SolveControl",
     "SolveProgress",
     "SolverSettings",
+    "Unavailability",
     "UnknownDemandColumn",
     "demand_columns",
     "demand_for_forecast",
@@ -60,6 +61,7 @@ __all__ = [
     "simulate",
     "site_digest",
     "solve",
+    "unavailability_locks",
 ]
 
 # Marks this package as capcast's own: capcast checks it at start (capcast/packages.py).

@@ -44,6 +44,8 @@ class ServedModel:
         self.series_ids = sorted(str(i) for i in forecaster.series_ids_)
         self.cold_start_ids = frozenset(getattr(forecaster, "cold_start_ids_", ()))
         self.series_attributes: pd.DataFrame = forecaster.series_attributes_
+        # Versions trained before they kept their recent actuals show none.
+        self._history = getattr(forecaster, "recent_history_", None)
         self.periods_are_hours = forecaster.freq_ == "h"
         self._known = set(self.series_ids)
         # mlforecast's predict swaps state on the fitted object while it runs: one call at a time.
@@ -67,12 +69,14 @@ class ServedModel:
         """Look up ``models:/name@alias`` once and load exactly that version."""
         version = cls.lookup(tracking_uri, name, alias)
         pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
+        run = MlflowClient(tracking_uri).get_run(version.run_id) if version.run_id else None
         forecaster = _forecaster(pyfunc)
         info = ModelInfo(
             name=name,
             version=str(version.version),
             alias=alias,
             run_id=version.run_id or "",
+            data_fingerprint=run.data.tags.get("data_fingerprint") if run else None,
             max_horizon=forecaster.max_horizon,
             trained_until=forecaster.last_ds_.date(),
             last_period=forecaster.last_ds_.to_pydatetime(),
@@ -81,6 +85,13 @@ class ServedModel:
             exogenous=list(forecaster.exogenous_),
         )
         return cls(info, pyfunc)
+
+    def recent_history(self) -> pd.DataFrame:
+        """The version's last weeks of actual demand before its forecast, with each series'
+        static attributes (``family``...); empty for a version that kept none."""
+        if self._history is None:
+            return pd.DataFrame(columns=["unique_id", "ds", "y"])
+        return self._history.merge(self.series_attributes, on="unique_id", how="left")
 
     def horizon(self, requested: int | None) -> int:
         """The requested horizon, or the model's longest one; 4xx ``ApiError`` beyond it."""

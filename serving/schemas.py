@@ -7,14 +7,16 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, NaiveDatetime, model_validator
 
-from planning import DemandBasis, Lock, Plan, Replan, Site
+from planning import DemandBasis, Lineage, Lock, Plan, Replan, Site, Unavailability
 
 __all__ = [
+    "ApproveRequest",
     "ForecastPoint",
     "ForecastRequest",
     "ForecastResponse",
     "FutureValues",
     "ModelInfo",
+    "PlanJobRequest",
     "RecommendRequest",
     "RecommendResponse",
     "SeriesForecast",
@@ -32,6 +34,7 @@ class ModelInfo(BaseModel):
     version: str
     alias: str
     run_id: str
+    data_fingerprint: str | None = Field(None, description="SHA-256 of the panel the version was trained on")
     max_horizon: int | None
     trained_until: date = Field(description="the day of the model's last period of data (see last_period for its hour)")
     last_period: datetime = Field(
@@ -107,7 +110,9 @@ class ForecastResponse(BaseModel):
     forecasts: list[SeriesForecast]
 
 
-class RecommendRequest(_Request):
+class _PlanRequest(_Request):
+    """What to plan and how: the fields ``POST /recommend`` and ``POST /plans`` share."""
+
     horizon: int | None = Field(
         None, ge=1, description="days to plan from the day after the model's data ends; default the model's max_horizon"
     )
@@ -126,13 +131,9 @@ class RecommendRequest(_Request):
     demand: str | None = Field(
         None, description='plan for the daily sums of one forecast column instead ("mean", "q90", ...)'
     )
-    time_limit_s: float | None = Field(
-        None, gt=0, le=300, description="CP-SAT time limit; the service default when omitted"
-    )
     site: Site | None = Field(None, description="the site to plan; the service's configured site when omitted")
     locks: list[Lock] = Field(default_factory=list, description="decisions fixed by the planner; kept in the plan")
-    previous_plan: Plan | None = Field(None, description="the plan this one replaces: warm start and change penalty")
-    frozen_days: int = Field(0, ge=0, description="first days in which changes to previous_plan are charged")
+    frozen_days: int = Field(0, ge=0, description="first days in which changes to the replaced plan are charged")
     change_penalty_per_shift: float = Field(
         100.0, ge=0, allow_inf_nan=False, description="charge per changed line-shift"
     )
@@ -142,10 +143,35 @@ class RecommendRequest(_Request):
         level_error = model_level_error if self.level_error is None else self.level_error
         return DemandBasis(service_level=self.service_level, level_error=level_error, column=self.demand)
 
+
+class RecommendRequest(_PlanRequest):
+    time_limit_s: float | None = Field(
+        None, gt=0, le=300, description="CP-SAT time limit; the service default when omitted"
+    )
+    previous_plan: Plan | None = Field(None, description="the plan this one replaces: warm start and change penalty")
+
     def replan(self) -> Replan | None:
         if self.previous_plan is None:
             return None
         return Replan(self.previous_plan, self.frozen_days, self.change_penalty_per_shift)
+
+
+class PlanJobRequest(_PlanRequest):
+    """A plan to make in the background (``POST /plans``); its progress and result are a plan job."""
+
+    time_limit_s: float | None = Field(
+        None, gt=0, le=3600, description="CP-SAT time limit; the service default when omitted"
+    )
+    replaces: str | None = Field(
+        None, description="id of the stored plan this one re-plans: warm start, and changes in frozen days charged"
+    )
+    unavailable: list[Unavailability] = Field(
+        default_factory=list, description="lines that cannot run on some days: none of their shifts is staffed"
+    )
+
+
+class ApproveRequest(_Request):
+    by: str = Field(min_length=1, max_length=200, description="who approves: recorded with the plan")
 
 
 class RecommendResponse(BaseModel):
@@ -153,3 +179,4 @@ class RecommendResponse(BaseModel):
     future: str = Field(description='where the known-future values came from: "request", "baseline" or "none"')
     demand: str = Field(description='what the plan covers: "service level 0.95" or a forecast column')
     plan: Plan
+    lineage: Lineage = Field(description="everything that produced the plan: model version, site, basis, solver")

@@ -1,18 +1,39 @@
-"""The BentoML service: HTTP edges only. Forecasting lives in ``models``, planning in ``planning``."""
+"""The BentoML service: HTTP edges only. Forecasting lives in ``models``, planning in ``planning``,
+the plan desk (jobs, store, approval) in ``serving.plan_desk``."""
 
 from __future__ import annotations
 
-import bentoml
-from fastapi import FastAPI
+import logging
+from typing import Annotated
 
+import bentoml
+from fastapi import FastAPI, Header, Query
+from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse
+
+from capcast import database
 from capcast.settings import Settings
-from planning import SolverSettings
+from planning import PlanDiff, Site
+from planning.store import JobStore, PlanJob, PlanStatus, PlanStore, PlanSummary, StoredPlan
+from serving.auth import PlannerToken, load_or_create_token
 from serving.errors import ApiError, install_error_handlers
 from serving.future_input import future_frame, future_source
 from serving.model_store import ServedModel
-from serving.recommend import load_default_site, recommend_plan
+from serving.page import UI, asset
+from serving.plan_desk import PlanDesk
+from serving.plan_maker import PlanMaker, load_default_site
 from serving.responses import to_series_forecasts
-from serving.schemas import ForecastRequest, ForecastResponse, ModelInfo, RecommendRequest, RecommendResponse
+from serving.schemas import (
+    ApproveRequest,
+    ForecastRequest,
+    ForecastResponse,
+    ModelInfo,
+    PlanJobRequest,
+    RecommendRequest,
+    RecommendResponse,
+)
+
+_log = logging.getLogger(__name__)
+Authorization = Annotated[str | None, Header(description="Bearer <planner token>")]
 
 api = FastAPI(title="capcast", version="0.1.0", description="Demand forecasts and capacity recommendations.")
 install_error_handlers(api)
@@ -34,10 +55,28 @@ async def _name_the_served_model(request, call_next):
 class Capcast:
     def __init__(self) -> None:
         settings = Settings()
-        self.model = ServedModel.resolve(settings.tracking_uri, settings.model_name, settings.model_alias)
-        api.state.served_model = f"{self.model.info.name}/{self.model.info.version}"
-        self.site = load_default_site(settings.site_path)
-        self.plan_time_limit_s = settings.plan_time_limit_s
+        model = ServedModel.resolve(settings.tracking_uri, settings.model_name, settings.model_alias)
+        api.state.served_model = f"{model.info.name}/{model.info.version}"
+        self.planner = PlanMaker(model, load_default_site(settings.site_path), settings.plan_time_limit_s)
+        engine = database.engine(settings.database)
+        database.upgrade(engine)
+        token = settings.planner_token.get_secret_value() if settings.planner_token else None
+        self.desk = PlanDesk(
+            self.planner,
+            PlanStore(engine),
+            JobStore(engine),
+            PlannerToken(token or load_or_create_token(settings.planner_token_file)),
+        )
+        if (first := self.desk.start_first_plan()) is not None:
+            _log.info("no stored plan for the site yet: plan job %s started", first.id)
+
+    @property
+    def model(self) -> ServedModel:
+        return self.planner.model
+
+    @bentoml.on_shutdown
+    def _stop_jobs(self) -> None:
+        self.desk.shutdown()
 
     @api.get("/model")
     def model_info(self) -> ModelInfo:
@@ -58,20 +97,91 @@ class Capcast:
 
     @api.post("/recommend")
     def recommend(self, request: RecommendRequest) -> RecommendResponse:
-        """A capacity plan for the site, covering the forecast of every series."""
-        site = request.site or self.site
-        if site is None:
-            raise ApiError(422, "no_site", "no site configured on the service; send one in the request", "site")
-        forecast = self.model.all_series_forecast(self.model.horizon(request.horizon), future_frame(request.future))
-        basis = request.basis(self.model.info.family_level_error)
-        settings = SolverSettings(time_limit_s=request.time_limit_s or self.plan_time_limit_s)
-        plan = recommend_plan(forecast, site, basis, settings, request.locks, request.replan())
+        """A capacity plan for the site, covering the forecast of every series (at once; for a plan
+        that takes minutes, start a plan job with ``POST /plans``)."""
+        plan, lineage = self.planner.make(request, replan=request.replan())
         return RecommendResponse(
             model=self.model.info,
             future=future_source(self.model.info, request.future),
-            demand=basis.describe(),
+            demand=plan.context.basis,
             plan=plan,
+            lineage=lineage,
         )
+
+    @api.get("/site")
+    def site(self) -> Site:
+        """The site the service plans when a request brings none."""
+        return self.planner.site(None)
+
+    @api.get("/plans")
+    def plans(
+        self,
+        site: str | None = None,
+        status: PlanStatus | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[PlanSummary]:
+        """Stored plans, newest first: drafts, approved and superseded."""
+        return self.desk.list(site, status, limit, offset)
+
+    @api.post("/plans", status_code=202)
+    def start_plan(self, request: PlanJobRequest, authorization: Authorization = None) -> PlanJob:
+        """Start a plan job (needs the planner token): 202 with the job; follow it at
+        ``GET /plan-jobs/{id}`` (progress while CP-SAT runs), cancel it at ``POST /plan-jobs/{id}/cancel``;
+        when it succeeds, ``plan_id`` names the stored draft."""
+        return self.desk.submit(request, authorization)
+
+    @api.get("/plans/{plan_id}")
+    def stored_plan(self, plan_id: str) -> StoredPlan:
+        """A stored plan: its status and history, lineage, decisions, KPIs and explanation."""
+        return self.desk.get(plan_id)
+
+    @api.get("/plans/{plan_id}/shifts.csv", response_class=PlainTextResponse)
+    def plan_csv(self, plan_id: str) -> PlainTextResponse:
+        """The plan for the shop floor: one CSV row per line-shift."""
+        headers = {"Content-Disposition": f'attachment; filename="plan-{plan_id}.csv"'}
+        return PlainTextResponse(self.desk.csv(plan_id), media_type="text/csv", headers=headers)
+
+    @api.get("/plans/{plan_id}/diff/{other_id}")
+    def plan_diff(self, plan_id: str, other_id: str) -> PlanDiff:
+        """What plan ``other_id`` changes against plan ``plan_id``: shifts, cost and fill rate."""
+        return self.desk.diff(plan_id, other_id)
+
+    @api.post("/plans/{plan_id}/approve")
+    def approve(self, plan_id: str, request: ApproveRequest, authorization: Authorization = None) -> StoredPlan:
+        """Approve a draft (needs the planner token): it supersedes the site's approved plan for
+        any of its days, and is never changed afterwards."""
+        return self.desk.approve(plan_id, request.by, authorization)
+
+    @api.get("/plan-jobs")
+    def plan_jobs(self, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[PlanJob]:
+        """The site's recent plan jobs, newest first."""
+        return self.desk.recent_jobs(limit)
+
+    @api.get("/plan-jobs/{job_id}")
+    def plan_job(self, job_id: str) -> PlanJob:
+        """A plan job: status, progress (elapsed seconds, best plan's cost, proven bound), result."""
+        return self.desk.job(job_id)
+
+    @api.post("/plan-jobs/{job_id}/cancel")
+    def cancel_plan_job(self, job_id: str, authorization: Authorization = None) -> PlanJob:
+        """Stop a queued or running plan job (needs the planner token)."""
+        return self.desk.cancel(job_id, authorization)
+
+    @api.get("/", include_in_schema=False)
+    def home(self) -> RedirectResponse:
+        return RedirectResponse("/ui/")
+
+    @api.get("/ui/", include_in_schema=False)
+    def page(self) -> FileResponse:
+        return FileResponse(UI / "index.html", media_type="text/html")
+
+    @api.get("/ui/{name}", include_in_schema=False)
+    def page_asset(self, name: str) -> FileResponse:
+        found = asset(name)
+        if found is None:
+            raise ApiError(404, "not_found", f"the page has no file {name!r}", None)
+        return FileResponse(found[0], media_type=found[1])
 
 
 # Registered after the service's routes, so it only catches paths nothing else serves

@@ -12,8 +12,10 @@ import os
 import typer
 
 from capcast.cli.data import data_app
+from capcast.cli.db import db_app
 from capcast.cli.forecast import forecast
 from capcast.cli.plan import plan
+from capcast.cli.plans import plans_app
 from capcast.cli.serve import serve
 from capcast.cli.train import backtest, train
 
@@ -23,6 +25,8 @@ app = typer.Typer(
     help="capcast: demand forecasts turned into capacity plans.", no_args_is_help=True, pretty_exceptions_enable=False
 )
 app.add_typer(data_app, name="data")
+app.add_typer(plans_app, name="plans")
+app.add_typer(db_app, name="db")
 for command in (train, backtest, forecast, plan, serve):
     app.command()(command)
 

@@ -22,8 +22,6 @@ __all__ = ["Lineage", "ModelRef", "digest", "rows_digest", "site_digest"]
 class ModelRef(BaseModel):
     """The registered model version whose forecast the plan covers."""
 
-    model_config = ConfigDict(extra="forbid")
-
     name: str
     version: str
     run_id: str

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PositiveInt
 
 from planning.domain.site import Site
 
-__all__ = ["Lock", "LockError", "locate_lock"]
+__all__ = ["Lock", "LockError", "Unavailability", "locate_lock", "unavailability_locks"]
 
 
 class LockError(ValueError):
@@ -60,3 +60,32 @@ def locate_lock(site: Site, days: Sequence[date], lock: Lock) -> tuple[int, int,
     line_index = next(li for li, line in enumerate(site.lines) if line.id == lock.line)
     shift_index = next(s for s, shift in enumerate(site.shifts) if shift.name == lock.shift)
     return line_index, list(days).index(lock.day), shift_index
+
+
+class Unavailability(BaseModel):
+    """A line that cannot run for ``days`` days from ``first_day`` (a breakdown, a holiday)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    line: str
+    first_day: date
+    days: PositiveInt = 1
+
+
+def unavailability_locks(site: Site, days: Sequence[date], unavailable: Sequence[Unavailability]) -> list[Lock]:
+    """A lock ``staffed=False`` on every shift of each unavailable line on each of its planned ``days``.
+
+    Raises:
+        LockError: for a line the site does not have.
+    """
+    lines = {line.id for line in site.lines}
+    planned = set(days)
+    locks = []
+    for rule in unavailable:
+        if rule.line not in lines:
+            raise LockError(f"line {rule.line!r} is unavailable, but the site has no such line")
+        for offset in range(rule.days):
+            day = rule.first_day + timedelta(days=offset)
+            if day in planned:
+                locks += [Lock(line=rule.line, day=day, shift=shift.name, staffed=False) for shift in site.shifts]
+    return locks

@@ -1,14 +1,21 @@
 import pytest
 
+PLANNER_TOKEN = "planner-secret"
+AS_PLANNER = {"Authorization": f"Bearer {PLANNER_TOKEN}"}
+
 
 @pytest.fixture(scope="session")
 def service_client(trained_home):
     """The real BentoML service in-process, its ASGI app built once per test session
-    (a second build registers duplicate Prometheus metrics)."""
+    (a second build registers duplicate Prometheus metrics). Plans take 2 s unless a request
+    says otherwise; writes need ``AS_PLANNER``."""
     from starlette.testclient import TestClient
 
     mp = pytest.MonkeyPatch()
     mp.setenv("CAPCAST_HOME", str(trained_home))
+    mp.setenv("CAPCAST_PLAN_TIME_LIMIT_S", "2")
+    mp.setenv("CAPCAST_PLANNER_TOKEN", PLANNER_TOKEN)
+    mp.delenv("CAPCAST_DATABASE_URL", raising=False)
     mp.delenv("CAPCAST_MLFLOW_TRACKING_URI", raising=False)
     mp.delenv("CAPCAST_SITE", raising=False)
     from serving.service import Capcast
@@ -41,5 +48,5 @@ def hourly_client(service_client, hourly_model, monkeypatch):
     built once per session, so the model it serves is swapped rather than the service rebuilt."""
     import bentoml
 
-    monkeypatch.setattr(bentoml.get_current_service(), "model", hourly_model)
+    monkeypatch.setattr(bentoml.get_current_service().planner, "model", hourly_model)
     return service_client

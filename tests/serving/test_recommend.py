@@ -5,7 +5,7 @@ import pytest
 
 from planning import DemandBasis, Lock, SolverSettings
 from serving.errors import ApiError
-from serving.recommend import recommend_plan
+from serving.plan_maker import recommend_or_refuse
 from tests.planning.conftest import make_site
 
 FAST = SolverSettings(time_limit_s=1)
@@ -28,11 +28,11 @@ def _forecast() -> pd.DataFrame:
 )
 def test_planning_refusals_become_4xx_with_the_field(basis, locks, site, expected):
     with pytest.raises(ApiError) as error:
-        recommend_plan(_forecast(), site, basis, FAST, locks)
+        recommend_or_refuse(_forecast(), site, basis, FAST, locks)
     expected = expected or (422, "site_does_not_fit", "site")
     assert (error.value.status, error.value.code, error.value.field) == expected
 
 
 def test_a_forecast_frame_becomes_a_plan():
-    plan = recommend_plan(_forecast(), make_site(), DemandBasis(column="mean"), FAST)
+    plan = recommend_or_refuse(_forecast(), make_site(), DemandBasis(column="mean"), FAST)
     assert plan.days == 5 and sorted({f.family for f in plan.families}) == ["A", "B"]

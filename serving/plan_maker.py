@@ -1,0 +1,147 @@
+"""A plan request made into a plan and its lineage with the served model: the one path that
+``POST /recommend`` (at once) and plan jobs (``POST /plans``, in the background) share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from pydantic import ValidationError
+
+from planning import (
+    DemandBasis,
+    Lineage,
+    Lock,
+    LockError,
+    ModelRef,
+    Plan,
+    PlanningError,
+    Replan,
+    Site,
+    SolveControl,
+    SolverSettings,
+    UnknownDemandColumn,
+    load_site,
+    recommend,
+    rows_digest,
+    site_digest,
+    unavailability_locks,
+)
+from serving.errors import ApiError
+from serving.future_input import future_frame
+from serving.model_store import ServedModel
+from serving.schemas import PlanJobRequest, RecommendRequest
+
+__all__ = ["PlanMaker", "load_default_site", "recommend_or_refuse"]
+
+
+@dataclass
+class PlanMaker:
+    """Plans with the served ``model`` for ``default_site`` (or a site a request brings).
+
+    Args:
+        model: the served model version: its forecast of every series is what a plan covers (the
+            one reference to it in the service, so that swapping it is one assignment).
+        default_site: the configured site; None when requests must bring one.
+        default_time_limit_s: the solver's time limit when a request sets none.
+        made_by: recorded in each plan's lineage.
+    """
+
+    model: ServedModel
+    default_site: Site | None
+    default_time_limit_s: float
+    made_by: str = "capcast service"
+
+    def site(self, requested: Site | None) -> Site:
+        site = requested or self.default_site
+        if site is None:
+            raise ApiError(422, "no_site", "no site configured on the service; send one in the request", "site")
+        return site
+
+    def make(
+        self,
+        request: RecommendRequest | PlanJobRequest,
+        *,
+        replan: Replan | None = None,
+        replaces: str | None = None,
+        control: SolveControl | None = None,
+    ) -> tuple[Plan, Lineage]:
+        """Forecast every series, plan what ``request`` asks for (its basis, locks, unavailable lines
+        and time limit), and say where the plan came from; 4xx ``ApiError`` for what the request got
+        wrong.
+
+        Args:
+            replan: the plan this one replaces, for the warm start and the change penalty.
+            replaces: that plan's id in the plan store, for the lineage.
+            control: progress out of the solve and a way to cancel it.
+        """
+        site = self.site(request.site)
+        horizon = self.model.horizon(request.horizon)
+        forecast = self.model.all_series_forecast(horizon, future_frame(request.future))
+        days = sorted(pd.to_datetime(forecast["ds"]).dt.date.unique())
+        try:
+            unavailable = getattr(request, "unavailable", [])
+            all_locks = [*request.locks, *unavailability_locks(site, days, unavailable)]
+        except LockError as error:
+            raise ApiError(422, "invalid_unavailable", str(error), "unavailable") from error
+        basis = request.basis(self.model.info.family_level_error)
+        settings = SolverSettings(time_limit_s=request.time_limit_s or self.default_time_limit_s)
+        history = self.model.recent_history()
+        plan = recommend_or_refuse(forecast, site, basis, settings, all_locks, replan, history, control)
+        lineage = Lineage(
+            model=ModelRef(
+                name=self.model.info.name,
+                version=self.model.info.version,
+                run_id=self.model.info.run_id,
+                data_fingerprint=self.model.info.data_fingerprint,
+            ),
+            forecast="baseline" if request.future is None else f"request sha256:{_future_digest(request.future)}",
+            site=site.name,
+            site_sha256=site_digest(site),
+            service_level=basis.service_level,
+            level_error=basis.level_error,
+            demand_column=basis.column,
+            horizon=horizon,
+            solver={k: v for k, v in vars(settings).items() if isinstance(v, int | float | bool)},
+            locks=all_locks,
+            replaces=replaces,
+            frozen_days=replan.frozen_days if replan else 0,
+            change_penalty_per_shift=replan.change_penalty_per_shift if replan else 0.0,
+            made_by=self.made_by,
+        )
+        return plan, lineage
+
+
+def _future_digest(rows) -> str:
+    return rows_digest([{"unique_id": r.unique_id, "ds": str(r.ds), **(r.model_extra or {})} for r in rows])
+
+
+def load_default_site(path: Path) -> Site | None:
+    """The configured site, or None when there is none (requests must then bring one)."""
+    return load_site(path) if path.exists() else None
+
+
+def recommend_or_refuse(
+    forecast: pd.DataFrame,
+    site: Site,
+    basis: DemandBasis,
+    settings: SolverSettings,
+    locks: Sequence[Lock] = (),
+    replan: Replan | None = None,
+    history: pd.DataFrame | None = None,
+    control: SolveControl | None = None,
+) -> Plan:
+    """``planning.recommend`` on the forecast frame; 4xx ``ApiError`` for what the request got wrong."""
+    try:
+        actuals = () if history is None else history.to_dict("records")
+        return recommend(forecast.to_dict("records"), site, basis, settings, locks, replan, actuals, control)
+    except UnknownDemandColumn as error:
+        raise ApiError(422, "unknown_demand_column", str(error), "demand") from error
+    except PlanningError as error:
+        raise ApiError(409, "no_plan", str(error), "locks" if locks else "site") from error
+    except LockError as error:
+        raise ApiError(422, "invalid_lock", str(error), "locks") from error
+    except (ValueError, ValidationError) as error:
+        raise ApiError(422, "site_does_not_fit", str(error), "site") from error
