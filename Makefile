@@ -8,7 +8,7 @@ CAPCAST_HOME ?= .capcast
 export CAPCAST_HOME
 SAMPLE := $(CAPCAST_HOME)/sample
 
-.PHONY: install run lint test benchmark clean
+.PHONY: install run lint system-packages test benchmark clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "capcast needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -33,8 +33,21 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The browser and database tests use Debian's chromium and postgresql: install them when missing
+# (machines and CI run as root), or stop with one line naming the packages.
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "the tests need the Debian package(s)$$missing: apt-get install$$missing"; exit 1; fi; \
+	  echo "installing Debian package(s)$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	    || { echo "could not install the Debian package(s)$$missing with apt-get"; exit 1; }; \
+	fi
+
 # pytest exits 5 when it collects no test; that is not a failure of the suite's set-up.
-test: lint
+test: lint system-packages
 	$(BIN)/python -m pytest; status=$$?; if [ $$status -eq 5 ]; then exit 0; else exit $$status; fi
 
 benchmark: install

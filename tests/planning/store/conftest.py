@@ -24,7 +24,8 @@ from capcast.database import upgrade
 from planning import Plan, SolverSettings, solve
 from tests.planning.conftest import make_demand, make_site
 
-POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+# Debian's server binaries, newest version installed (15 on these machines; not on PATH).
+POSTGRES_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), default=Path("/none"))
 PLAN_START = date(2026, 1, 5)
 
 
@@ -53,7 +54,7 @@ def postgres_server():
     """A throwaway PostgreSQL on 127.0.0.1 with trust auth; yields a factory of fresh, empty database URLs."""
     if not (POSTGRES_BIN / "initdb").exists():
         pytest.fail(
-            f"no PostgreSQL 15 in {POSTGRES_BIN}: install Debian's postgresql package (apt-get install postgresql)",
+            "no PostgreSQL server under /usr/lib/postgresql: install Debian's postgresql package",
             pytrace=False,
         )
     folder = Path(tempfile.mkdtemp(prefix="capcast-pg-"))  # under /tmp: pytest's own temp folders are root-only
