@@ -19,6 +19,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port (default CAPCAST_PORT or 3000)")] = None,
 ) -> None:
     """Start the BentoML service serving the @champion model."""
+    from serving.auth import load_or_create_token
     from serving.model_store import ModelNotFound, ServedModel
 
     settings = Settings()
@@ -32,8 +33,15 @@ def serve(
     host, port = host or settings.host, port or settings.port
     base = f"http://{host}:{port}"
     typer.echo(f"serving {settings.model_name} version {version.version} (@{settings.model_alias}) on {base}")
+    typer.echo(f"  planner page: {base}/ui/")
     typer.echo(f"  GET  {base}/readyz    GET {base}/model    GET {base}/docs")
-    typer.echo(f"  POST {base}/forecast  POST {base}/recommend")
+    typer.echo(f"  POST {base}/forecast  POST {base}/recommend  POST {base}/plans")
+    if settings.planner_token is None:
+        try:  # made here rather than by the server, so that its place can be said before it starts
+            load_or_create_token(settings.planner_token_file)
+        except OSError as error:
+            fail(f"{settings.planner_token_file}: cannot write the planner token: {error.strerror or error}")
+        typer.echo(f"  writes (plan jobs, approvals) need the planner token in {settings.planner_token_file}")
     # The folder holding the capcast packages: the server imports serving.service from there.
     packages = Path(capcast.__file__).resolve().parent.parent
     # The server runs from that folder: pass every path absolute.

@@ -48,3 +48,20 @@ def test_recommend_over_http(served):
         response = client.post("/recommend", json={"horizon": 7, "time_limit_s": 1})
         assert response.status_code == 200, response.text
         assert response.json()["plan"]["solver"]["status"] in ("OPTIMAL", "FEASIBLE")
+
+
+def test_serve_says_where_the_page_and_the_planner_token_are(served, trained_home, tmp_path_factory):
+    """`capcast serve` prints the page's address and the token file, which only its owner can read."""
+    log = next(tmp_path_factory.getbasetemp().glob("serve*/serve.log")).read_text()
+    assert f"planner page: {served}/ui/" in log
+    token_file = trained_home / "planner-token"
+    assert f"need the planner token in {token_file}" in log
+    assert token_file.stat().st_mode & 0o777 == 0o600 and len(token_file.read_text().strip()) >= 24
+    with httpx.Client(base_url=served, timeout=30) as client:
+        token = token_file.read_text().strip()
+        refused = client.post("/plans", json={}, headers={"Authorization": "Bearer wrong"})
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
+        jobs = client.get("/plan-jobs").json()
+        assert client.post(
+            f"/plan-jobs/{jobs[0]['id']}/cancel", headers={"Authorization": f"Bearer {token}"}
+        ).is_success
