@@ -4,6 +4,7 @@ export, each refusal an ``ApiError`` naming what is wrong. Routes in ``serving.s
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from planning import Lineage, Plan, PlanDiff, Replan, SolveControl, plan_diff, shift_csv
 from planning.store import (
@@ -19,7 +20,7 @@ from planning.store import (
 )
 from serving.auth import PlannerToken
 from serving.errors import ApiError
-from serving.plan_jobs import PlanJobs
+from serving.plan_jobs import STALE_AFTER, PlanJobs
 from serving.plan_maker import PlanMaker
 from serving.schemas import PlanJobRequest
 
@@ -40,6 +41,7 @@ class PlanDesk:
     def __init__(self, planner: PlanMaker, plans: PlanStore, jobs: JobStore, token: PlannerToken):
         self.planner, self.plans, self.token = planner, plans, token
         self.jobs = PlanJobs(jobs, plans, self._make)
+        self.stale_after = STALE_AFTER
         if recovered := self.jobs.recover():
             _log.warning("%d plan job(s) of a stopped process marked interrupted", recovered)
 
@@ -62,13 +64,23 @@ class PlanDesk:
 
     def job(self, job_id: str) -> PlanJob:
         try:
-            return self.jobs.jobs.get(job_id)
+            job = self.jobs.jobs.get(job_id)
         except JobNotFound as error:
             raise ApiError(404, "unknown_job", str(error), "job_id") from None
+        return self._settled(job)
 
     def recent_jobs(self, limit: int) -> list[PlanJob]:
         site = self.planner.default_site.name if self.planner.default_site else None
-        return self.jobs.jobs.list(site=site, limit=limit)
+        return [self._settled(job) for job in self.jobs.jobs.list(site=site, limit=limit)]
+
+    def _settled(self, job: PlanJob) -> PlanJob:
+        """The job as it stands: one whose process stopped without a word (its heartbeat is stale)
+        is marked interrupted now, not left running forever."""
+        beat = job.heartbeat_at or job.created_at
+        if job.finished or datetime.now(UTC) - beat <= self.stale_after:
+            return job
+        self.jobs.jobs.interrupt_stale(self.stale_after)
+        return self.jobs.jobs.get(job.id)
 
     # ---- writing (each needs the planner token) ------------------------------------------------
 

@@ -154,3 +154,25 @@ def test_plan_endpoint_errors_name_the_field(service_client, method, path, statu
 def test_a_re_plan_of_an_unknown_plan_is_refused_before_any_job_starts(service_client):
     response = service_client.post("/plans", json={"replaces": "nope"}, headers=AS_PLANNER)
     assert _error(response, 404)["field"] == "replaces"
+
+
+def test_a_job_whose_process_stopped_is_marked_interrupted_not_left_running(service_client, trained_home):
+    """A record left running by a process that died (no heartbeat since) reads as interrupted."""
+    from datetime import timedelta
+
+    import bentoml
+
+    from capcast.database import engine
+    from planning.store import JobStore
+
+    store = JobStore(engine(f"sqlite:///{trained_home / 'capcast.db'}"))
+    orphan = store.create("sample-site", {})
+    store.start(orphan.id, owner="gone:1")
+    desk = bentoml.get_current_service().desk
+    assert service_client.get(f"/plan-jobs/{orphan.id}").json()["status"] == "running"  # its heartbeat is fresh
+    original, desk.stale_after = desk.stale_after, timedelta(0)
+    try:
+        job = service_client.get(f"/plan-jobs/{orphan.id}").json()
+    finally:
+        desk.stale_after = original
+    assert job["status"] == "interrupted" and job["error"]["code"] == "interrupted", job
