@@ -7,11 +7,20 @@ their edge and pass what they need inward.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings"]
+__all__ = ["NamedToken", "Settings"]
+
+
+class NamedToken(BaseModel):
+    """A bearer token the service accepts, with who holds it and what it may do."""
+
+    name: str = Field(min_length=1)
+    role: Literal["admin", "planner", "source"]
+    token: SecretStr
 
 
 class Settings(BaseSettings):
@@ -28,8 +37,11 @@ class Settings(BaseSettings):
         database_url: the database of plans (and later the stock ledger), a SQLAlchemy URL such as
             ``postgresql+psycopg://user@host/capcast``; ``CAPCAST_DATABASE_URL``. Unset: SQLite at
             ``<home>/capcast.db`` (``database`` gives the URL in use either way).
-        planner_token: the bearer token every write endpoint asks for (``CAPCAST_PLANNER_TOKEN``);
-            unset, the service makes a random one at first start in ``planner_token_file``.
+        planner_token: the bearer token of the planner role: plan jobs and approvals
+            (``CAPCAST_PLANNER_TOKEN``); unset, the service makes a random one at first start in
+            ``planner_token_file``.
+        tokens: further named tokens with their roles (``admin``, ``planner``, ``source``), as JSON
+            in ``CAPCAST_TOKENS``: ``[{"name": "erp", "role": "planner", "token": "..."}]``.
     """
 
     model_config = SettingsConfigDict(env_prefix="CAPCAST_")
@@ -45,6 +57,7 @@ class Settings(BaseSettings):
     plan_time_limit_s: float = 10.0
     database_url: str | None = None
     planner_token: SecretStr | None = None
+    tokens: list[NamedToken] = []
 
     @property
     def tracking_uri(self) -> str:

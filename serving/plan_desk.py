@@ -18,7 +18,7 @@ from planning.store import (
     PlanSummary,
     StoredPlan,
 )
-from serving.auth import PlannerToken
+from serving.auth import Role, Tokens
 from serving.errors import ApiError
 from serving.plan_jobs import STALE_AFTER, PlanJobs
 from serving.plan_maker import PlanMaker
@@ -35,11 +35,11 @@ class PlanDesk:
     Args:
         planner: makes a plan (and its lineage) from a request with the served model.
         plans, jobs: the plan store and the job records (``planning.store``).
-        token: the planner token every write checks.
+        tokens: the service's tokens; every write needs the planner role.
     """
 
-    def __init__(self, planner: PlanMaker, plans: PlanStore, jobs: JobStore, token: PlannerToken):
-        self.planner, self.plans, self.token = planner, plans, token
+    def __init__(self, planner: PlanMaker, plans: PlanStore, jobs: JobStore, tokens: Tokens):
+        self.planner, self.plans, self.tokens = planner, plans, tokens
         self.jobs = PlanJobs(jobs, plans, self._make)
         self.stale_after = STALE_AFTER
         if recovered := self.jobs.recover():
@@ -82,12 +82,12 @@ class PlanDesk:
         self.jobs.jobs.interrupt_stale(self.stale_after)
         return self.jobs.jobs.get(job.id)
 
-    # ---- writing (each needs the planner token) ------------------------------------------------
+    # ---- writing (each needs a planner token) --------------------------------------------------
 
     def submit(self, request: PlanJobRequest, authorization: str | None) -> PlanJob:
         """Start a plan job for ``request``; 4xx for what can be told wrong before solving (no site,
         a horizon beyond the model's, a plan to replace that does not exist)."""
-        self.token.check(authorization)
+        self.tokens.check(authorization, Role.PLANNER)
         site = self.planner.site(request.site)
         self.planner.model.horizon(request.horizon)
         if request.replaces is not None:
@@ -98,12 +98,12 @@ class PlanDesk:
         return self.jobs.submit(site.name, request.model_dump(mode="json"), replaces=request.replaces)
 
     def cancel(self, job_id: str, authorization: str | None) -> PlanJob:
-        self.token.check(authorization)
+        self.tokens.check(authorization, Role.PLANNER)
         self.job(job_id)
         return self.jobs.cancel(job_id)
 
     def approve(self, plan_id: str, by: str, authorization: str | None) -> StoredPlan:
-        self.token.check(authorization)
+        self.tokens.check(authorization, Role.PLANNER)
         try:
             return self.plans.approve(plan_id, by=by)
         except PlanNotFound as error:

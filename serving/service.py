@@ -14,7 +14,7 @@ from capcast import database
 from capcast.settings import Settings
 from planning import PlanDiff, Site
 from planning.store import JobStore, PlanJob, PlanStatus, PlanStore, PlanSummary, StoredPlan
-from serving.auth import PlannerToken, load_or_create_token
+from serving.auth import Role, Tokens, load_or_create_token
 from serving.errors import ApiError, install_error_handlers
 from serving.future_input import future_frame, future_source
 from serving.model_store import ServedModel
@@ -60,13 +60,7 @@ class Capcast:
         self.planner = PlanMaker(model, load_default_site(settings.site_path), settings.plan_time_limit_s)
         engine = database.engine(settings.database)
         database.upgrade(engine)
-        token = settings.planner_token.get_secret_value() if settings.planner_token else None
-        self.desk = PlanDesk(
-            self.planner,
-            PlanStore(engine),
-            JobStore(engine),
-            PlannerToken(token or load_or_create_token(settings.planner_token_file)),
-        )
+        self.desk = PlanDesk(self.planner, PlanStore(engine), JobStore(engine), _tokens(settings))
         if (first := self.desk.start_first_plan()) is not None:
             _log.info("no stored plan for the site yet: plan job %s started", first.id)
 
@@ -182,6 +176,14 @@ class Capcast:
         if found is None:
             raise ApiError(404, "not_found", f"the page has no file {name!r}", None)
         return FileResponse(found[0], media_type=found[1])
+
+
+def _tokens(settings: Settings) -> Tokens:
+    """The configured tokens and the planner token (from settings, or the token file)."""
+    planner = settings.planner_token.get_secret_value() if settings.planner_token else None
+    planner = planner or load_or_create_token(settings.planner_token_file)
+    configured = [(t.name, Role(t.role), t.token.get_secret_value()) for t in settings.tokens]
+    return Tokens([("planner", Role.PLANNER, planner), *configured])
 
 
 # Registered after the service's routes, so it only catches paths nothing else serves
