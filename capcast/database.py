@@ -17,6 +17,9 @@ so it waits its turn on the busy timeout instead of failing on a stale snapshot
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -24,7 +27,18 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
-__all__ = ["MIGRATIONS", "SQLITE_BUSY_TIMEOUT_MS", "alembic_config", "current_revision", "engine", "upgrade"]
+__all__ = [
+    "MIGRATIONS",
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "UtcDateTime",
+    "alembic_config",
+    "current_revision",
+    "engine",
+    "now",
+    "upgrade",
+    "utc",
+    "writing",
+]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -92,3 +106,54 @@ def current_revision(engine: sa.Engine) -> str | None:
     """The revision the database is at; None before the first migration."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+# ---- What every domain's tables and queries share ---------------------------------------------
+
+
+class UtcDateTime(sa.TypeDecorator):
+    """A timezone-aware UTC timestamp in and out: naive values are refused, others converted to UTC.
+
+    SQLite keeps no zone (it stores the UTC wall time); PostgreSQL returns the session's zone.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def utc(value: datetime | None) -> datetime:
+    """``value`` in UTC (now when None); ValueError for a naive timestamp, whose zone nobody knows."""
+    if value is None:
+        return now()
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{value.isoformat()}: a timestamp needs a time zone (capcast stores UTC)")
+    return value.astimezone(UTC)
+
+
+@contextmanager
+def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A transaction that will write, committed on leaving (rolled back on an exception).
+
+    On SQLite it begins with ``BEGIN IMMEDIATE`` (the ``sqlite_begin`` option of
+    ``engine``), so it holds the write lock from its first read: what it read
+    stays true until it commits, and writers queue on the busy timeout rather than fail.
+    """
+    with engine.connect() as connection:
+        connection.execution_options(sqlite_begin="IMMEDIATE")
+        with connection.begin():
+            yield connection

@@ -18,7 +18,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from pydantic import BaseModel
 
-from planning.store.tables import now, plan_jobs, writing
+from capcast.database import now, writing
+from planning.store.tables import plan_jobs
 
 __all__ = ["JobNotFound", "JobStatus", "JobStore", "PlanJob"]
 

@@ -17,8 +17,9 @@ from enum import StrEnum
 import sqlalchemy as sa
 from pydantic import BaseModel
 
+from capcast.database import utc, writing
 from planning.domain.plan import Plan
-from planning.store.tables import plan_events, plans, utc, writing
+from planning.store.tables import plan_events, plans
 
 __all__ = ["PlanEvent", "PlanNotDraft", "PlanNotFound", "PlanStatus", "PlanStore", "PlanSummary", "StoredPlan"]
 

@@ -8,13 +8,11 @@ latest event. ``plan_jobs`` rows are updated as their jobs run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-
 import sqlalchemy as sa
 
-__all__ = ["UtcDateTime", "metadata", "now", "plan_events", "plan_jobs", "plans", "utc", "writing"]
+from capcast.database import UtcDateTime
+
+__all__ = ["metadata", "plan_events", "plan_jobs", "plans"]
 
 metadata = sa.MetaData(
     naming_convention={
@@ -25,27 +23,6 @@ metadata = sa.MetaData(
         "ck": "ck_%(table_name)s_%(constraint_name)s",
     }
 )
-
-
-class UtcDateTime(sa.TypeDecorator):
-    """A timezone-aware UTC timestamp in and out: naive values are refused, others converted to UTC.
-
-    SQLite keeps no zone (it stores the UTC wall time); PostgreSQL returns the session's zone.
-    """
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        value = utc(value)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 EVENT_KINDS = ("created", "approved", "superseded")
@@ -102,30 +79,3 @@ plan_jobs = _site_records(
     sa.Column("error", sa.JSON(none_as_null=True)),
     _one_of("status", JOB_STATUSES),
 )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def utc(value: datetime | None) -> datetime:
-    """``value`` in UTC (now when None); ValueError for a naive timestamp, whose zone nobody knows."""
-    if value is None:
-        return now()
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{value.isoformat()}: a timestamp needs a time zone (capcast stores UTC)")
-    return value.astimezone(UTC)
-
-
-@contextmanager
-def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A transaction that will write, committed on leaving (rolled back on an exception).
-
-    On SQLite it begins with ``BEGIN IMMEDIATE`` (the ``sqlite_begin`` option of
-    ``capcast.database.engine``), so it holds the write lock from its first read: what it read
-    stays true until it commits, and writers queue on the busy timeout rather than fail.
-    """
-    with engine.connect() as connection:
-        connection.execution_options(sqlite_begin="IMMEDIATE")
-        with connection.begin():
-            yield connection
