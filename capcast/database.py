@@ -29,6 +29,7 @@ from alembic.runtime.migration import MigrationContext
 
 __all__ = [
     "MIGRATIONS",
+    "NAMING_CONVENTION",
     "SQLITE_BUSY_TIMEOUT_MS",
     "UtcDateTime",
     "alembic_config",
@@ -109,6 +110,15 @@ def current_revision(engine: sa.Engine) -> str | None:
 
 
 # ---- What every domain's tables and queries share ---------------------------------------------
+
+# Constraint and index names every domain's tables take, so that migrations can name them.
+NAMING_CONVENTION = {
+    "pk": "pk_%(table_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
 
 
 class UtcDateTime(sa.TypeDecorator):

@@ -12,6 +12,9 @@ from features.io import load_panel
 from training.tracking import TrackingConfig
 from training.train import TrainConfig, train
 
+# The database fixtures (SQLite and a throwaway PostgreSQL) for every test that needs one.
+pytest_plugins = ["tests.databases"]
+
 SMALL = SampleConfig(products=6, locations=2, days=240)
 TEST_HORIZON = 14
 

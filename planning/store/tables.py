@@ -10,19 +10,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from capcast.database import UtcDateTime
+from capcast.database import NAMING_CONVENTION, UtcDateTime
 
 __all__ = ["metadata", "plan_events", "plan_jobs", "plans"]
 
-metadata = sa.MetaData(
-    naming_convention={
-        "pk": "pk_%(table_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "ix": "ix_%(table_name)s_%(column_0_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-    }
-)
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
 EVENT_KINDS = ("created", "approved", "superseded")

@@ -11,12 +11,16 @@ import pytest
 import sqlalchemy as sa
 import typer
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 from capcast import database
 from capcast.cli.db import db_app
 from capcast.settings import Settings
+from inventory.tables import metadata as inventory_tables
+from planning.store.tables import metadata as plan_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = ScriptDirectory.from_config(database.alembic_config()).get_current_head()
@@ -107,3 +111,16 @@ def test_capcast_db_upgrade_names_an_unreachable_database_in_one_line(cli, monke
     assert result.exit_code == 1
     assert result.output.startswith("postgresql+psycopg://planner:***@127.0.0.1:1/capcast: ")
     assert len(result.output.strip().splitlines()) == 1 and "secret" not in result.output
+
+
+def test_the_schema_at_head_is_every_domains_tables(engine):
+    """On SQLite and PostgreSQL, the migrations build exactly the tables the stores query: the plan
+    store's and the stock ledger's (a column added to either without a migration fails here)."""
+    head = ScriptDirectory.from_config(database.alembic_config()).get_current_head()
+    assert database.current_revision(engine) == head
+    every = sa.MetaData()
+    for metadata in (plan_tables, inventory_tables):
+        for table in metadata.tables.values():
+            table.to_metadata(every)
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), every) == []
