@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         planner_token: the bearer token of the planner role: plan jobs and approvals
             (``CAPCAST_PLANNER_TOKEN``); unset, the service makes a random one at first start in
             ``planner_token_file``.
+        inventory: the stock ledger's configuration (per-node rules, the family → SKU split of planned
+            production, the node it arrives at), YAML; ``<home>/inventory.yaml`` when unset (and
+            the defaults when that file does not exist either).
         tokens: further named tokens with their roles (``admin``, ``planner``, ``source``), as JSON
             in ``CAPCAST_TOKENS``: ``[{"name": "erp", "role": "planner", "token": "..."}]``.
     """
@@ -57,6 +60,7 @@ class Settings(BaseSettings):
     plan_time_limit_s: float = 10.0
     database_url: str | None = None
     planner_token: SecretStr | None = None
+    inventory: Path | None = None
     tokens: list[NamedToken] = []
 
     @property
@@ -74,6 +78,10 @@ class Settings(BaseSettings):
     @property
     def planner_token_file(self) -> Path:
         return self.home.resolve() / "planner-token"
+
+    @property
+    def inventory_path(self) -> Path:
+        return self.inventory or self.home / "inventory.yaml"
 
     @property
     def site_path(self) -> Path:

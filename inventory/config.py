@@ -8,6 +8,7 @@ Loadable from YAML (``InventoryConfig.load(path)``)::
       plant-1: {staleness_s: 86400}        # reports once a day
     family_split:
       A: {sku-a1: 0.6, sku-a2: 0.4}
+    production_node: plant-1               # the approved plan's production is received here
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class InventoryConfig(BaseModel):
     nodes: dict[str, NodeConfig] = {}
     # family → {sku: share}: how a family's planned production splits into SKUs; shares sum to 1.
     family_split: dict[str, dict[str, float]] = {}
+    # The node where the planned site's production arrives: its ATP counts the approved plan's output.
+    production_node: str | None = None
 
     @field_validator("family_split")
     @classmethod

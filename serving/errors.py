@@ -15,15 +15,22 @@ logger = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    """A request the service understood but cannot serve."""
+    """A request the service understood but cannot serve.
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None):
+    ``details``: for a request with several problems (a batch of events), one error per problem,
+    each ``{"code", "message", "field"}``; the error itself names the first.
+    """
+
+    def __init__(
+        self, status: int, code: str, message: str, field: str | None = None, details: list[dict] | None = None
+    ):
         super().__init__(message)
-        self.status, self.code, self.message, self.field = status, code, message, field
+        self.status, self.code, self.message, self.field, self.details = status, code, message, field, details
 
 
-def error_body(code: str, message: str, field: str | None) -> dict:
-    return {"error": {"code": code, "message": message, "field": field}}
+def error_body(code: str, message: str, field: str | None, details: list[dict] | None = None) -> dict:
+    error = {"code": code, "message": message, "field": field}
+    return {"error": error | ({"details": details} if details is not None else {})}
 
 
 def _field_path(location: tuple) -> str | None:
@@ -43,7 +50,7 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
 
 
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-    return JSONResponse(error_body(exc.code, exc.message, exc.field), exc.status)
+    return JSONResponse(error_body(exc.code, exc.message, exc.field, exc.details), exc.status)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, NaiveDatetime, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NaiveDatetime, PositiveInt, model_validator
 
 from planning import DemandBasis, Lineage, Lock, Plan, Replan, Site, Unavailability
 
 __all__ = [
     "ApproveRequest",
+    "EventBatch",
     "ForecastPoint",
     "ForecastRequest",
     "ForecastResponse",
     "FutureValues",
+    "IngestResponse",
     "ModelInfo",
     "PlanJobRequest",
     "RecommendRequest",
     "RecommendResponse",
+    "Rejected",
+    "ReleaseRequest",
+    "ReservationRequest",
     "SeriesForecast",
 ]
 
@@ -180,3 +186,43 @@ class RecommendResponse(BaseModel):
     demand: str = Field(description='what the plan covers: "service level 0.95" or a forecast column')
     plan: Plan
     lineage: Lineage = Field(description="everything that produced the plan: model version, site, basis, solver")
+
+
+class EventBatch(_Request):
+    """Stock events of one source (``StockEvent`` fields each: event_id, source, sequence, node, sku,
+    kind, qty, occurred_at, reason, transfer_id, to_node, reservation_id, due); checked one by one,
+    so that a bad event is named by its index and field."""
+
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+
+
+class Rejected(BaseModel):
+    index: int
+    event_id: str | None
+    code: str
+    field: str | None
+    message: str
+
+
+class IngestResponse(BaseModel):
+    """What became of each event of a batch, by its index: applied, duplicates (applied before,
+    not again), negative (applied at a node allowed to go below zero), rejected (partial batches:
+    each became the dead letter of the same position in ``dead_letters``)."""
+
+    applied: list[int]
+    duplicates: list[int]
+    negative: list[int]
+    rejected: list[Rejected]
+    dead_letters: list[int]
+
+
+class ReservationRequest(_Request):
+    reservation_id: str = Field(min_length=1, max_length=128, description="the caller's id: a retry reserves once")
+    node: str
+    sku: str
+    qty: PositiveInt
+    due: date | None = Field(None, description="the day the units are promised for; today when omitted")
+
+
+class ReleaseRequest(_Request):
+    qty: PositiveInt | None = Field(None, description="units to release; all that the reservation holds when omitted")

@@ -4,6 +4,7 @@ the plan desk (jobs, store, approval) in ``serving.plan_desk``."""
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime
 from typing import Annotated
 
 import bentoml
@@ -12,11 +13,13 @@ from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse
 
 from capcast import database
 from capcast.settings import Settings
+from inventory import AtpAnswer, InventoryConfig, LatencyStats, Ledger, NodeState, Position, Reservation, SourceState
 from planning import PlanDiff, Site
 from planning.store import JobStore, PlanJob, PlanStatus, PlanStore, PlanSummary, StoredPlan
 from serving.auth import Role, Tokens, load_or_create_token
 from serving.errors import ApiError, install_error_handlers
 from serving.future_input import future_frame, future_source
+from serving.inventory_desk import InventoryDesk
 from serving.model_store import ServedModel
 from serving.page import UI, asset
 from serving.plan_desk import PlanDesk
@@ -24,12 +27,17 @@ from serving.plan_maker import PlanMaker, load_default_site
 from serving.responses import to_series_forecasts
 from serving.schemas import (
     ApproveRequest,
+    EventBatch,
     ForecastRequest,
     ForecastResponse,
+    IngestResponse,
     ModelInfo,
     PlanJobRequest,
     RecommendRequest,
     RecommendResponse,
+    Rejected,
+    ReleaseRequest,
+    ReservationRequest,
 )
 
 _log = logging.getLogger(__name__)
@@ -60,7 +68,11 @@ class Capcast:
         self.planner = PlanMaker(model, load_default_site(settings.site_path), settings.plan_time_limit_s)
         engine = database.engine(settings.database)
         database.upgrade(engine)
-        self.desk = PlanDesk(self.planner, PlanStore(engine), JobStore(engine), _tokens(settings))
+        tokens, plans = _tokens(settings), PlanStore(engine)
+        self.desk = PlanDesk(self.planner, plans, JobStore(engine), tokens)
+        ledger = Ledger(engine, _inventory_config(settings))
+        site = self.planner.default_site.name if self.planner.default_site else None
+        self.stock = InventoryDesk(ledger, plans, site, tokens)
         if (first := self.desk.start_first_plan()) is not None:
             _log.info("no stored plan for the site yet: plan job %s started", first.id)
 
@@ -162,6 +174,72 @@ class Capcast:
         """Stop a queued or running plan job (needs the planner token)."""
         return self.desk.cancel(job_id, authorization)
 
+    @api.post("/inventory/events")
+    def stock_events(
+        self, batch: EventBatch, partial: bool = False, authorization: Authorization = None
+    ) -> IngestResponse:
+        """Apply a batch of a source's stock events exactly once (needs the source's token). Without
+        ``partial`` one bad event refuses the whole batch (422, or 409 for a reused id with another
+        body; ``error.details`` names each bad event's index and field); with it, bad events become
+        dead letters and the rest are applied."""
+        result = self.stock.ingest(batch.events, partial, authorization)
+        return IngestResponse(
+            applied=list(result.applied),
+            duplicates=list(result.duplicates),
+            negative=list(result.negative),
+            rejected=[Rejected(**vars(r)) for r in result.rejected],
+            dead_letters=list(result.dead_letters),
+        )
+
+    @api.get("/inventory/positions")
+    def stock_positions(
+        self, node: str | None = None, sku: str | None = None, as_of: datetime | None = None
+    ) -> list[Position]:
+        """On hand, reserved and in transit per node and SKU, as of a time (now when omitted)."""
+        return self.stock.ledger.positions(node=node, sku=sku, as_of=self.stock.as_of(as_of))
+
+    @api.get("/inventory/atp")
+    def available_to_promise(
+        self,
+        sku: str,
+        node: str,
+        first_day: Annotated[date, Query(alias="from")],
+        last_day: Annotated[date, Query(alias="to")],
+        today: Annotated[date | None, Query(description="the day promises start; the real today when omitted")] = None,
+    ) -> AtpAnswer:
+        """Time-phased available-to-promise per day: on hand − reserved + scheduled receipts (the
+        approved plan's production at the production node) − committed reservations; ``stale``
+        when the node's last report is older than its staleness."""
+        return self.stock.atp(sku, node, first_day, last_day, today)
+
+    @api.post("/inventory/reservations", status_code=201)
+    def reserve(self, request: ReservationRequest, authorization: Authorization = None) -> Reservation:
+        """Reserve against ATP at once (needs a source or planner token): no unit is promised twice;
+        409 with the quantity available when there is not enough."""
+        return self.stock.reserve(
+            request.reservation_id, request.node, request.sku, request.qty, request.due, authorization
+        )
+
+    @api.post("/inventory/reservations/{reservation_id}/release")
+    def release(self, reservation_id: str, request: ReleaseRequest, authorization: Authorization = None) -> Reservation:
+        """Give back reserved units (all of them when no ``qty`` is given)."""
+        return self.stock.release(reservation_id, request.qty, authorization)
+
+    @api.get("/inventory/sources")
+    def stock_sources(self) -> list[SourceState]:
+        """Each source's events, last sequence number and missing sequence ranges."""
+        return self.stock.ledger.sources()
+
+    @api.get("/inventory/nodes")
+    def stock_nodes(self) -> list[NodeState]:
+        """Each node's last report and its age; ``stale`` when older than the node's staleness."""
+        return self.stock.ledger.nodes()
+
+    @api.get("/inventory/latency")
+    def stock_latency(self) -> list[LatencyStats]:
+        """Per node and source: seconds from occurred to received, and from received to applied."""
+        return self.stock.ledger.latency()
+
     @api.get("/", include_in_schema=False)
     def home(self) -> RedirectResponse:
         return RedirectResponse("/ui/")
@@ -176,6 +254,11 @@ class Capcast:
         if found is None:
             raise ApiError(404, "not_found", f"the page has no file {name!r}", None)
         return FileResponse(found[0], media_type=found[1])
+
+
+def _inventory_config(settings: Settings) -> InventoryConfig:
+    path = settings.inventory_path
+    return InventoryConfig.load(path) if path.exists() else InventoryConfig()
 
 
 def _tokens(settings: Settings) -> Tokens:

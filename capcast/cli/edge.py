@@ -17,6 +17,7 @@ __all__ = [
     "MAX_HORIZON",
     "fail",
     "file_field_line",
+    "load_inventory_config_or_fail",
     "load_panel_or_fail",
     "load_site_or_fail",
     "read_csv_or_fail",
@@ -105,3 +106,18 @@ def load_site_or_fail(path: Path):
         fail(validation_lines(str(path), error))
     except (ValueError, OSError) as error:
         fail(f"{path}: {error}" if not str(error).startswith(str(path)) else str(error))
+
+
+def load_inventory_config_or_fail(path: Path):
+    """The stock ledger's configuration (``inventory.InventoryConfig``) from YAML, or one line per problem."""
+    import yaml
+    from pydantic import ValidationError
+
+    from inventory import InventoryConfig
+
+    try:
+        return InventoryConfig.load(path)
+    except ValidationError as error:
+        fail(validation_lines(str(path), error))
+    except (yaml.YAMLError, UnicodeDecodeError, OSError) as error:
+        fail(f"{path}: cannot read: {str(error).splitlines()[0]}")

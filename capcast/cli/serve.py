@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 import capcast
-from capcast.cli.edge import fail, load_site_or_fail
+from capcast.cli.edge import fail, load_inventory_config_or_fail, load_site_or_fail
 from capcast.settings import Settings
 
 
@@ -30,6 +30,8 @@ def serve(
     site_path = settings.site_path.resolve()
     if site_path.exists():
         load_site_or_fail(site_path)
+    if settings.inventory_path.exists():
+        load_inventory_config_or_fail(settings.inventory_path)
     host, port = host or settings.host, port or settings.port
     base = f"http://{host}:{port}"
     typer.echo(f"serving {settings.model_name} version {version.version} (@{settings.model_alias}) on {base}")

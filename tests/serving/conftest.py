@@ -1,7 +1,16 @@
+import json
+
 import pytest
 
 PLANNER_TOKEN = "planner-secret"
 AS_PLANNER = {"Authorization": f"Bearer {PLANNER_TOKEN}"}
+# Two stock sources, each writing only its own events; the plant receives the planned production.
+SOURCE_TOKENS = {"store-1": "s1-secret", "plant": "plant-secret"}
+PRODUCTION_NODE = "plant"
+
+
+def as_source(name: str) -> dict:
+    return {"Authorization": f"Bearer {SOURCE_TOKENS[name]}"}
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +24,9 @@ def service_client(trained_home):
     mp.setenv("CAPCAST_HOME", str(trained_home))
     mp.setenv("CAPCAST_PLAN_TIME_LIMIT_S", "2")
     mp.setenv("CAPCAST_PLANNER_TOKEN", PLANNER_TOKEN)
+    tokens = [{"name": name, "role": "source", "token": token} for name, token in SOURCE_TOKENS.items()]
+    mp.setenv("CAPCAST_TOKENS", json.dumps(tokens))
+    _write_inventory_config(trained_home)
     mp.delenv("CAPCAST_DATABASE_URL", raising=False)
     mp.delenv("CAPCAST_MLFLOW_TRACKING_URI", raising=False)
     mp.delenv("CAPCAST_SITE", raising=False)
@@ -50,3 +62,13 @@ def hourly_client(service_client, hourly_model, monkeypatch):
 
     monkeypatch.setattr(bentoml.get_current_service().planner, "model", hourly_model)
     return service_client
+
+
+def _write_inventory_config(home) -> None:
+    """Each family of the sample site is one SKU (``<family>-sku``) received at the plant."""
+    import yaml
+
+    site = yaml.safe_load((home / "sample" / "site.yaml").read_text())
+    families = sorted({family for line in site["lines"] for family in line["families"]})
+    config = {"production_node": PRODUCTION_NODE, "family_split": {f: {f"{f}-sku": 1.0} for f in families}}
+    (home / "inventory.yaml").write_text(yaml.safe_dump(config))
