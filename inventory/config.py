@@ -63,6 +63,14 @@ class InventoryConfig(BaseModel):
     def node(self, name: str) -> NodeConfig:
         return self.nodes.get(name, self.default)
 
+    def family_of_sku(self) -> dict[str, str]:
+        """Each split SKU's family (the first family that names it)."""
+        found: dict[str, str] = {}
+        for family, shares in self.family_split.items():
+            for sku in shares:
+                found.setdefault(sku, family)
+        return found
+
     @classmethod
     def load(cls, path: str | Path) -> InventoryConfig:
         """Read a YAML file (an empty file is the default configuration)."""

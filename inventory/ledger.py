@@ -113,7 +113,8 @@ class Ledger:
     replay = _runs(dead_letters_.replay, writes=True, configured=True)
     discard = _runs(dead_letters_.discard, writes=True)
     reconcile = _runs(reconcile_.reconcile, writes=True, configured=True)
-    demand_history = _runs(panel.demand_history)
+    demand_history = _runs(panel.demand_history, configured=True)
+    family_stock = _runs(positions_.family_stock, configured=True)
 
     # ---- transactions ----
 

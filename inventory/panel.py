@@ -3,8 +3,9 @@
 One row per (node, sku) series per UTC day of the span, none missing: ``unique_id`` = ``{sku}-{node}``,
 ``ds`` (the day), ``y`` = units shipped net of returns (0 on a day without shipments; a day whose
 returns exceed its shipments counts 0, as demand is never negative), the static attributes
-``item_id`` (sku) and ``store_id`` (node), and ``in_stock``: 0 on a day that ended with nothing on
-hand (its sales were censored by the stockout), 1 otherwise. Read from the day sums only.
+``item_id`` (sku), ``store_id`` (node) and, when families are configured, ``family``; and
+``in_stock``: 0 on a day that ended with nothing on hand (its sales were censored by the
+stockout), 1 otherwise. Read from the day sums only.
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from inventory.config import InventoryConfig
 from inventory.tables import stock_days
 
 __all__ = ["demand_history"]
 
 
 def demand_history(
-    connection: sa.Connection, first_day: date | None = None, last_day: date | None = None
+    connection: sa.Connection, config: InventoryConfig, first_day: date | None = None, last_day: date | None = None
 ) -> list[dict[str, Any]]:
     """The panel from ``first_day`` to ``last_day`` (by default the ledger's first and last day), sorted
-    by series then day; every item with an event in the ledger is a series."""
+    by series then day; every item with an event in the ledger is a series. When the configuration
+    splits families into SKUs, each row also has its SKU's ``family`` (a SKU of no family is its own),
+    the grouping the planner plans by."""
     bounds = connection.execute(sa.select(sa.func.min(stock_days.c.day), sa.func.max(stock_days.c.day))).one()
     if bounds[0] is None:
         return []
@@ -47,6 +51,7 @@ def demand_history(
     ):
         days[(node, sku)][day] = (on_hand, shipped - returned)
     span = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    family = config.family_of_sku()
     rows = []
     for node, sku in sorted(set(opening) | set(days), key=lambda key: (f"{key[1]}-{key[0]}", key)):
         on_hand, its_days = opening.get((node, sku), 0), days.get((node, sku), {})
@@ -62,5 +67,6 @@ def demand_history(
                     "store_id": node,
                     "in_stock": 0 if on_hand <= 0 else 1,
                 }
+                | ({"family": family.get(sku, sku)} if family else {})
             )
     return rows

@@ -7,16 +7,18 @@ so a position as of T reads at most one row per earlier day and the events of T'
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from capcast.database import utc
+from inventory.config import InventoryConfig
 from inventory.events import day_of, effects, start_of
 from inventory.tables import stock_days, stock_events
 
-__all__ = ["Position", "position", "positions"]
+__all__ = ["Position", "family_stock", "position", "positions"]
 
 
 @dataclass(frozen=True)
@@ -88,3 +90,22 @@ def _events_of_the_day(as_of: datetime, *, node: str | None, sku: str | None) ->
         sa.select(*columns).where(*window, stock_events.c.node == node),
         sa.select(*columns).where(*window, stock_events.c.to_node == node),
     )
+
+
+def family_stock(
+    connection: sa.Connection, config: InventoryConfig, families: Iterable[str], as_of: datetime | None = None
+) -> dict[str, int]:
+    """Units on hand per family at the production node (``config.production_node``) as of ``as_of``:
+    the sum over the family's SKUs of ``family_split``, never below 0; a plan's opening stock.
+
+    Raises:
+        ValueError: when no production node is configured.
+    """
+    if config.production_node is None:
+        raise ValueError("the ledger's configuration names no production_node whose stock a plan starts from")
+    stock = {}
+    for family in families:
+        skus = config.family_split.get(family, {})
+        units = sum(position(connection, config.production_node, sku, as_of).on_hand for sku in skus)
+        stock[family] = max(0, units)
+    return stock

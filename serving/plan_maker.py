@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +35,10 @@ from serving.future_input import future_frame
 from serving.model_store import ServedModel
 from serving.schemas import PlanJobRequest, RecommendRequest
 
-__all__ = ["PlanMaker", "load_default_site", "recommend_or_refuse"]
+__all__ = ["FamilyStock", "PlanMaker", "load_default_site", "opening_stock", "recommend_or_refuse"]
+
+# Units per family at the production node as of a time: ``Ledger.family_stock``.
+FamilyStock = Callable[..., dict[str, int]]
 
 
 @dataclass
@@ -47,12 +51,23 @@ class PlanMaker:
         default_site: the configured site; None when requests must bring one.
         default_time_limit_s: the solver's time limit when a request sets none.
         made_by: recorded in each plan's lineage.
+        stock: the stock ledger's units per family at its production node (``Ledger.family_stock``),
+            for requests that start from the ledger's stock.
     """
 
     model: ServedModel
     default_site: Site | None
     default_time_limit_s: float
     made_by: str = "capcast service"
+    stock: FamilyStock | None = None
+
+    def _opening_stock(self, site: Site, source: str, first_day: date) -> tuple[Site, str]:
+        if source == "site":
+            return site, "site"
+        try:
+            return opening_stock(site, self.stock, first_day)
+        except ValueError as error:
+            raise ApiError(422, "no_ledger_stock", str(error), "stock") from error
 
     def site(self, requested: Site | None) -> Site:
         site = requested or self.default_site
@@ -81,6 +96,7 @@ class PlanMaker:
         horizon = self.model.horizon(request.horizon)
         forecast = self.model.all_series_forecast(horizon, future_frame(request.future))
         days = sorted(pd.to_datetime(forecast["ds"]).dt.date.unique())
+        site, stock_source = self._opening_stock(site, request.stock, days[0])
         try:
             unavailable = getattr(request, "unavailable", [])
             all_locks = [*request.locks, *unavailability_locks(site, days, unavailable)]
@@ -106,6 +122,8 @@ class PlanMaker:
             horizon=horizon,
             solver={k: v for k, v in vars(settings).items() if isinstance(v, int | float | bool)},
             locks=all_locks,
+            opening_stock=stock_source,
+            initial_inventory=dict(site.initial_inventory),
             replaces=replaces,
             frozen_days=replan.frozen_days if replan else 0,
             change_penalty_per_shift=replan.change_penalty_per_shift if replan else 0.0,
@@ -116,6 +134,15 @@ class PlanMaker:
 
 def _future_digest(rows) -> str:
     return rows_digest([{"unique_id": r.unique_id, "ds": str(r.ds), **(r.model_extra or {})} for r in rows])
+
+
+def opening_stock(site: Site, stock: FamilyStock | None, first_day: date) -> tuple[Site, str]:
+    """``site`` starting from the ledger's stock at the start of ``first_day`` (UTC), and how the
+    lineage names it; ValueError when there is no ledger or it names no production node."""
+    if stock is None:
+        raise ValueError("this service keeps no stock ledger")
+    as_of = datetime.combine(first_day, time(), tzinfo=UTC)
+    return site.with_opening_stock(stock(site.families, as_of=as_of)), f"ledger as of {as_of.isoformat()}"
 
 
 def load_default_site(path: Path) -> Site | None:

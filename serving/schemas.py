@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NaiveDatetime, PositiveInt, model_validator
 
@@ -138,6 +138,11 @@ class _PlanRequest(_Request):
         None, description='plan for the daily sums of one forecast column instead ("mean", "q90", ...)'
     )
     site: Site | None = Field(None, description="the site to plan; the service's configured site when omitted")
+    stock: Literal["site", "ledger"] = Field(
+        "site",
+        description="opening stock per family: the site's initial_inventory, or \"ledger\": the stock ledger's units "
+        "at the production node when the plan starts (its configured family split)",
+    )
     locks: list[Lock] = Field(default_factory=list, description="decisions fixed by the planner; kept in the plan")
     frozen_days: int = Field(0, ge=0, description="first days in which changes to the replaced plan are charged")
     change_penalty_per_shift: float = Field(

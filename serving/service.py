@@ -65,14 +65,14 @@ class Capcast:
         settings = Settings()
         model = ServedModel.resolve(settings.tracking_uri, settings.model_name, settings.model_alias)
         api.state.served_model = f"{model.info.name}/{model.info.version}"
-        self.planner = PlanMaker(model, load_default_site(settings.site_path), settings.plan_time_limit_s)
         engine = database.engine(settings.database)
         database.upgrade(engine)
+        ledger = Ledger(engine, _inventory_config(settings))
+        site = load_default_site(settings.site_path)
+        self.planner = PlanMaker(model, site, settings.plan_time_limit_s, stock=ledger.family_stock)
         tokens, plans = _tokens(settings), PlanStore(engine)
         self.desk = PlanDesk(self.planner, plans, JobStore(engine), tokens)
-        ledger = Ledger(engine, _inventory_config(settings))
-        site = self.planner.default_site.name if self.planner.default_site else None
-        self.stock = InventoryDesk(ledger, plans, site, tokens)
+        self.stock = InventoryDesk(ledger, plans, site.name if site else None, tokens)
         if (first := self.desk.start_first_plan()) is not None:
             _log.info("no stored plan for the site yet: plan job %s started", first.id)
 

@@ -40,6 +40,8 @@ class Lineage(BaseModel):
         horizon: days planned.
         solver: the solver's settings, seed included (``planning.SolverSettings``).
         locks: the planner's locks.
+        opening_stock: ``"site"`` (the site file's initial inventory) or ``"ledger as of <time>"``
+            (the stock ledger's units at the production node when the plan starts), with the units.
         replaces: the stored plan this one re-plans, if any, with its frozen days and change penalty.
         made_by: what made the plan (``"capcast service"``, ``"capcast plan"``).
     """
@@ -56,6 +58,8 @@ class Lineage(BaseModel):
     horizon: int
     solver: dict[str, float | int | bool]
     locks: list[Lock] = []
+    opening_stock: str = "site"
+    initial_inventory: dict[str, int] = {}
     replaces: str | None = None
     frozen_days: int = 0
     change_penalty_per_shift: float = 0.0

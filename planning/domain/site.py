@@ -146,6 +146,11 @@ class Site(_Strict):
             clock += shift.hours
         return starts
 
+    def with_opening_stock(self, units: dict[str, int]) -> Site:
+        """This site starting from ``units`` per family (families no line makes are left out)."""
+        made = set(self.families)
+        return self.model_copy(update={"initial_inventory": {f: int(n) for f, n in units.items() if f in made}})
+
     @property
     def families(self) -> list[str]:
         return sorted({family for line in self.lines for family in line.families})

@@ -56,7 +56,9 @@ def test_demand_history_is_the_panel_train_reads_with_stockouts_marked(ledger):
         ]
     )
     panel = ledger.demand_history()
-    assert {tuple(sorted(row)) for row in panel} == {("ds", "in_stock", "item_id", "store_id", "unique_id", "y")}
+    columns = ("ds", "family", "in_stock", "item_id", "store_id", "unique_id", "y")
+    assert {tuple(sorted(row)) for row in panel} == {columns}
+    assert {row["family"] for row in panel} == {"A"}  # both SKUs make family A (the configured split)
     by_series = {}
     for row in panel:
         by_series.setdefault(row["unique_id"], []).append(row)
@@ -78,3 +80,21 @@ def test_demand_history_is_the_panel_train_reads_with_stockouts_marked(ledger):
 def test_demand_history_of_an_empty_ledger_is_empty(ledger):
     assert ledger.demand_history() == []
     assert ledger.demand_history(date(2026, 1, 1), date(2026, 1, 7)) == []
+
+
+def test_a_plans_opening_stock_is_the_production_nodes_stock_per_family(engine):
+    from inventory import InventoryConfig, Ledger
+
+    config = InventoryConfig(production_node="plant", family_split={"A": {"a1": 0.5, "a2": 0.5}, "B": {"b1": 1.0}})
+    ledger = Ledger(engine, config)
+    ledger.ingest(
+        [
+            event("p1", "receipt", 5, at(0), node="plant", sku="a1"),
+            event("p2", "receipt", 7, at(0), node="plant", sku="a2"),
+            event("p3", "receipt", 9, at(0), sku="b1"),  # at a store: not the plant's
+        ]
+    )
+    assert ledger.family_stock(["A", "B", "C"]) == {"A": 12, "B": 0, "C": 0}
+    assert ledger.family_stock(["A"], as_of=at(0) - timedelta(hours=1)) == {"A": 0}
+    with pytest.raises(ValueError, match="production_node"):
+        Ledger(engine).family_stock(["A"])

@@ -130,3 +130,22 @@ def test_sources_show_their_gaps_and_nodes_their_age(service_client):
     assert node["stale"] is True and node["age_s"] > 0  # its events happened long ago
     latency = service_client.get("/inventory/latency").json()
     assert any(row["node"] == "store-1" and row["count"] > 0 for row in latency)
+
+
+def test_a_plan_can_start_from_the_ledgers_stock_at_the_plant(service_client):
+    from tests.serving.test_plans_api import _plan
+
+    site = service_client.get("/site").json()
+    family = site["lines"][0]["families"][0]
+    # Received the day the model's data ends: on hand when the plan starts, the day after.
+    received = service_client.get("/model").json()["trained_until"] + "T12:00:00+00:00"
+    receipt = _event(node=PRODUCTION_NODE, sku=f"{family}-sku", qty=321, source="plant", occurred_at=received)
+    _post(service_client, [receipt], source="plant")
+    stored = _plan(service_client, {"stock": "ledger"})
+    lineage = stored["lineage"]
+    assert lineage["opening_stock"].startswith("ledger as of ") and lineage["initial_inventory"][family] == 321
+    first_day = min(f["day"] for f in stored["plan"]["families"])
+    opening = next(f for f in stored["plan"]["families"] if f["family"] == family and f["day"] == first_day)
+    assert opening["stock"] - opening["backlog"] == 321 + opening["production"] - opening["demand"]
+    from_site = _plan(service_client, {})
+    assert from_site["lineage"]["opening_stock"] == "site"
