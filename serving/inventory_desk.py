@@ -4,13 +4,13 @@ against it; every refusal an ``ApiError`` naming the event and field."""
 
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime
 from typing import Any
 
 from inventory import (
     AtpAnswer,
     IngestResult,
+    InventoryConfig,
     Ledger,
     OverRelease,
     OverReservation,
@@ -24,7 +24,7 @@ from planning.store import PlanStatus, PlanStore
 from serving.auth import Role, Tokens
 from serving.errors import ApiError
 
-__all__ = ["MAX_ATP_DAYS", "InventoryDesk"]
+__all__ = ["MAX_ATP_DAYS", "InventoryDesk", "scheduled_receipts"]
 
 MAX_ATP_DAYS = 366
 
@@ -40,7 +40,6 @@ class InventoryDesk:
     def __init__(self, ledger: Ledger, plans: PlanStore | None, site: str | None, tokens: Tokens):
         self.ledger, self.plans, self.site, self.tokens = ledger, plans, site, tokens
         self._production: dict[str, list[tuple[str, date, float]]] = {}  # approved plans never change
-        self._lock = threading.Lock()
 
     def ingest(self, events: list[Any], partial: bool, authorization: str | None) -> IngestResult:
         """Apply a batch of a source's events; 403 for an event of another source, 409 when the
@@ -76,30 +75,7 @@ class InventoryDesk:
         return self.ledger.atp(sku, node, first_day, last_day, today=today, scheduled=scheduled)
 
     def scheduled(self, sku: str, node: str, today: date) -> list[tuple[date, int]]:
-        """The approved plans' production of ``sku`` due at ``node`` from ``today`` on, when ``node``
-        receives the planned site's output (the cumulative rule of ATP looks past the period asked)."""
-        config = self.ledger.config
-        if self.plans is None or self.site is None or node != config.production_node:
-            return []
-        families = [f for f, shares in config.family_split.items() if sku in shares]
-        if not families:
-            return []
-        rows = [
-            row
-            for plan in self.plans.list(site=self.site, status=PlanStatus.APPROVED, limit=500)
-            if plan.end >= today
-            for row in self._made(plan.id)
-            if row[0] in families and row[1] >= today
-        ]
-        split = {family: config.family_split[family] for family in families}
-        return planned_receipts(split, rows).get(sku, [])
-
-    def _made(self, plan_id: str) -> list[tuple[str, date, float]]:
-        with self._lock:
-            if plan_id not in self._production:
-                plan = self.plans.get(plan_id).plan
-                self._production[plan_id] = [(f.family, f.day, f.production) for f in plan.families if f.production]
-            return self._production[plan_id]
+        return scheduled_receipts(self.plans, self.site, self.ledger.config, sku, node, today, self._production)
 
     def reserve(
         self, reservation_id: str, node: str, sku: str, qty: int, due: date | None, authorization: str | None
@@ -136,3 +112,32 @@ class InventoryDesk:
 
 def _event_field(index: int, field: str | None) -> str:
     return f"events.{index}" + (f".{field}" if field else "")
+
+
+def scheduled_receipts(
+    plans: PlanStore | None,
+    site: str | None,
+    config: InventoryConfig,
+    sku: str,
+    node: str,
+    today: date,
+    cache: dict[str, list[tuple[str, date, float]]] | None = None,
+) -> list[tuple[date, int]]:
+    """The approved plans' production of ``sku`` due at ``node`` from ``today`` on, when ``node`` is
+    the production node receiving ``site``'s output (split from families to SKUs by the configuration;
+    the cumulative rule of ATP looks past the period asked, so every day on is given). ``cache`` keeps
+    each approved plan's production by its id: an approved plan never changes."""
+    if plans is None or site is None or node != config.production_node:
+        return []
+    families = [f for f, shares in config.family_split.items() if sku in shares]
+    if not families:
+        return []
+    cache = {} if cache is None else cache
+    rows = []
+    for summary in plans.list(site=site, status=PlanStatus.APPROVED, limit=500):
+        if summary.end < today:
+            continue
+        if summary.id not in cache:
+            cache[summary.id] = [(f.family, f.day, f.production) for f in plans.get(summary.id).plan.families]
+        rows += [row for row in cache[summary.id] if row[0] in families and row[1] >= today and row[2]]
+    return planned_receipts({family: config.family_split[family] for family in families}, rows).get(sku, [])

@@ -14,6 +14,7 @@ import typer
 from capcast.cli.data import data_app
 from capcast.cli.db import db_app
 from capcast.cli.forecast import forecast
+from capcast.cli.inventory import inventory_app
 from capcast.cli.plan import plan
 from capcast.cli.plans import plans_app
 from capcast.cli.serve import serve
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.add_typer(plans_app, name="plans")
 app.add_typer(db_app, name="db")
+app.add_typer(inventory_app, name="inventory")
 for command in (train, backtest, forecast, plan, serve):
     app.command()(command)
 

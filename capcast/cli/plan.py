@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +12,11 @@ import typer
 
 from capcast.cli.edge import fail, load_site_or_fail, read_csv_or_fail, read_yaml_models_or_fail
 from capcast.settings import Settings
+
+
+class Stock(StrEnum):
+    SITE = "site"
+    LEDGER = "ledger"
 
 
 def plan(
@@ -43,9 +50,30 @@ def plan(
     ] = None,
     frozen_days: Annotated[int, typer.Option(min=0, help="first days in which changes to --previous are charged")] = 0,
     change_penalty: Annotated[float, typer.Option(min=0, help="charge per changed line-shift in frozen days")] = 100.0,
+    store: Annotated[
+        bool, typer.Option(help="also keep the plan as a draft in the plan store (capcast plans)")
+    ] = False,
+    stock: Annotated[
+        Stock,
+        typer.Option(
+            help="opening stock: the site file's initial_inventory, or the stock ledger's at its production node"
+        ),
+    ] = Stock.SITE,
 ) -> None:
     """Plan shifts, line speeds and maintenance for a forecast with CP-SAT."""
-    from planning import DemandBasis, Lock, LockError, Plan, PlanningError, Replan, SolverSettings, recommend
+    from capcast.cli.plans import open_plan_store
+    from planning import (
+        DemandBasis,
+        Lineage,
+        Lock,
+        LockError,
+        Plan,
+        PlanningError,
+        Replan,
+        SolverSettings,
+        recommend,
+        site_digest,
+    )
     from serving.model_store import champion_level_error
 
     site_model = load_site_or_fail(site)
@@ -54,6 +82,9 @@ def plan(
     frame = read_csv_or_fail(forecast)
     if missing := [c for c in ("unique_id", "ds", demand or "mean") if c not in frame.columns]:
         fail([f"{forecast}: row 1, column {c}: missing required column" for c in missing])
+    stock_source = "site"
+    if stock is Stock.LEDGER:
+        site_model, stock_source = _ledger_stock(site_model, frame)
     if level_error is not None:
         level_source = "given"
     else:
@@ -82,6 +113,25 @@ def plan(
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    stored = None
+    if store:
+        lineage = Lineage(
+            forecast=f"file {forecast.name} sha256:{hashlib.sha256(forecast.read_bytes()).hexdigest()}",
+            site=site_model.name,
+            site_sha256=site_digest(site_model),
+            service_level=basis.service_level,
+            level_error=basis.level_error,
+            demand_column=basis.column,
+            horizon=result.days,
+            solver={"time_limit_s": time_limit, "workers": workers, "seed": seed},
+            locks=lock_list,
+            opening_stock=stock_source,
+            initial_inventory=dict(site_model.initial_inventory),
+            frozen_days=frozen_days if previous else 0,
+            change_penalty_per_shift=change_penalty if previous else 0.0,
+            made_by="capcast plan",
+        )
+        stored = open_plan_store().add(result, lineage.model_dump(mode="json"))
     k, s = result.kpis, result.solver
     typer.echo(
         f"plan {result.start} +{result.days} days: {s.status}, cost {k.cost.total:,.0f} "
@@ -93,4 +143,22 @@ def plan(
             else f"; service level {basis.service_level:g} with family level error {level_error:g} ({level_source})"
         )
         + (f"; written to {out}" if out else "")
+        + (f"; stored as draft {stored.id}" if stored else "")
     )
+
+
+def _ledger_stock(site, forecast):
+    """The site starting from the stock ledger's units at its production node when the forecast starts,
+    and how the lineage names that stock."""
+    import pandas as pd
+
+    from capcast.cli.inventory import open_ledger
+    from serving.plan_maker import opening_stock
+
+    first_day = pd.to_datetime(forecast["ds"], errors="coerce").min()
+    if pd.isna(first_day):
+        fail("--stock ledger: the forecast has no readable day to start the stock from")
+    try:
+        return opening_stock(site, open_ledger().family_stock, first_day.date())
+    except ValueError as error:
+        fail(f"--stock ledger: {error}")

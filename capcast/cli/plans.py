@@ -24,7 +24,7 @@ class Format(StrEnum):
     JSON = "json"
 
 
-def _store() -> PlanStore:
+def open_plan_store() -> PlanStore:
     """The plan store of CAPCAST_DATABASE_URL (SQLite under CAPCAST_HOME by default), its schema
     brought up to date; one line and exit 1 when the database cannot be reached."""
     import sqlalchemy as sa
@@ -62,7 +62,7 @@ def list_plans(
 
     if status is not None and status not in {s.value for s in PlanStatus}:
         fail(f"--status: must be one of {', '.join(s.value for s in PlanStatus)}, got {status!r}")
-    plans = _store().list(site=site, status=PlanStatus(status) if status else None, limit=limit)
+    plans = open_plan_store().list(site=site, status=PlanStatus(status) if status else None, limit=limit)
     if not plans:
         typer.echo("no stored plans" + (f" for site {site}" if site else ""))
     for p in plans:
@@ -76,7 +76,7 @@ def list_plans(
 @plans_app.command("show")
 def show(plan_id: Annotated[str, typer.Argument(help="the plan's id")]) -> None:
     """One plan's status, history, KPIs and lineage (what made it)."""
-    stored = _stored(_store(), plan_id)
+    stored = _stored(open_plan_store(), plan_id)
     k = stored.plan.kpis
     typer.echo(f"plan {stored.id}: {stored.status}, site {stored.site}, {stored.start} to {stored.end}")
     for event in stored.events:
@@ -103,7 +103,7 @@ def approve(
     if not by.strip():
         fail("--by: say who approves")
     try:
-        stored = _store().approve(plan_id, by=by.strip())
+        stored = open_plan_store().approve(plan_id, by=by.strip())
     except (PlanNotFound, PlanNotDraft) as error:
         fail(str(error))
     superseded = [e.superseded_by for e in stored.events if e.kind == "superseded"]
@@ -121,7 +121,7 @@ def export(
     """Write a stored plan for the shop floor (CSV) or for another system (JSON, with its lineage)."""
     from planning import shift_csv
 
-    stored = _stored(_store(), plan_id)
+    stored = _stored(open_plan_store(), plan_id)
     text = shift_csv(stored.plan, stored.id) if format is Format.CSV else stored.model_dump_json(indent=2)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
