@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -34,24 +34,29 @@ def _free_port() -> int:
 
 @contextmanager
 def running_service(
-    home: Path, ready_timeout_s: float = 90.0, log: IO | None = None, command: Sequence[str] | None = None
+    home: Path,
+    ready_timeout_s: float = 90.0,
+    log: IO | None = None,
+    command: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """Serve the champion of ``home`` (a CAPCAST_HOME); yields the base URL once /readyz is 200.
 
     Args:
         command: how to start the service (default ``python -m capcast serve``); it listens
             where ``CAPCAST_HOST`` and ``CAPCAST_PORT`` say, set here to 127.0.0.1 and a free port.
+        env: further variables for the service (``CAPCAST_PLANNER_TOKEN``, ``CAPCAST_DATABASE_URL``...).
 
-    Other ``CAPCAST_*`` variables of this process are not passed on, so the
-    service sees only ``home``. The process group is stopped on exit.
+    The ``CAPCAST_*`` variables of this process are not passed on, so the service sees only
+    ``home`` and ``env``. The process group is stopped on exit.
     """
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPCAST_")}
-    env |= {"CAPCAST_HOME": str(home), "CAPCAST_HOST": "127.0.0.1", "CAPCAST_PORT": str(port)}
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("CAPCAST_")} | dict(env or {})
+    variables |= {"CAPCAST_HOME": str(home), "CAPCAST_HOST": "127.0.0.1", "CAPCAST_PORT": str(port)}
     output = log if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(
         list(command or [sys.executable, "-m", "capcast", "serve"]),
-        env=env,
+        env=variables,
         stdout=output,
         stderr=subprocess.STDOUT,
         start_new_session=True,

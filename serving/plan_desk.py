@@ -95,7 +95,10 @@ class PlanDesk:
                 self.plans.get(request.replaces)
             except PlanNotFound as error:
                 raise ApiError(404, "unknown_plan", str(error), "replaces") from None
-        return self.jobs.submit(site.name, request.model_dump(mode="json"), replaces=request.replaces)
+        # The time limit on record is the one the job runs with: a progress bar can count to it.
+        limit = request.time_limit_s or self.planner.default_time_limit_s
+        recorded = request.model_copy(update={"time_limit_s": limit}).model_dump(mode="json")
+        return self.jobs.submit(site.name, recorded, replaces=request.replaces)
 
     def cancel(self, job_id: str, authorization: str | None) -> PlanJob:
         self.tokens.check(authorization, Role.PLANNER)
