@@ -160,6 +160,7 @@ export class ReplanForm {
     $("replan-service-level").value = lineage.service_level ?? 0.95;
     $("replan-service-level").disabled = Boolean(lineage.demand_column);
     $("replan-horizon").value = lineage.horizon ?? stored.days;
+    $("replan-stock").value = (lineage.opening_stock ?? "site").startsWith("ledger") ? "ledger" : "site";
     if (model?.max_horizon) $("replan-horizon").max = model.max_horizon;
     this.unavailable = [];
     options(
@@ -259,6 +260,7 @@ export class ReplanForm {
       unavailable: this.unavailable,
       frozen_days: Number($("replan-frozen").value || 0),
       change_penalty_per_shift: Number($("replan-penalty").value || 0),
+      stock: $("replan-stock").value,
     };
     if (lineage.demand_column) body.demand = lineage.demand_column;
     else body.service_level = Number($("replan-service-level").value);
