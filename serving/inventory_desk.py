@@ -4,7 +4,7 @@ against it; every refusal an ``ApiError`` naming the event and field."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from inventory import (
@@ -23,6 +23,7 @@ from inventory.ingest import problem_message
 from planning.store import PlanStatus, PlanStore
 from serving.auth import Role, Tokens
 from serving.errors import ApiError
+from serving.metrics import observe_stock_events
 
 __all__ = ["MAX_ATP_DAYS", "InventoryDesk", "scheduled_receipts"]
 
@@ -51,7 +52,10 @@ class InventoryDesk:
                 if source != principal.name:
                     message = f"token {principal.name!r} writes only its own events, not source {source!r}"
                     raise ApiError(403, "forbidden", message, f"events.{index}.source")
-        result = self.ledger.ingest(events, partial=partial)
+        received_at = datetime.now(UTC)
+        result = self.ledger.ingest(events, partial=partial, received_at=received_at)
+        if result.applied:
+            observe_stock_events([events[i] for i in result.applied], received_at, datetime.now(UTC))
         if result.refused:
             details = [{**r.error(), "field": _event_field(r.index, r.field)} for r in result.rejected]
             first = result.rejected[0]

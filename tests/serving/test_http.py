@@ -65,3 +65,21 @@ def test_serve_says_where_the_page_and_the_planner_token_are(served, trained_hom
         assert client.post(
             f"/plan-jobs/{jobs[0]['id']}/cancel", headers={"Authorization": f"Bearer {token}"}
         ).is_success
+
+
+def test_stock_data_latency_shows_on_metrics(trained_home, tmp_path_factory):
+    """Per node and source, how late events arrive and are applied, and each node's last event, on /metrics
+    (over HTTP: BentoML's metrics endpoint is not reachable through the in-process client)."""
+    tokens = '[{"name": "till-9", "role": "source", "token": "t9"}]'
+    database = tmp_path_factory.mktemp("metrics") / "capcast.db"
+    env = {"CAPCAST_TOKENS": tokens, "CAPCAST_DATABASE_URL": f"sqlite:///{database}"}
+    event = {"event_id": "m1", "source": "till-9", "node": "shop-9", "sku": "x", "kind": "receipt", "qty": 4}
+    event["occurred_at"] = "2026-03-02T09:00:00+00:00"
+    with running_service(trained_home, env=env) as base, httpx.Client(base_url=base, timeout=30) as client:
+        applied = client.post("/inventory/events", json={"events": [event]}, headers={"Authorization": "Bearer t9"})
+        assert applied.json()["applied"] == [0], applied.text
+        metrics = client.get("/metrics").text
+    labels = 'node="shop-9",source="till-9"'
+    assert f"capcast_stock_event_received_delay_seconds_count{{{labels}}} 1.0" in metrics
+    assert f"capcast_stock_event_applied_delay_seconds_count{{{labels}}} 1.0" in metrics
+    assert 'capcast_stock_node_last_event_timestamp_seconds{node="shop-9"} 1.7724' in metrics
