@@ -16,6 +16,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from serving.baseline import BaselineForecast
 from serving.errors import ApiError
 from serving.future_input import checked_future
 from serving.schemas import ModelInfo
@@ -50,6 +51,10 @@ class ServedModel:
         self._known = set(self.series_ids)
         # mlforecast's predict swaps state on the fitted object while it runs: one call at a time.
         self._predict_lock = threading.Lock()
+        # Every caller's baseline (each series' usual known-future values), computed once: a baseline
+        # request is rows of it, never a model call; computing it is also the version's smoke test.
+        horizon = info.max_horizon or DEFAULT_HORIZON
+        self.baseline = BaselineForecast(self._predict(self.series_ids, horizon, None, requested=False), horizon)
 
     @staticmethod
     def lookup(tracking_uri: str, name: str, alias: str) -> ModelVersion:
@@ -115,12 +120,17 @@ class ServedModel:
             shown = ", ".join(repr(i) for i in unknown[:5])
             index = unique_ids.index(unknown[0])
             raise ApiError(404, "unknown_series", f"{len(unknown)} unknown series: {shown}", f"unique_ids.{index}")
+        if future is None:
+            return self.baseline.rows(unique_ids, horizon)
         return self._predict(list(dict.fromkeys(unique_ids)), horizon, future, requested=True)
 
     def all_series_forecast(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
         """Forecast of every series with its static attributes (``family`` etc.); the baseline
         scenario for known-future values unless ``future`` gives them for every series."""
-        frame = self._predict(self.series_ids, horizon, future, requested=False)
+        if future is None:
+            frame = self.baseline.rows(self.series_ids, horizon)
+        else:
+            frame = self._predict(self.series_ids, horizon, future, requested=False)
         return frame.merge(self.series_attributes, on="unique_id", how="left")
 
     def _predict(self, ids: list[str], horizon: int, future: pd.DataFrame | None, requested: bool) -> pd.DataFrame:

@@ -59,3 +59,14 @@ def test_capcast_imports_after_a_model_version_brought_its_own_packages(trained_
     )
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
     assert output.returncode == 0 and output.stdout.strip().endswith("ok"), output.stderr
+
+
+def test_baseline_answers_are_the_models_own_for_any_series_and_horizon(trained_home, sample_panel):
+    """A baseline request is rows of the forecast computed at load: equal to asking the model."""
+    served = ServedModel.resolve(TrackingConfig.embedded(trained_home).tracking_uri, "demand", "champion")
+    ids = sorted(sample_panel["unique_id"].unique())
+    for chosen, horizon in ((ids[:1], 1), (ids[2:5], 3), (ids, served.info.max_horizon)):
+        direct = served.pyfunc.predict(pd.DataFrame({"unique_id": chosen, "horizon": horizon}))
+        pd.testing.assert_frame_equal(served.forecast_frame(chosen, horizon), direct, check_exact=True)
+    everything = served.all_series_forecast(4)
+    assert len(everything) == 4 * len(ids) and "family" in everything.columns

@@ -309,8 +309,6 @@ def test_mlflow_schema_enforcement_of_future_values_gets_422_on_future(hourly_cl
         (MlflowException("Model is missing metadata."), _hourly_future()),
         # The service checked the horizon itself: the model refusing it is a disagreement here.
         (MlflowException.invalid_parameter_value("horizon: must be between 1 and 2, got 3"), _hourly_future()),
-        # Without future rows the values are the model's own baseline.
-        (MlflowException.invalid_parameter_value("holiday: missing value for series 'S1' at 2024-01-22 01:00"), None),
     ],
 )
 def test_mlflow_errors_the_caller_did_not_cause_are_logged_server_errors(
