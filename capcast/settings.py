@@ -6,6 +6,7 @@ their edge and pass what they need inward.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -45,6 +46,19 @@ class Settings(BaseSettings):
             the defaults when that file does not exist either).
         tokens: further named tokens with their roles (``admin``, ``planner``, ``source``), as JSON
             in ``CAPCAST_TOKENS``: ``[{"name": "erp", "role": "planner", "token": "..."}]``.
+        workers: service worker processes (``CAPCAST_WORKERS``); the machine's cores when unset.
+        model_threads: LightGBM threads each worker predicts with (``CAPCAST_MODEL_THREADS``): one,
+            so that workers do not fight over the cores.
+        max_series_per_request, max_future_rows, max_history_rows, max_body_bytes: what one
+            request may send or ask for; more is refused (422, or 413 for the body) with the limit
+            in the message.
+        max_plan_line_shifts: the largest plan a request may ask for, in line-shifts (lines x
+            shifts x days) of the site it plans.
+        max_recommend_time_limit_s: the longest solve ``/recommend`` runs while the caller waits;
+            longer solves are plan jobs (``POST /plans``).
+        max_concurrency: requests one worker serves at once; more get 503 with ``Retry-After``.
+        model_poll_s: how often the service looks for a new version behind the alias (0: never;
+            ``POST /admin/reload`` looks at once).
     """
 
     model_config = SettingsConfigDict(env_prefix="CAPCAST_")
@@ -62,6 +76,20 @@ class Settings(BaseSettings):
     planner_token: SecretStr | None = None
     inventory: Path | None = None
     tokens: list[NamedToken] = []
+    workers: int | None = Field(None, ge=1, le=64)
+    model_threads: int = Field(1, ge=0, le=64)
+    max_series_per_request: int = Field(5000, ge=1)
+    max_future_rows: int = Field(500_000, ge=1)
+    max_history_rows: int = Field(500_000, ge=1)
+    max_body_bytes: int = Field(64 * 2**20, ge=1024)
+    max_plan_line_shifts: int = Field(20_000, ge=1)
+    max_recommend_time_limit_s: float = Field(60.0, gt=0)
+    max_concurrency: int = Field(64, ge=1)
+    model_poll_s: float = Field(60.0, ge=0)
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
 
     @property
     def tracking_uri(self) -> str:

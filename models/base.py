@@ -226,6 +226,11 @@ class Forecaster(BaseEstimator, ABC):
             frames.append(self.cold_start_.predict(horizon, ids=cold))
         return pd.concat(frames, ignore_index=True).sort_values(["unique_id", "ds"], ignore_index=True)
 
+    def use_threads(self, threads: int) -> None:
+        """Predict with ``threads`` threads (0: all cores) from now on, without refitting; a service
+        running several workers gives each one thread so that they do not fight over the cores.
+        Forecasters that predict on one thread ignore it."""
+
     def to_bytes(self) -> bytes:
         """The fitted forecaster serialised (pickle); the caller decides where it is stored."""
         return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)

@@ -177,6 +177,13 @@ class LightGBMForecaster(Forecaster):
     def max_horizon(self) -> int:
         return self.horizon
 
+    def use_threads(self, threads: int) -> None:
+        # LightGBM reads n_jobs at each predict; Booster.reset_parameter could crash the process.
+        self.num_threads = threads
+        fitted = self.mlf_.models_[_MODEL]
+        for model in fitted if isinstance(fitted, list) else [fitted]:
+            model.set_params(n_jobs=threads)
+
     def _predict(self, horizon: int, ids: list[str] | None, future: pd.DataFrame | None) -> pd.DataFrame:
         exogenous = None if future is None else future_frame(future, self.features_, self.price_references_)
         with _young_series_expected():

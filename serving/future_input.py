@@ -22,10 +22,15 @@ _KEYS = ("unique_id", "ds")
 
 
 def future_frame(rows: Sequence[FutureValues] | None) -> pd.DataFrame | None:
-    """A request's known-future rows as a frame; None when the request sent none."""
+    """A request's known-future rows as a frame (a value a row lacks is empty); None when the
+    request sent none."""
     if rows is None:
         return None
-    return pd.DataFrame([{"unique_id": r.unique_id, "ds": pd.Timestamp(r.ds), **(r.model_extra or {})} for r in rows])
+    names = dict.fromkeys(name for row in rows for name in row.model_extra or {})
+    columns = {"unique_id": [r.unique_id for r in rows], "ds": pd.to_datetime([r.ds for r in rows])}
+    for name in names:
+        columns[name] = [(r.model_extra or {}).get(name) for r in rows]
+    return pd.DataFrame(columns)
 
 
 def future_source(info: ModelInfo, rows) -> str:

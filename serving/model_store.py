@@ -8,6 +8,7 @@ be installed.
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import mlflow
@@ -19,9 +20,12 @@ from mlflow.tracking import MlflowClient
 from serving.baseline import BaselineForecast
 from serving.errors import ApiError
 from serving.future_input import checked_future
+from serving.scenarios import ScenarioForecasts
 from serving.schemas import ModelInfo
 
 __all__ = ["ModelNotFound", "ServedModel", "champion_level_error"]
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_HORIZON = 28
 # Columns of the pyfunc's request besides the known-future ones; the service checks them before predicting.
@@ -37,11 +41,16 @@ class ServedModel:
     pyfunc (its own code: ``training/pyfunc_model.py`` as logged), and every refusal of it is
     mapped to an ``ApiError`` in one place, ``_refused_future``."""
 
-    def __init__(self, info: ModelInfo, pyfunc: mlflow.pyfunc.PyFuncModel):
+    def __init__(self, info: ModelInfo, pyfunc: mlflow.pyfunc.PyFuncModel, threads: int | None = None):
         self.info = info
         self.pyfunc = pyfunc
         # What the version knows about its data, read once; predicting goes through the pyfunc only.
         forecaster = _forecaster(pyfunc)
+        if threads is not None:
+            if hasattr(forecaster, "use_threads"):
+                forecaster.use_threads(threads)
+            else:
+                _log.warning("model version %s predicts with the threads it was trained with", info.version)
         self.series_ids = sorted(str(i) for i in forecaster.series_ids_)
         self.cold_start_ids = frozenset(getattr(forecaster, "cold_start_ids_", ()))
         self.series_attributes: pd.DataFrame = forecaster.series_attributes_
@@ -54,7 +63,10 @@ class ServedModel:
         # Every caller's baseline (each series' usual known-future values), computed once: a baseline
         # request is rows of it, never a model call; computing it is also the version's smoke test.
         horizon = info.max_horizon or DEFAULT_HORIZON
-        self.baseline = BaselineForecast(self._predict(self.series_ids, horizon, None, requested=False), horizon)
+        frame = self.predict(self.series_ids, horizon, None, requested=False)
+        self.baseline = BaselineForecast(frame, horizon, self.cold_start_ids)
+        # Requests with their own known-future values: those that arrive together share a model call.
+        self.scenarios = ScenarioForecasts(self)
 
     @staticmethod
     def lookup(tracking_uri: str, name: str, alias: str) -> ModelVersion:
@@ -70,7 +82,7 @@ class ServedModel:
             ) from error
 
     @classmethod
-    def resolve(cls, tracking_uri: str, name: str, alias: str) -> ServedModel:
+    def resolve(cls, tracking_uri: str, name: str, alias: str, threads: int | None = None) -> ServedModel:
         """Look up ``models:/name@alias`` once and load exactly that version."""
         version = cls.lookup(tracking_uri, name, alias)
         pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
@@ -89,7 +101,7 @@ class ServedModel:
             family_level_error=round(getattr(forecaster, "family_level_error_", 0.0), 4),
             exogenous=list(forecaster.exogenous_),
         )
-        return cls(info, pyfunc)
+        return cls(info, pyfunc, threads)
 
     def recent_history(self) -> pd.DataFrame:
         """The version's last weeks of actual demand before its forecast, with each series'
@@ -112,17 +124,25 @@ class ServedModel:
             )
         return requested
 
-    def forecast_frame(self, unique_ids: list[str], horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
-        """The forecast frame of known series; 4xx ``ApiError`` on unknown series or known-future
-        values that do not fit."""
+    def check_known(self, unique_ids: list[str]) -> None:
+        """404 ``ApiError`` naming the first unknown series of a request."""
         unknown = [i for i in unique_ids if i not in self._known]
         if unknown:
             shown = ", ".join(repr(i) for i in unknown[:5])
             index = unique_ids.index(unknown[0])
             raise ApiError(404, "unknown_series", f"{len(unknown)} unknown series: {shown}", f"unique_ids.{index}")
+
+    def forecast_frame(self, unique_ids: list[str], horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The forecast frame of known series; 4xx ``ApiError`` on unknown series or known-future
+        values that do not fit."""
+        self.check_known(unique_ids)
         if future is None:
             return self.baseline.rows(unique_ids, horizon)
-        return self._predict(list(dict.fromkeys(unique_ids)), horizon, future, requested=True)
+        return self.predict(list(dict.fromkeys(unique_ids)), horizon, future, requested=True)
+
+    def close(self) -> None:
+        """Answer the scenario requests already queued, then take no more."""
+        self.scenarios.stop()
 
     def all_series_forecast(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
         """Forecast of every series with its static attributes (``family`` etc.); the baseline
@@ -130,19 +150,24 @@ class ServedModel:
         if future is None:
             frame = self.baseline.rows(self.series_ids, horizon)
         else:
-            frame = self._predict(self.series_ids, horizon, future, requested=False)
+            frame = self.predict(self.series_ids, horizon, future, requested=False)
         return frame.merge(self.series_attributes, on="unique_id", how="left")
 
-    def _predict(self, ids: list[str], horizon: int, future: pd.DataFrame | None, requested: bool) -> pd.DataFrame:
+    def predict(self, ids: list[str], horizon: int, future: pd.DataFrame | None, requested: bool) -> pd.DataFrame:
+        """The model's forecast of known series ``ids``; 422 ``ApiError`` for known-future values
+        that do not fit (``requested``: ``ids`` are the request's own, not every series)."""
         if future is None:
             request = pd.DataFrame({"unique_id": ids, "horizon": horizon})
         else:
             request = checked_future(future, self.info, ids, requested=requested).assign(horizon=horizon)
+        return self._call(request, refusable=future is not None)
+
+    def _call(self, request: pd.DataFrame, refusable: bool) -> pd.DataFrame:
         with self._predict_lock:
             try:
                 return self.pyfunc.predict(request.astype({"horizon": "int64"}))
             except MlflowException as error:
-                if future is None or (refused := self._refused_future(error)) is None:
+                if not refusable or (refused := self._refused_future(error)) is None:
                     raise  # not the caller's doing: the service logs it and answers 500
                 raise refused from None
 

@@ -86,10 +86,10 @@ class PlanDesk:
 
     def submit(self, request: PlanJobRequest, authorization: str | None) -> PlanJob:
         """Start a plan job for ``request``; 4xx for what can be told wrong before solving (no site,
-        a horizon beyond the model's, a plan to replace that does not exist)."""
+        a horizon beyond the model's, a plan larger than the limits, a plan to replace that does
+        not exist)."""
         self.tokens.check(authorization, Role.PLANNER)
-        site = self.planner.site(request.site)
-        self.planner.model.horizon(request.horizon)
+        site, _ = self.planner.check(request)
         if request.replaces is not None:
             try:
                 self.plans.get(request.replaces)

@@ -32,6 +32,7 @@ from planning import (
 )
 from serving.errors import ApiError
 from serving.future_input import future_frame
+from serving.limits import DEFAULT_LIMITS, RequestLimits
 from serving.model_store import ServedModel
 from serving.schemas import PlanJobRequest, RecommendRequest
 
@@ -60,6 +61,7 @@ class PlanMaker:
     default_time_limit_s: float
     made_by: str = "capcast service"
     stock: FamilyStock | None = None
+    limits: RequestLimits = DEFAULT_LIMITS
 
     def _opening_stock(self, site: Site, source: str, first_day: date) -> tuple[Site, str]:
         if source == "site":
@@ -68,6 +70,15 @@ class PlanMaker:
             return opening_stock(site, self.stock, first_day)
         except ValueError as error:
             raise ApiError(422, "no_ledger_stock", str(error), "stock") from error
+
+    def check(self, request: RecommendRequest | PlanJobRequest) -> tuple[Site, int]:
+        """The site and the horizon a request plans; 4xx ``ApiError`` when either cannot be served
+        or the plan would be larger than the limits allow."""
+        site = self.site(request.site)
+        horizon = self.model.horizon(request.horizon)
+        self.limits.check_rows(future_rows=len(request.future or ()))
+        self.limits.check_plan(site, horizon)
+        return site, horizon
 
     def site(self, requested: Site | None) -> Site:
         site = requested or self.default_site
@@ -92,9 +103,9 @@ class PlanMaker:
             replaces: that plan's id in the plan store, for the lineage.
             control: progress out of the solve and a way to cancel it.
         """
-        site = self.site(request.site)
-        horizon = self.model.horizon(request.horizon)
-        forecast = self.model.all_series_forecast(horizon, future_frame(request.future))
+        model = self.model  # one version for the whole plan, even if another is swapped in meanwhile
+        site, horizon = self.check(request)
+        forecast = model.all_series_forecast(horizon, future_frame(request.future))
         days = sorted(pd.to_datetime(forecast["ds"]).dt.date.unique())
         site, stock_source = self._opening_stock(site, request.stock, days[0])
         try:
@@ -102,16 +113,16 @@ class PlanMaker:
             all_locks = [*request.locks, *unavailability_locks(site, days, unavailable)]
         except LockError as error:
             raise ApiError(422, "invalid_unavailable", str(error), "unavailable") from error
-        basis = request.basis(self.model.info.family_level_error)
+        basis = request.basis(model.info.family_level_error)
         settings = SolverSettings(time_limit_s=request.time_limit_s or self.default_time_limit_s)
-        history = self.model.recent_history()
+        history = model.recent_history()
         plan = recommend_or_refuse(forecast, site, basis, settings, all_locks, replan, history, control)
         lineage = Lineage(
             model=ModelRef(
-                name=self.model.info.name,
-                version=self.model.info.version,
-                run_id=self.model.info.run_id,
-                data_fingerprint=self.model.info.data_fingerprint,
+                name=model.info.name,
+                version=model.info.version,
+                run_id=model.info.run_id,
+                data_fingerprint=model.info.data_fingerprint,
             ),
             forecast="baseline" if request.future is None else f"request sha256:{_future_digest(request.future)}",
             site=site.name,

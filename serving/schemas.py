@@ -86,13 +86,15 @@ _FUTURE_DESCRIPTION = (
 
 
 class ForecastRequest(_Request):
-    unique_ids: list[str] = Field(min_length=1, max_length=5000, description="series to forecast")
+    unique_ids: list[str] = Field(
+        min_length=1, description="series to forecast (at most the service's max_series_per_request, 5000 by default)"
+    )
     horizon: int | None = Field(
         None,
         ge=1,
         description="periods ahead (days, or hours for hourly models), at most the model's max_horizon (the default)",
     )
-    future: list[FutureValues] | None = Field(None, max_length=1_000_000, description=_FUTURE_DESCRIPTION)
+    future: list[FutureValues] | None = Field(None, description=_FUTURE_DESCRIPTION)
 
 
 class ForecastPoint(BaseModel):
@@ -125,7 +127,7 @@ class _PlanRequest(_Request):
     service_level: float = Field(
         0.95, gt=0, lt=1, description="probability that cumulative demand up to each day is covered"
     )
-    future: list[FutureValues] | None = Field(None, max_length=1_000_000, description=_FUTURE_DESCRIPTION)
+    future: list[FutureValues] | None = Field(None, description=_FUTURE_DESCRIPTION)
     level_error: float | None = Field(
         None,
         ge=0,
@@ -157,7 +159,10 @@ class _PlanRequest(_Request):
 
 class RecommendRequest(_PlanRequest):
     time_limit_s: float | None = Field(
-        None, gt=0, le=300, description="CP-SAT time limit; the service default when omitted"
+        None,
+        gt=0,
+        description="CP-SAT time limit; the service default when omitted; at most the service's "
+        "max_recommend_time_limit_s (60 s by default): longer solves are plan jobs",
     )
     previous_plan: Plan | None = Field(None, description="the plan this one replaces: warm start and change penalty")
 

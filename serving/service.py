@@ -8,8 +8,8 @@ from datetime import date, datetime
 from typing import Annotated
 
 import bentoml
-from fastapi import FastAPI, Header, Query
-from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
 from capcast import database
 from capcast.settings import Settings
@@ -18,13 +18,15 @@ from planning import PlanDiff, Site
 from planning.store import JobStore, PlanJob, PlanStatus, PlanStore, PlanSummary, StoredPlan
 from serving.auth import Role, Tokens, load_or_create_token
 from serving.errors import ApiError, install_error_handlers
-from serving.future_input import future_frame, future_source
+from serving.forecasting import forecast_body
+from serving.future_input import future_source
 from serving.inventory_desk import InventoryDesk
+from serving.limits import RequestLimits
+from serving.middleware import BodyLimit, ConcurrencyLimit, ModelVersionHeader, served_by
 from serving.model_store import ServedModel
 from serving.page import UI, asset
 from serving.plan_desk import PlanDesk
 from serving.plan_maker import PlanMaker, load_default_site
-from serving.responses import to_series_forecasts
 from serving.schemas import (
     ApproveRequest,
     EventBatch,
@@ -42,38 +44,48 @@ from serving.schemas import (
 
 _log = logging.getLogger(__name__)
 Authorization = Annotated[str | None, Header(description="Bearer <planner token>")]
+# Read once per process, at import: BentoML reads the worker count from the decorator.
+SETTINGS = Settings()
 
 api = FastAPI(title="capcast", version="0.1.0", description="Demand forecasts and capacity recommendations.")
 install_error_handlers(api)
-MODEL_VERSION_HEADER = "X-Capcast-Model"
 
 
-@api.middleware("http")
-async def _name_the_served_model(request, call_next):
-    """Every response, errors included, names the model version that produced it."""
-    response = await call_next(request)
-    served = getattr(api.state, "served_model", None)
-    if served is not None:
-        response.headers[MODEL_VERSION_HEADER] = served
-    return response
+def _serving_version() -> str | None:
+    service = getattr(api.state, "service", None)
+    return None if service is None else _version(service.model)
 
 
-@bentoml.service(name="capcast", traffic={"timeout": 360}, workers=1)
+def _version(model: ServedModel) -> str:
+    return f"{model.info.name}/{model.info.version}"
+
+
+# Added last = outermost: the header is on every answer, 503 and 413 included.
+api.add_middleware(BodyLimit, limit=SETTINGS.max_body_bytes)
+api.add_middleware(ConcurrencyLimit, limit=SETTINGS.max_concurrency)
+api.add_middleware(ModelVersionHeader, current=_serving_version)
+
+
+@bentoml.service(name="capcast", traffic={"timeout": 360}, workers=SETTINGS.worker_count)
 @bentoml.asgi_app(api, path="/")
 class Capcast:
     def __init__(self) -> None:
-        settings = Settings()
-        model = ServedModel.resolve(settings.tracking_uri, settings.model_name, settings.model_alias)
-        api.state.served_model = f"{model.info.name}/{model.info.version}"
+        settings = SETTINGS
+        model = ServedModel.resolve(
+            settings.tracking_uri, settings.model_name, settings.model_alias, threads=settings.model_threads
+        )
         engine = database.engine(settings.database)
         database.upgrade(engine)
         ledger = Ledger(engine, _inventory_config(settings))
         site = load_default_site(settings.site_path)
-        self.planner = PlanMaker(model, site, settings.plan_time_limit_s, stock=ledger.family_stock)
+        self.limits = RequestLimits.from_settings(settings)
+        self.planner = PlanMaker(model, site, settings.plan_time_limit_s, stock=ledger.family_stock, limits=self.limits)
         tokens, plans = _tokens(settings), PlanStore(engine)
         self.desk = PlanDesk(self.planner, plans, JobStore(engine), tokens)
         self.stock = InventoryDesk(ledger, plans, site.name if site else None, tokens)
-        if (first := self.desk.start_first_plan()) is not None:
+        api.state.service = self
+        # One worker starts the first plan, not each of them.
+        if bentoml.server_context.worker_index in (None, 1) and (first := self.desk.start_first_plan()) is not None:
             _log.info("no stored plan for the site yet: plan job %s started", first.id)
 
     @property
@@ -89,22 +101,18 @@ class Capcast:
         """The model version this process serves."""
         return self.model.info
 
-    @api.post("/forecast")
-    def forecast(self, request: ForecastRequest) -> ForecastResponse:
+    @api.post("/forecast", response_model=ForecastResponse)
+    async def forecast(self, request: ForecastRequest, http: Request) -> Response:
         """Per series, per period (day, or hour for hourly models): mean and quantiles of demand."""
-        horizon = self.model.horizon(request.horizon)
-        frame = self.model.forecast_frame(request.unique_ids, horizon, future_frame(request.future))
-        return ForecastResponse(
-            model=self.model.info,
-            horizon=horizon,
-            future=future_source(self.model.info, request.future),
-            forecasts=to_series_forecasts(frame, self.model.cold_start_ids),
-        )
+        model = self.model  # the version that answers, even if another is swapped in meanwhile
+        served_by(http.scope["state"], _version(model))
+        return Response(await forecast_body(model, request, self.limits), media_type="application/json")
 
     @api.post("/recommend")
     def recommend(self, request: RecommendRequest) -> RecommendResponse:
         """A capacity plan for the site, covering the forecast of every series (at once; for a plan
         that takes minutes, start a plan job with ``POST /plans``)."""
+        self.limits.check_recommend_time(request.time_limit_s)
         plan, lineage = self.planner.make(request, replan=request.replan())
         return RecommendResponse(
             model=self.model.info,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = ["accuracy", "calibration_choice", "decision", "page", "pipeline", "planning", "tune"]
+BENCHMARKS = ["accuracy", "calibration_choice", "decision", "page", "pipeline", "planning", "serving", "tune"]
 
 
 @pytest.fixture(scope="module")

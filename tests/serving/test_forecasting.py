@@ -1,0 +1,78 @@
+"""``POST /forecast`` without HTTP: baseline answers written at load, scenario requests batched."""
+
+import asyncio
+import json
+
+import pandas as pd
+import pytest
+
+from serving.errors import ApiError
+from serving.forecasting import forecast_body
+from serving.model_store import ServedModel
+from serving.responses import to_series_forecasts
+from serving.schemas import ForecastRequest, ForecastResponse
+from training.tracking import TrackingConfig
+
+
+@pytest.fixture(scope="module")
+def served(trained_home):
+    model = ServedModel.resolve(TrackingConfig.embedded(trained_home).tracking_uri, "demand", "champion", threads=1)
+    yield model
+    model.close()
+
+
+def _slow_body(model: ServedModel, ids: list[str], horizon: int, future: pd.DataFrame | None) -> str:
+    """The response as pydantic writes it from a direct model call."""
+    frame = model.forecast_frame(ids, horizon, future)
+    source = "none" if not model.info.exogenous else ("baseline" if future is None else "request")
+    forecasts = to_series_forecasts(frame, model.cold_start_ids)
+    return ForecastResponse(model=model.info, horizon=horizon, future=source, forecasts=forecasts).model_dump_json()
+
+
+def _scenario(model: ServedModel, ids: list[str], horizon: int, price_factor: float) -> list[dict]:
+    """Known-future rows for ``ids``: the model's baseline values with prices scaled."""
+    forecaster = model.pyfunc.unwrap_python_model().forecaster
+    rows = forecaster.baseline_future(horizon, ids)
+    rows["price"] = (rows["price"] * price_factor).round(2)
+    rows["ds"] = rows["ds"].dt.strftime("%Y-%m-%d")
+    return rows.to_dict("records")
+
+
+def test_baseline_body_is_what_pydantic_writes_for_the_models_answer(served):
+    ids = served.series_ids
+    for chosen, horizon in (([ids[3]], 1), ([ids[5], ids[0], ids[5]], 4), (ids, served.info.max_horizon)):
+        body = asyncio.run(forecast_body(served, ForecastRequest(unique_ids=chosen, horizon=horizon)))
+        assert body.decode() == _slow_body(served, chosen, horizon, None)
+
+
+def test_concurrent_scenarios_share_model_calls_and_each_gets_its_own_answer(served):
+    assert "price" in served.info.exogenous
+    ids, horizon = served.series_ids, 5
+    requests = [
+        ForecastRequest(unique_ids=[ids[k % len(ids)]], horizon=horizon, future=_scenario(served, [ids[k]], horizon, f))
+        for k, f in enumerate((0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 0.7, 0.6))
+    ]
+
+    async def all_at_once():
+        return await asyncio.gather(*(forecast_body(served, r) for r in requests))
+
+    batches_before = served.scenarios.batches
+    bodies = asyncio.run(all_at_once())
+    assert served.scenarios.batches - batches_before < len(requests)
+    for request, body in zip(requests, bodies):
+        future = pd.DataFrame([r.model_dump() | (r.model_extra or {}) for r in request.future])
+        assert body.decode() == _slow_body(served, request.unique_ids, horizon, future)
+
+
+def test_a_scenario_the_model_refuses_fails_alone_in_its_batch(served):
+    ids, horizon = served.series_ids, 4
+    good = ForecastRequest(unique_ids=[ids[0]], horizon=horizon, future=_scenario(served, [ids[0]], horizon, 0.9))
+    short = _scenario(served, [ids[1]], horizon, 0.9)[:-1]  # the last period has no values
+    bad = ForecastRequest(unique_ids=[ids[1]], horizon=horizon, future=short)
+
+    async def together():
+        return await asyncio.gather(*(forecast_body(served, r) for r in (good, bad, good)), return_exceptions=True)
+
+    first, refused, again = asyncio.run(together())
+    assert json.loads(first)["forecasts"][0]["unique_id"] == ids[0] and first == again
+    assert isinstance(refused, ApiError) and refused.status == 422 and refused.code == "invalid_future"
