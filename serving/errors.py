@@ -3,15 +3,105 @@
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["ApiError", "error_body", "install_error_handlers"]
+__all__ = ["COMMON_ERRORS", "ApiError", "ErrorCode", "ErrorResponse", "error_body", "errors", "install_error_handlers"]
 
 logger = logging.getLogger(__name__)
+
+
+class ErrorCode(StrEnum):
+    """Every ``error.code`` the service answers with."""
+
+    # the request as a whole
+    MALFORMED_JSON = "malformed_json"
+    INVALID_REQUEST = "invalid_request"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    OVERLOADED = "overloaded"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    HTTP_ERROR = "http_error"
+    INTERNAL = "internal"
+    # forecasts
+    UNKNOWN_SERIES = "unknown_series"
+    HORIZON_TOO_LONG = "horizon_too_long"
+    TOO_MANY_SERIES = "too_many_series"
+    TOO_MANY_FUTURE_ROWS = "too_many_future_rows"
+    TOO_MANY_HISTORY_ROWS = "too_many_history_rows"
+    INVALID_FUTURE = "invalid_future"
+    MISSING_FUTURE_VALUE = "missing_future_value"
+    INVALID_HISTORY = "invalid_history"
+    # plans
+    NO_SITE = "no_site"
+    PLAN_TOO_LARGE = "plan_too_large"
+    TIME_LIMIT_TOO_LONG = "time_limit_too_long"
+    NO_PLAN = "no_plan"
+    INVALID_LOCK = "invalid_lock"
+    INVALID_UNAVAILABLE = "invalid_unavailable"
+    UNKNOWN_DEMAND_COLUMN = "unknown_demand_column"
+    SITE_DOES_NOT_FIT = "site_does_not_fit"
+    NO_LEDGER_STOCK = "no_ledger_stock"
+    UNKNOWN_PLAN = "unknown_plan"
+    UNKNOWN_JOB = "unknown_job"
+    NOT_A_DRAFT = "not_a_draft"
+    # stock
+    INVALID = "invalid"
+    CONFLICT = "conflict"
+    SEQUENCE = "sequence"
+    PAIRING = "pairing"
+    OVER_RELEASE = "over_release"
+    NEGATIVE_STOCK = "negative_stock"
+    OVER_RESERVATION = "over_reservation"
+    RESERVATION_CONFLICT = "reservation_conflict"
+    UNKNOWN_RESERVATION = "unknown_reservation"
+    # the model
+    RELOAD_FAILED = "reload_failed"
+
+
+class ErrorDetail(BaseModel):
+    code: ErrorCode
+    message: str = Field(description="what is wrong, for a person")
+    field: str | None = Field(description='the path of the field at fault, e.g. "unique_ids.3" or "future.12.price"')
+    details: list[dict] | None = Field(
+        None, description="a batch's problems, one per bad item (its index, code, field, message)"
+    )
+
+
+class ErrorResponse(BaseModel):
+    """Every error the service answers, whatever the status."""
+
+    error: ErrorDetail
+
+
+_REASONS = {
+    400: "The body is not JSON (malformed_json)",
+    401: "No token, or one the service does not know (unauthorized)",
+    403: "The token's role may not do this (forbidden)",
+    404: "Not found (unknown_series, unknown_plan, unknown_job, ...)",
+    409: "In conflict with what is stored",
+    413: "The body is larger than the service accepts (payload_too_large)",
+    422: "The request cannot be served as asked; error.field names the field",
+    500: "An error of the service's own (internal); see its log",
+    502: "A new model version could not be loaded (reload_failed)",
+    503: "The worker is answering as many requests as it may (overloaded); retry after Retry-After seconds",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict]:
+    """The OpenAPI ``responses`` of the error statuses an endpoint may answer with."""
+    return {status: {"model": ErrorResponse, "description": _REASONS[status]} for status in statuses}
+
+
+# What any request may meet: its body refused before the endpoint, the worker full, a fault.
+COMMON_ERRORS = errors(413, 422, 500, 503)
 
 
 class ApiError(Exception):
@@ -22,10 +112,17 @@ class ApiError(Exception):
     """
 
     def __init__(
-        self, status: int, code: str, message: str, field: str | None = None, details: list[dict] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        details: list[dict] | None = None,
+        headers: dict[str, str] | None = None,
     ):
         super().__init__(message)
         self.status, self.code, self.message, self.field, self.details = status, code, message, field, details
+        self.headers = headers
 
 
 def error_body(code: str, message: str, field: str | None, details: list[dict] | None = None) -> dict:
@@ -50,12 +147,12 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
 
 
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-    return JSONResponse(error_body(exc.code, exc.message, exc.field, exc.details), exc.status)
+    return JSONResponse(error_body(exc.code, exc.message, exc.field, exc.details), exc.status, headers=exc.headers)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse(error_body(code, str(exc.detail), None), exc.status_code)
+    return JSONResponse(error_body(code, str(exc.detail), None), exc.status_code, headers=exc.headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -82,13 +82,13 @@ def checked_future(future: pd.DataFrame, info: ModelInfo, ids: Sequence[str], re
         raise _refuse(f"values for {whose}: {', '.join(other[:5])}", "future")
     if (missing := first_missing_value(future, info.exogenous)) is not None:
         row, column = missing
-        raise _refuse("missing value", f"future.{row}.{column}")
+        raise ApiError(422, "missing_future_value", "missing value", f"future.{row}.{column}")
     typed = future.assign(unique_id=future["unique_id"].astype(str))
     typed["ds"] = _timestamps(future["ds"])
     for column in info.exogenous:
         typed[column] = _numbers(future[column], column)
     if lacking := [i for i in ids if i not in given]:
-        raise _refuse(f"no values for series: {', '.join(lacking[:5])}", "future")
+        raise ApiError(422, "missing_future_value", f"no values for series: {', '.join(lacking[:5])}", "future")
     return typed
 
 

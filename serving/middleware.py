@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.errors import error_body
@@ -107,4 +108,8 @@ class BodyLimit:
             if not answered:
                 await send(outgoing)
 
-        await self.app(scope, counted, unless_answered)
+        try:
+            await self.app(scope, counted, unless_answered)
+        except ClientDisconnect:
+            if not answered:
+                raise

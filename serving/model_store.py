@@ -9,7 +9,10 @@ be installed.
 from __future__ import annotations
 
 import logging
+import re
+import sys
 import threading
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -20,20 +23,29 @@ from mlflow.tracking import MlflowClient
 from serving.baseline import BaselineForecast
 from serving.errors import ApiError
 from serving.future_input import checked_future
+from serving.responses import COLD_START_METHOD, GLOBAL_METHOD
 from serving.scenarios import ScenarioForecasts
 from serving.schemas import ModelInfo
 
-__all__ = ["ModelNotFound", "ServedModel", "champion_level_error"]
+__all__ = ["ModelNotFound", "RegistryUnreachable", "ServedModel", "champion_level_error"]
 
 _log = logging.getLogger(__name__)
 
 DEFAULT_HORIZON = 28
+# The packages every version ships as MLflow code_paths (training.train logs them).
+_VERSION_PACKAGES = ("models", "features")
+# What MLflow answers when the registry has no such model or alias.
+_NOT_THERE = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
 # Columns of the pyfunc's request besides the known-future ones; the service checks them before predicting.
 _REQUEST_COLUMNS = ("unique_id", "horizon")
 
 
 class ModelNotFound(RuntimeError):
     """No model version answers to the configured name and alias."""
+
+
+class RegistryUnreachable(RuntimeError):
+    """The MLflow registry did not answer (a server down, a database that cannot be opened)."""
 
 
 class ServedModel:
@@ -54,6 +66,7 @@ class ServedModel:
         self.series_ids = sorted(str(i) for i in forecaster.series_ids_)
         self.cold_start_ids = frozenset(getattr(forecaster, "cold_start_ids_", ()))
         self.series_attributes: pd.DataFrame = forecaster.series_attributes_
+        self._attributes = self.series_attributes.drop_duplicates("unique_id").set_index("unique_id")
         # Versions trained before they kept their recent actuals show none.
         self._history = getattr(forecaster, "recent_history_", None)
         self.periods_are_hours = forecaster.freq_ == "h"
@@ -70,26 +83,35 @@ class ServedModel:
 
     @staticmethod
     def lookup(tracking_uri: str, name: str, alias: str) -> ModelVersion:
-        """The registry version behind ``models:/name@alias``, without loading it."""
+        """The registry version behind ``models:/name@alias``, without loading it; ``ModelNotFound``
+        when there is none, ``RegistryUnreachable`` when the registry cannot be asked."""
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(tracking_uri)
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         try:
             return client.get_model_version_by_alias(name, alias)
         except MlflowException as error:
-            raise ModelNotFound(
-                f"no version of model {name!r} has alias @{alias} in {tracking_uri}; run `capcast train` first"
-            ) from error
+            if error.error_code in _NOT_THERE:
+                raise ModelNotFound(
+                    f"no version of model {name!r} has alias @{alias} in {tracking_uri}; run `capcast train` first"
+                ) from error
+            reason = _reason(error)
+            raise RegistryUnreachable(f"cannot reach the MLflow registry at {tracking_uri}: {reason}") from error
 
     @classmethod
     def resolve(cls, tracking_uri: str, name: str, alias: str, threads: int | None = None) -> ServedModel:
         """Look up ``models:/name@alias`` once and load exactly that version."""
-        version = cls.lookup(tracking_uri, name, alias)
-        pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
+        return cls.load(tracking_uri, cls.lookup(tracking_uri, name, alias), alias, threads)
+
+    @classmethod
+    def load(cls, tracking_uri: str, version: ModelVersion, alias: str, threads: int | None = None) -> ServedModel:
+        """Load one registry version (with its own code, even when another version's is loaded)."""
+        _forget_version_code()
+        pyfunc = mlflow.pyfunc.load_model(f"models:/{version.name}/{version.version}")
         run = MlflowClient(tracking_uri).get_run(version.run_id) if version.run_id else None
         forecaster = _forecaster(pyfunc)
         info = ModelInfo(
-            name=name,
+            name=version.name,
             version=str(version.version),
             alias=alias,
             run_id=version.run_id or "",
@@ -102,6 +124,21 @@ class ServedModel:
             exogenous=list(forecaster.exogenous_),
         )
         return cls(info, pyfunc, threads)
+
+    def series_page(self, offset: int, limit: int, prefix: str = "") -> tuple[int, list[dict]]:
+        """(how many series match ``prefix``, the page of them from ``offset``): each series' id,
+        method and static attributes."""
+        matching = [i for i in self.series_ids if i.startswith(prefix)] if prefix else self.series_ids
+        page = matching[offset : offset + limit]
+        attributes = self._attributes.reindex(page)
+        return len(matching), [
+            {
+                "unique_id": uid,
+                "method": COLD_START_METHOD if uid in self.cold_start_ids else GLOBAL_METHOD,
+                "attributes": {k: v for k, v in row.items() if isinstance(v, str)},
+            }
+            for uid, row in zip(page, attributes.to_dict("records"))
+        ]
 
     def recent_history(self) -> pd.DataFrame:
         """The version's last weeks of actual demand before its forecast, with each series'
@@ -198,7 +235,7 @@ def champion_level_error(tracking_uri: str, name: str, alias: str) -> tuple[floa
     try:
         version = ServedModel.lookup(tracking_uri, name, alias)
         metrics = MlflowClient(tracking_uri).get_run(version.run_id).data.metrics
-    except (ModelNotFound, MlflowException):
+    except (ModelNotFound, RegistryUnreachable, MlflowException):
         return 0.0, "no trained model found: series treated as independent"
     if "family_level_error" not in metrics:
         return 0.0, f"model version {version.version} did not measure it"
@@ -209,3 +246,23 @@ def _forecaster(pyfunc: mlflow.pyfunc.PyFuncModel):
     """The fitted forecaster inside the version's pyfunc (its own ``models`` code), for what it
     knows about its data: series, frequency, horizon, exogenous columns."""
     return pyfunc.unwrap_python_model().forecaster
+
+
+def _forget_version_code() -> None:
+    """Drop the code packages a loaded version brought (``models``, ``features`` from its ``code``
+    folder) from the module cache: MLflow only puts a version's folder first on the path, so the
+    next version would otherwise run the code already imported. The loaded version keeps its
+    modules through its own objects. A working tree's packages (tests, the CLI) stay."""
+    for package in _VERSION_PACKAGES:
+        module = sys.modules.get(package)
+        if module is None or Path(module.__file__ or "").parent.parent.name != "code":
+            continue
+        for name in [n for n in sys.modules if n == package or n.startswith(f"{package}.")]:
+            del sys.modules[name]
+
+
+def _reason(error: MlflowException) -> str:
+    """The operating system's reason (``Connection refused``) inside MLflow's long message, or its first line."""
+    message = str(error.message)
+    found = re.search(r"\[Errno -?\d+\] ([^\"')]+)", message)
+    return found.group(1).strip() if found else message.splitlines()[0][:200]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NaiveDatetime, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NaiveDatetime, PositiveInt, WithJsonSchema, model_validator
 
 from planning import DemandBasis, Lineage, Lock, Plan, Replan, Site, Unavailability
 
@@ -24,8 +24,34 @@ __all__ = [
     "RecommendResponse",
     "Rejected",
     "ReleaseRequest",
+    "ReloadResponse",
     "ReservationRequest",
     "SeriesForecast",
+    "SeriesPage",
+    "ServedSeries",
+]
+
+
+# Forecast periods are local time (a store's day, a site's hour): written without a UTC offset,
+# which JSON Schema's "date-time" format requires, so they are declared as patterned strings.
+_LOCAL_TIME = {
+    "type": "string",
+    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$",
+    "description": "local time without a UTC offset",
+    "examples": ["2026-01-31T00:00:00"],
+}
+LocalTime = Annotated[datetime, WithJsonSchema(_LOCAL_TIME)]
+# A request may give a day (its midnight) or a local time; an offset is refused.
+LocalTimeInput = Annotated[
+    NaiveDatetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$",
+            "description": "a day (its midnight) or a local time, without a UTC offset",
+            "examples": ["2026-02-01", "2026-02-01T14:00"],
+        }
+    ),
 ]
 
 
@@ -43,7 +69,7 @@ class ModelInfo(BaseModel):
     data_fingerprint: str | None = Field(None, description="SHA-256 of the panel the version was trained on")
     max_horizon: int | None
     trained_until: date = Field(description="the day of the model's last period of data (see last_period for its hour)")
-    last_period: datetime = Field(
+    last_period: LocalTime = Field(
         description="the model's last period of data, local time: midnight of the day for daily models, the hour for "
         "hourly ones; forecasts start one period (day or hour) later",
         examples=["2026-01-31T00:00:00", "2026-01-31T23:00:00"],
@@ -65,10 +91,7 @@ class FutureValues(BaseModel):
 
     unique_id: str
     # A date is its midnight. Naive, because forecast periods are local time: an offset is refused, not guessed away.
-    ds: NaiveDatetime = Field(
-        description="the forecast day (daily models) or hour (hourly models), local time",
-        examples=["2026-02-01", "2026-02-01T14:00"],
-    )
+    ds: LocalTimeInput = Field(description="the forecast day (daily models) or hour (hourly models), local time")
 
     @model_validator(mode="after")
     def _values_are_numbers(self) -> FutureValues:
@@ -98,7 +121,7 @@ class ForecastRequest(_Request):
 
 
 class ForecastPoint(BaseModel):
-    ds: date | datetime = Field(description="the day (daily models) or the hour (hourly models), local time")
+    ds: date | LocalTime = Field(description="the day (daily models) or the hour (hourly models), local time")
     mean: float
     quantiles: dict[str, float] = Field(description='e.g. {"q10": 3.1, "q50": 5.0, "q90": 7.9}')
 
@@ -196,6 +219,30 @@ class RecommendResponse(BaseModel):
     demand: str = Field(description='what the plan covers: "service level 0.95" or a forecast column')
     plan: Plan
     lineage: Lineage = Field(description="everything that produced the plan: model version, site, basis, solver")
+
+
+class ServedSeries(BaseModel):
+    unique_id: str
+    method: str = Field(description='how it is forecast: "global model" or the cold-start method')
+    attributes: dict[str, str] = Field(description="its static attributes (family, store, ...)")
+
+
+class SeriesPage(BaseModel):
+    """A page of the series the served version forecasts, sorted by id."""
+
+    total: int = Field(description="series the version serves (matching the prefix, when one is given)")
+    offset: int
+    series: list[ServedSeries]
+    next_offset: int | None = Field(description="the offset of the next page; null on the last one")
+
+
+class ReloadResponse(BaseModel):
+    """What ``POST /admin/reload`` found: the version serving after the check, the one the alias
+    names, and whether it was swapped in."""
+
+    serving: ModelInfo
+    candidate: str | None = Field(description="the version the alias names now; null when the registry did not answer")
+    swapped: bool
 
 
 class EventBatch(_Request):

@@ -28,13 +28,13 @@ def forecast(
 ) -> None:
     """Forecast every series with the @champion model (columns: unique_id, ds, mean, quantiles, family...)."""
     from serving.errors import ApiError
-    from serving.model_store import ModelNotFound, ServedModel
+    from serving.model_store import ModelNotFound, RegistryUnreachable, ServedModel
     from serving.responses import periods_are_days
 
     settings = Settings()
     try:
         model = ServedModel.resolve(settings.tracking_uri, settings.model_name, settings.model_alias)
-    except ModelNotFound as error:
+    except (ModelNotFound, RegistryUnreachable) as error:
         fail(str(error))
     try:
         horizon = model.horizon(horizon)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -14,18 +16,33 @@ from capcast.cli.edge import fail, load_inventory_config_or_fail, load_site_or_f
 from capcast.settings import Settings
 
 
+@contextmanager
+def _registry_answers_quickly() -> Iterator[None]:
+    """No minutes of retries before saying a registry server is down (MLflow's default), unless the
+    environment asks for them."""
+    quick = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "15"}
+    added = {name: value for name, value in quick.items() if name not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for name in added:
+            del os.environ[name]
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on (default CAPCAST_HOST or 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default CAPCAST_PORT or 3000)")] = None,
 ) -> None:
     """Start the BentoML service serving the @champion model."""
     from serving.auth import load_or_create_token
-    from serving.model_store import ModelNotFound, ServedModel
+    from serving.model_store import ModelNotFound, RegistryUnreachable, ServedModel
 
     settings = Settings()
     try:  # fail here, in one line, rather than inside the server
-        version = ServedModel.lookup(settings.tracking_uri, settings.model_name, settings.model_alias)
-    except ModelNotFound as error:
+        with _registry_answers_quickly():
+            version = ServedModel.lookup(settings.tracking_uri, settings.model_name, settings.model_alias)
+    except (ModelNotFound, RegistryUnreachable) as error:
         fail(str(error))
     site_path = settings.site_path.resolve()
     if site_path.exists():

@@ -84,7 +84,13 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path, monkeypatch):
     bad_data.write_text("unique_id,ds,y\na,2024-01-01,-1\n")
     training = runner.invoke(app, ["train", "--data", str(bad_data)])
     assert training.exit_code == 1 and f"{bad_data}, row 2, column y: negative demand" in training.stderr
-    for result in (no_model, missing_site, training):
+    monkeypatch.setenv("CAPCAST_MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens there
+    unreachable = runner.invoke(app, ["serve"])
+    assert unreachable.exit_code == 1
+    assert unreachable.stderr.strip().endswith(
+        "cannot reach the MLflow registry at http://127.0.0.1:9: Connection refused"
+    )
+    for result in (no_model, missing_site, training, unreachable):
         assert isinstance(result.exception, SystemExit)  # a clean exit, not an escaped exception
 
 

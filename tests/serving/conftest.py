@@ -1,4 +1,6 @@
+import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -7,6 +9,13 @@ AS_PLANNER = {"Authorization": f"Bearer {PLANNER_TOKEN}"}
 # Two stock sources, each writing only its own events; the plant receives the planned production.
 SOURCE_TOKENS = {"store-1": "s1-secret", "plant": "plant-secret"}
 PRODUCTION_NODE = "plant"
+
+
+def run_async(coroutine):
+    """Runs a coroutine to completion on its own thread: the browser tests' sync Playwright
+    leaves an event loop running on the main thread, where ``asyncio.run`` refuses."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def as_source(name: str) -> dict:

@@ -11,6 +11,7 @@ from serving.forecasting import forecast_body
 from serving.model_store import ServedModel
 from serving.responses import to_series_forecasts
 from serving.schemas import ForecastRequest, ForecastResponse
+from tests.serving.conftest import run_async
 from training.tracking import TrackingConfig
 
 
@@ -41,7 +42,7 @@ def _scenario(model: ServedModel, ids: list[str], horizon: int, price_factor: fl
 def test_baseline_body_is_what_pydantic_writes_for_the_models_answer(served):
     ids = served.series_ids
     for chosen, horizon in (([ids[3]], 1), ([ids[5], ids[0], ids[5]], 4), (ids, served.info.max_horizon)):
-        body = asyncio.run(forecast_body(served, ForecastRequest(unique_ids=chosen, horizon=horizon)))
+        body = run_async(forecast_body(served, ForecastRequest(unique_ids=chosen, horizon=horizon)))
         assert body.decode() == _slow_body(served, chosen, horizon, None)
 
 
@@ -57,7 +58,7 @@ def test_concurrent_scenarios_share_model_calls_and_each_gets_its_own_answer(ser
         return await asyncio.gather(*(forecast_body(served, r) for r in requests))
 
     batches_before = served.scenarios.batches
-    bodies = asyncio.run(all_at_once())
+    bodies = run_async(all_at_once())
     assert served.scenarios.batches - batches_before < len(requests)
     for request, body in zip(requests, bodies):
         future = pd.DataFrame([r.model_dump() | (r.model_extra or {}) for r in request.future])
@@ -73,6 +74,6 @@ def test_a_scenario_the_model_refuses_fails_alone_in_its_batch(served):
     async def together():
         return await asyncio.gather(*(forecast_body(served, r) for r in (good, bad, good)), return_exceptions=True)
 
-    first, refused, again = asyncio.run(together())
+    first, refused, again = run_async(together())
     assert json.loads(first)["forecasts"][0]["unique_id"] == ids[0] and first == again
     assert isinstance(refused, ApiError) and refused.status == 422 and refused.code == "invalid_future"

@@ -228,7 +228,7 @@ def test_a_future_row_that_lacks_a_value_gets_422_naming_row_and_column(service_
     ):
         error = _error(service_client.post(path, json={**body, "future": rows}), 422)
         assert (error["code"], error["field"], error["message"]) == (
-            "invalid_future",
+            "missing_future_value",
             "future.3.promo",
             "missing value",
         ), path
