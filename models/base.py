@@ -18,12 +18,14 @@ from pandas.tseries.frequencies import to_offset
 from sklearn.base import BaseEstimator
 
 from features.pipeline import infer_frequency
-from models.future import FutureValuesError, baseline_future, check_future, usual_values
+from models.future import FutureValuesError, baseline_future, check_future, check_future_at, usual_values
+from models.history import HistoryError, extend_history, forecast_index
 
 __all__ = [
     "RECENT_PERIODS",
     "Forecaster",
     "FutureValuesError",
+    "HistoryError",
     "NotFittedError",
     "forecast_frame",
     "interval_quantiles",
@@ -190,19 +192,30 @@ class Forecaster(BaseEstimator, ABC):
         return self
 
     def predict(
-        self, horizon: int, ids: Sequence[str] | None = None, future: pd.DataFrame | None = None
+        self,
+        horizon: int,
+        ids: Sequence[str] | None = None,
+        future: pd.DataFrame | None = None,
+        history: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
-        """Forecast ``horizon`` periods after the end of the training panel.
+        """Forecast ``horizon`` periods after the end of the training panel, or after each series'
+        latest actual in ``history``.
 
         Args:
             horizon: number of future periods, >= 1.
             ids: series to forecast; all series when None.
             future: known-future values, ``unique_id, ds`` and each column of
                 ``exogenous_``, one row per forecast series and period; needed
-                exactly when ``exogenous_`` is not empty.
+                exactly when ``exogenous_`` is not empty, except with ``history``,
+                where None means the baseline scenario (``usual_exogenous_``).
+            history: actuals newer than the training panel (``unique_id, ds, y``)
+                of series in ``ids``: the forecast starts after them, without
+                refitting (``_predict_from``). A series the model does not know
+                may come with its actuals alone: the cold-start method forecasts it.
 
         Raises:
             FutureValuesError: when ``future`` is missing, incomplete or has other columns.
+            HistoryError: when ``history`` cannot continue the model's data.
 
         Returns:
             The forecast frame, sorted by ``unique_id, ds``.
@@ -214,6 +227,8 @@ class Forecaster(BaseEstimator, ABC):
         if self.max_horizon is not None and horizon > self.max_horizon:
             raise ValueError(f"horizon {horizon} is longer than the maximum {self.max_horizon}")
         wanted = self.series_ids_ if ids is None else list(dict.fromkeys(str(i) for i in ids))
+        if history is not None:
+            return self._predict_after(horizon, wanted, future, history)
         checked = check_future(future, self.exogenous_, wanted, self.forecast_periods(horizon))
         cold_ids = set(self.cold_start_ids_)
         cold = [i for i in wanted if i in cold_ids]
@@ -225,6 +240,38 @@ class Forecaster(BaseEstimator, ABC):
         if cold:
             frames.append(self.cold_start_.predict(horizon, ids=cold))
         return pd.concat(frames, ignore_index=True).sort_values(["unique_id", "ds"], ignore_index=True)
+
+    def _predict_after(
+        self, horizon: int, ids: list[str], future: pd.DataFrame | None, history: pd.DataFrame
+    ) -> pd.DataFrame:
+        extended = extend_history(self.recent_history_, history, ids, self.freq_)
+        lengths = extended.groupby("unique_id").size()
+        if missing := [i for i in ids if i not in lengths.index]:
+            raise HistoryError(f"series {missing[0]!r} is unknown to the model and has no actuals", "unique_id")
+        expected = forecast_index(extended, horizon, self.freq_)
+        if future is None and self.exogenous_:
+            future = baseline_future(ids, expected, self.usual_exogenous_)
+        checked = check_future_at(future, self.exogenous_, expected, self.freq_)
+        warm_ids = set(self.series_ids_) - set(self.cold_start_ids_)
+        warm = extended["unique_id"].isin(warm_ids)
+        frames = []
+        if warm.any():
+            warm_future = None if checked is None else checked[checked["unique_id"].isin(warm_ids)]
+            frames.append(self._predict_from(extended[warm], horizon, warm_future))
+        if not warm.all():
+            cold = extended[~warm]
+            if (short := lengths.reindex(cold["unique_id"].unique()) < 2).any():
+                raise HistoryError(
+                    f"series {short.idxmax()!r} is new to the model: its cold-start method needs at least 2 actuals",
+                    "unique_id",
+                )
+            frames.append(self._cold_start_forecaster().fit(cold).predict(horizon))
+        return pd.concat(frames, ignore_index=True).sort_values(["unique_id", "ds"], ignore_index=True)
+
+    def _predict_from(self, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
+        """Forecast ``horizon`` periods after each series' last row of ``history`` (``unique_id, ds, y``,
+        every series known to the model and long enough for it), without refitting."""
+        raise HistoryError(f"{type(self).__name__} cannot start a forecast from newer actuals")
 
     def use_threads(self, threads: int) -> None:
         """Predict with ``threads`` threads (0: all cores) from now on, without refitting; a service

@@ -17,7 +17,7 @@ import pandas as pd
 
 from features.validation import AVAILABILITY_COLUMN
 
-__all__ = ["FutureValuesError", "baseline_future", "check_complete", "check_future", "usual_values"]
+__all__ = ["FutureValuesError", "baseline_future", "check_complete", "check_future", "check_future_at", "usual_values"]
 
 _KEYS = ["unique_id", "ds"]
 # Availability is the exception to "as lately": a forecast is of demand, so items are assumed in stock.
@@ -58,9 +58,9 @@ def _checked_columns(future: pd.DataFrame, needed: Sequence[str]) -> pd.DataFram
     return given
 
 
-def _moment(ds: pd.Timestamp, periods: pd.DatetimeIndex) -> str:
+def _moment(ds: pd.Timestamp, freq: str | None) -> str:
     """``ds`` as messages name it: with its hour for an hourly forecast, or when a row for a daily one has one."""
-    return f"at {ds:%Y-%m-%d %H:%M}" if periods.freqstr == "h" or ds != ds.normalize() else f"on {ds.date()}"
+    return f"at {ds:%Y-%m-%d %H:%M}" if freq == "h" or ds != ds.normalize() else f"on {ds.date()}"
 
 
 def check_future(
@@ -72,6 +72,15 @@ def check_future(
     Raises:
         FutureValuesError: naming the first problem and its column.
     """
+    expected = pd.MultiIndex.from_product([list(ids), periods], names=_KEYS)
+    return check_future_at(future, needed, expected, periods.freqstr)
+
+
+def check_future_at(
+    future: pd.DataFrame | None, needed: Sequence[str], expected: pd.MultiIndex, freq: str | None
+) -> pd.DataFrame | None:
+    """``check_future`` for series whose forecasts start at different periods: exactly one row per
+    ``unique_id, ds`` of ``expected``."""
     if not needed:
         if future is not None and (extra := [c for c in future.columns if c not in _KEYS]):
             raise FutureValuesError(f"unknown exogenous column {extra[0]!r}: this model uses none", extra[0])
@@ -79,20 +88,19 @@ def check_future(
     if future is None:
         raise FutureValuesError(f"this model needs the future values of {', '.join(needed)} for every forecast period")
     given = _checked_columns(future, needed)
-    expected = pd.MultiIndex.from_product([list(ids), periods], names=_KEYS)
     index = pd.MultiIndex.from_frame(given[_KEYS])
     if index.has_duplicates:
         uid, ds = index[index.duplicated()][0]
-        raise FutureValuesError(f"two rows for series {uid!r} {_moment(ds, periods)}", "ds")
+        raise FutureValuesError(f"two rows for series {uid!r} {_moment(ds, freq)}", "ds")
     if len(missing := expected.difference(index)):
         uid, ds = missing[0]
         raise FutureValuesError(
-            f"{len(missing)} forecast periods have no values, first: series {uid!r} {_moment(ds, periods)}", "ds"
+            f"{len(missing)} forecast periods have no values, first: series {uid!r} {_moment(ds, freq)}", "ds"
         )
     if len(extra := index.difference(expected)):
         uid, ds = extra[0]
         raise FutureValuesError(
-            f"{len(extra)} rows are outside the forecast, first: series {uid!r} {_moment(ds, periods)}", "ds"
+            f"{len(extra)} rows are outside the forecast, first: series {uid!r} {_moment(ds, freq)}", "ds"
         )
     return given.sort_values(_KEYS, ignore_index=True)
 
@@ -112,7 +120,7 @@ def check_complete(future: pd.DataFrame, needed: Sequence[str], periods: pd.Date
         if column in future.columns and (empty := future[column].isna()).any():
             first = future[empty].iloc[0]
             ds = pd.to_datetime(first["ds"], errors="coerce")
-            moment = "" if pd.isna(ds) else f" {_moment(ds, periods)}"  # a bad ds is check_future's to name
+            moment = "" if pd.isna(ds) else f" {_moment(ds, periods.freqstr)}"  # a bad ds is check_future's to name
             raise FutureValuesError(f"missing value for series {str(first['unique_id'])!r}{moment}", column)
 
 
@@ -131,7 +139,9 @@ def usual_values(panel: pd.DataFrame, columns: Sequence[str], periods: int = 28)
     return usual.rename_axis("unique_id")
 
 
-def baseline_future(ids: Sequence[str], periods: pd.DatetimeIndex, usual: pd.DataFrame) -> pd.DataFrame:
-    """One row per series and period carrying the series' usual values."""
-    keys = pd.MultiIndex.from_product([list(ids), periods], names=_KEYS).to_frame(index=False)
-    return keys.join(usual, on="unique_id")
+def baseline_future(ids: Sequence[str], periods: pd.DatetimeIndex | pd.MultiIndex, usual: pd.DataFrame) -> pd.DataFrame:
+    """One row per series and period carrying the series' usual values; ``periods`` the same for
+    every series, or each series' own (a ``unique_id, ds`` index)."""
+    if not isinstance(periods, pd.MultiIndex):
+        periods = pd.MultiIndex.from_product([list(ids), periods], names=_KEYS)
+    return periods.to_frame(index=False).join(usual, on="unique_id")

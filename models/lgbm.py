@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import lightgbm as lgb
+import numpy as np
 import pandas as pd
 from mlforecast import MLForecast
 
@@ -188,6 +189,26 @@ class LightGBMForecaster(Forecaster):
         exogenous = None if future is None else future_frame(future, self.features_, self.price_references_)
         with _young_series_expected():
             raw = self.mlf_.predict(horizon, ids=ids, X_df=exogenous)
+        point = raw[_MODEL].to_numpy(dtype=float)
+        return forecast_frame(raw, point, self.calibration_.apply(point))
+
+    def _predict_from(self, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
+        # mlforecast rebuilds the lag and rolling state from ``new_df`` (the fitted state stays as it is),
+        # so ``history`` must reach back as far as the longest lag window: ``recent_history_`` does.
+        exogenous = None if future is None else future_frame(future, self.features_, self.price_references_)
+        statics = self.mlf_.ts.static_features_.set_index("unique_id")
+        frame = history.join(statics, on="unique_id")
+        # The known-future columns of past periods are never read (each step takes its own from X_df),
+        # but mlforecast builds the feature list from the frame's columns.
+        for column in [] if exogenous is None else exogenous.columns.drop(["unique_id", "ds"]):
+            frame[column] = np.nan
+        # mlforecast keeps the state it built from ``new_df`` as the model's own: put the fitted one back.
+        fitted = self.mlf_.ts
+        try:
+            with _young_series_expected():
+                raw = self.mlf_.predict(horizon, new_df=frame, X_df=exogenous)
+        finally:
+            self.mlf_.ts = fitted
         point = raw[_MODEL].to_numpy(dtype=float)
         return forecast_frame(raw, point, self.calibration_.apply(point))
 

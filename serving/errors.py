@@ -39,6 +39,7 @@ class ErrorCode(StrEnum):
     INVALID_FUTURE = "invalid_future"
     MISSING_FUTURE_VALUE = "missing_future_value"
     INVALID_HISTORY = "invalid_history"
+    HISTORY_NOT_SUPPORTED = "history_not_supported"
     # plans
     NO_SITE = "no_site"
     PLAN_TOO_LARGE = "plan_too_large"

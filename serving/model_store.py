@@ -23,7 +23,7 @@ from mlflow.tracking import MlflowClient
 from serving.baseline import BaselineForecast
 from serving.errors import ApiError
 from serving.future_input import checked_future
-from serving.responses import COLD_START_METHOD, GLOBAL_METHOD
+from serving.responses import COLD_START_METHOD, GLOBAL_METHOD, SeriesJson, series_json
 from serving.scenarios import ScenarioForecasts
 from serving.schemas import ModelInfo
 
@@ -122,6 +122,7 @@ class ServedModel:
             # Versions trained before the measure existed plan as if families had no shared error.
             family_level_error=round(getattr(forecaster, "family_level_error_", 0.0), 4),
             exogenous=list(forecaster.exogenous_),
+            takes_history=_takes_history(pyfunc),
         )
         return cls(info, pyfunc, threads)
 
@@ -161,9 +162,9 @@ class ServedModel:
             )
         return requested
 
-    def check_known(self, unique_ids: list[str]) -> None:
-        """404 ``ApiError`` naming the first unknown series of a request."""
-        unknown = [i for i in unique_ids if i not in self._known]
+    def check_known(self, unique_ids: list[str], exempt: set[str] = frozenset()) -> None:
+        """404 ``ApiError`` naming the first unknown series of a request (but those ``exempt``)."""
+        unknown = [i for i in unique_ids if i not in self._known and i not in exempt]
         if unknown:
             shown = ", ".join(repr(i) for i in unknown[:5])
             index = unique_ids.index(unknown[0])
@@ -190,14 +191,32 @@ class ServedModel:
             frame = self.predict(self.series_ids, horizon, future, requested=False)
         return frame.merge(self.series_attributes, on="unique_id", how="left")
 
-    def predict(self, ids: list[str], horizon: int, future: pd.DataFrame | None, requested: bool) -> pd.DataFrame:
-        """The model's forecast of known series ``ids``; 422 ``ApiError`` for known-future values
-        that do not fit (``requested``: ``ids`` are the request's own, not every series)."""
+    def predict(
+        self,
+        ids: list[str],
+        horizon: int,
+        future: pd.DataFrame | None,
+        requested: bool,
+        history: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """The model's forecast of series ``ids`` (known ones, or new ones with actuals in ``history``);
+        422 ``ApiError`` for known-future values or actuals that do not fit (``requested``: ``ids``
+        are the request's own, not every series)."""
         if future is None:
             request = pd.DataFrame({"unique_id": ids, "horizon": horizon})
         else:
             request = checked_future(future, self.info, ids, requested=requested).assign(horizon=horizon)
-        return self._call(request, refusable=future is not None)
+        if history is not None:
+            request = pd.concat([request, history.assign(horizon=horizon)], ignore_index=True)
+        return self._call(request, refusable=future is not None or history is not None)
+
+    def history_forecast(
+        self, ids: list[str], horizon: int, future: pd.DataFrame | None, history: pd.DataFrame
+    ) -> dict[str, SeriesJson]:
+        """The JSON of each series' forecast after its actuals in ``history``: a model call of its own
+        (never the precomputed baseline); series the model does not know answer by its cold-start method."""
+        frame = self.predict(ids, horizon, future, requested=True, history=history)
+        return series_json(frame, self.cold_start_ids | {i for i in ids if i not in self._known})
 
     def _call(self, request: pd.DataFrame, refusable: bool) -> pd.DataFrame:
         with self._predict_lock:
@@ -218,6 +237,8 @@ class ServedModel:
         service's own checks of them disagree with the model's: a fault here, not the caller's.
         """
         column, _, reason = error.message.partition(": ")
+        if column.startswith("history"):
+            return ApiError(422, "invalid_history", reason, column)
         if column in ("ds", *self.info.exogenous):
             # Some FutureValuesError messages name the column again: "price: price: values must be numbers".
             return ApiError(422, "invalid_future", reason.removeprefix(f"{column}: "), f"future.{column}")
@@ -240,6 +261,12 @@ def champion_level_error(tracking_uri: str, name: str, alias: str) -> tuple[floa
     if "family_level_error" not in metrics:
         return 0.0, f"model version {version.version} did not measure it"
     return float(metrics["family_level_error"]), f"measured by model version {version.version}"
+
+
+def _takes_history(pyfunc: mlflow.pyfunc.PyFuncModel) -> bool:
+    """Whether the version's request schema has ``y``: the actuals of newer history rows."""
+    schema = pyfunc.metadata.get_input_schema()
+    return schema is not None and "y" in schema.input_names()
 
 
 def _forecaster(pyfunc: mlflow.pyfunc.PyFuncModel):

@@ -17,6 +17,7 @@ __all__ = [
     "ForecastRequest",
     "ForecastResponse",
     "FutureValues",
+    "HistoryRow",
     "IngestResponse",
     "ModelInfo",
     "PlanJobRequest",
@@ -80,6 +81,9 @@ class ModelInfo(BaseModel):
     exogenous: list[str] = Field(
         default_factory=list, description="known-future columns the model reads (price, promo, ...); see `future`"
     )
+    takes_history: bool = Field(
+        False, description="whether /forecast accepts `history` (versions trained before it existed do not)"
+    )
 
 
 class FutureValues(BaseModel):
@@ -108,6 +112,23 @@ _FUTURE_DESCRIPTION = (
 )
 
 
+class HistoryRow(_Request):
+    """One actual newer than the model's data, e.g. ``{"unique_id": "P01-S1", "ds": "2026-02-01", "y": 7}``."""
+
+    unique_id: str
+    ds: LocalTimeInput = Field(description="the day (daily models) or hour (hourly models) of the actual, local time")
+    y: float = Field(ge=0, allow_inf_nan=False, description="the demand observed in that period")
+
+
+_HISTORY_DESCRIPTION = (
+    "actuals newer than the model's data, for requested series: each series' forecast starts the period after its "
+    "last actual, without retraining; a row for a period the model already has replaces its figure, and a series' "
+    "periods must follow on without a gap. A series the model does not know may be requested with its own "
+    "actuals (at least 2): the cold-start method forecasts it, and its `method` says so. With `history`, "
+    "`future` rows (when sent) are for the periods after each series' last actual."
+)
+
+
 class ForecastRequest(_Request):
     unique_ids: list[str] = Field(
         min_length=1, description="series to forecast (at most the service's max_series_per_request, 5000 by default)"
@@ -118,6 +139,7 @@ class ForecastRequest(_Request):
         description="periods ahead (days, or hours for hourly models), at most the model's max_horizon (the default)",
     )
     future: list[FutureValues] | None = Field(None, description=_FUTURE_DESCRIPTION)
+    history: list[HistoryRow] | None = Field(None, description=_HISTORY_DESCRIPTION)
 
 
 class ForecastPoint(BaseModel):

@@ -9,7 +9,10 @@ same on every row), one row per requested series; or, to give the
 known-future values of a model that uses exogenous columns, one row per
 series and forecast period with ``ds`` and those columns as well. Without
 them such a model forecasts its baseline scenario (each series' most frequent
-recent value). Output: the forecast frame of ``models.base``.
+recent value). Rows with a ``y`` are actuals newer than the model's data
+(``unique_id, ds, y``): each series' forecast starts after its last one, and a
+series the model does not know is forecast from them by its cold-start method.
+Output: the forecast frame of ``models.base``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel
 
-from models.base import Forecaster, FutureValuesError
+from models.base import Forecaster, FutureValuesError, HistoryError
 from models.future import check_complete
 
 REQUEST_COLUMNS = ("unique_id", "horizon")
@@ -59,12 +62,42 @@ class DemandModel(PythonModel):
         self.known_ids = set(self.forecaster.series_ids_)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        ids, horizon = parse_request(model_input, self.known_ids, self.forecaster.max_horizon)
+        model_input, history = split_history(model_input)
+        known = self.known_ids if history is None else self.known_ids | set(history["unique_id"].astype(str))
+        ids, horizon = parse_request(model_input, known, self.forecaster.max_horizon)
         try:
+            if history is not None:
+                future = given_future(self.forecaster, model_input, horizon)
+                return self.forecaster.predict(horizon, ids=ids, future=future, history=history)
             future = future_values(self.forecaster, model_input, horizon, ids)
             return self.forecaster.predict(horizon, ids=ids, future=future)
         except FutureValuesError as error:
             raise _bad(error.column or "ds", str(error)) from None
+        except HistoryError as error:
+            field = "history" if error.row is None else f"history.{error.row}.{error.column}"
+            raise _bad(field, str(error)) from None
+
+
+def split_history(model_input: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """(the request and known-future rows, the actuals: rows with a ``y``, in the order sent; None
+    without any)."""
+    if "y" not in model_input.columns:
+        return model_input, None
+    actual = model_input["y"].notna()
+    if not actual.any():
+        return model_input.drop(columns="y"), None
+    history = model_input.loc[actual, ["unique_id", "ds", "y"]].reset_index(drop=True)
+    return model_input.loc[~actual].drop(columns="y"), history
+
+
+def given_future(forecaster: Forecaster, model_input: pd.DataFrame, horizon: int) -> pd.DataFrame | None:
+    """The request's known-future rows (those with a ``ds``), refused when a value is empty; None
+    when it sent none."""
+    if not forecaster.exogenous_ or "ds" not in model_input.columns or model_input["ds"].isna().all():
+        return None
+    rows = model_input.loc[model_input["ds"].notna()].drop(columns="horizon")
+    check_complete(rows, forecaster.exogenous_, forecaster.forecast_periods(horizon))
+    return rows
 
 
 def future_values(
@@ -74,7 +107,7 @@ def future_values(
     or the model's baseline scenario when it sent none."""
     if not forecaster.exogenous_:
         return None
-    if "ds" in model_input.columns:
+    if "ds" in model_input.columns and model_input["ds"].notna().any():
         rows = model_input.drop(columns="horizon")
         check_complete(rows, forecaster.exogenous_, forecaster.forecast_periods(horizon))
         return rows

@@ -116,11 +116,11 @@ def _request_example(forecaster: LightGBMForecaster) -> pd.DataFrame:
 
 
 def _signature(forecaster: LightGBMForecaster) -> ModelSignature:
-    """Request columns: ``unique_id, horizon``, plus optional ``ds`` and known-future columns."""
-    inputs = [ColSpec("string", "unique_id"), ColSpec("long", "horizon")]
-    if forecaster.exogenous_:
-        inputs += [ColSpec("datetime", "ds", required=False)]
-        inputs += [ColSpec("double", column, required=False) for column in forecaster.exogenous_]
+    """Request columns: ``unique_id, horizon``, plus optional ``ds``, known-future columns and ``y``
+    (the actuals of rows that carry newer history)."""
+    inputs = [ColSpec("string", "unique_id"), ColSpec("long", "horizon"), ColSpec("datetime", "ds", required=False)]
+    inputs += [ColSpec("double", column, required=False) for column in forecaster.exogenous_]
+    inputs += [ColSpec("double", "y", required=False)]
     example = forecaster.predict(1, ids=forecaster.series_ids_[:1], future=_baseline(forecaster, 1))
     return ModelSignature(inputs=Schema(inputs), outputs=infer_signature(example).inputs)
 
