@@ -7,14 +7,20 @@ assignment: a request in flight finishes on the version it started with, the nex
 new version. When the lookup, the load or the smoke test fails, the serving version stays, and
 the failure is logged and counted on ``/metrics``. The retired version's scenario batcher is
 stopped once no request can still be using it.
+
+Each worker process serves its own copy. ``POST /admin/reload`` reaches one of them: it checks at
+once and touches the reload file (``request_reload``), which every worker watches each second, so
+the others check within a second too.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from prometheus_client import Counter, Gauge
@@ -29,6 +35,8 @@ RELOADS = Counter("capcast_model_reloads", "Checks that found a new version behi
 SERVED_VERSION = Gauge("capcast_model_version", "The registry version this worker serves", multiprocess_mode="liveall")
 # Longer than any request may take (BentoML's traffic timeout): after it, nothing uses a retired version.
 RETIRE_AFTER_S = 400.0
+# How often a worker looks at the reload file.
+WATCH_S = 1.0
 
 Load = Callable[[], ServedModel]
 
@@ -47,6 +55,7 @@ class Champion:
     lookup: the version number the alias names now (raises when the registry cannot say).
     load: loads the version the alias names (raises when it cannot).
     on_swap: told of each new version once it serves (the planner plans with it).
+    reload_file: touched to ask every worker to check (``request_reload``); None for one process.
     """
 
     def __init__(
@@ -55,9 +64,12 @@ class Champion:
         lookup: Callable[[], str],
         load: Load,
         on_swap: Callable[[ServedModel], None] = lambda model: None,
+        reload_file: Path | None = None,
     ):
         self.model = model
         self._lookup, self._load, self._on_swap = lookup, load, on_swap
+        self._reload_file = reload_file
+        self._reload_seen = _modified(reload_file)
         self._checking = threading.Lock()
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
@@ -88,9 +100,18 @@ class Champion:
             timer.start()
             return ReloadOutcome(new.info.version, candidate, swapped=True)
 
+    def request_reload(self) -> ReloadOutcome:
+        """Check now, and ask the other workers to (through the reload file)."""
+        if self._reload_file is not None:
+            self._reload_file.parent.mkdir(parents=True, exist_ok=True)
+            self._reload_file.touch()
+            self._reload_seen = _modified(self._reload_file)
+        return self.check()
+
     def start_polling(self, every_s: float) -> None:
-        """Check every ``every_s`` seconds in a thread of its own (not at all when 0)."""
-        if every_s <= 0 or self._poller is not None:
+        """Check every ``every_s`` seconds (never when 0), and whenever the reload file is touched,
+        in a thread of its own."""
+        if (every_s <= 0 and self._reload_file is None) or self._poller is not None:
             return
         self._poller = threading.Thread(target=self._poll, args=(every_s,), name="champion-poll", daemon=True)
         self._poller.start()
@@ -101,7 +122,13 @@ class Champion:
             self._poller.join()
 
     def _poll(self, every_s: float) -> None:
-        while not self._stop.wait(every_s):
+        last_check = time.monotonic()
+        while not self._stop.wait(min(every_s, WATCH_S) if every_s > 0 else WATCH_S):
+            requested = _modified(self._reload_file)
+            due = every_s > 0 and time.monotonic() - last_check >= every_s
+            if requested == self._reload_seen and not due:
+                continue
+            self._reload_seen, last_check = requested, time.monotonic()
             try:
                 self.check()
             except Exception:  # a check must never end the polling
@@ -119,6 +146,13 @@ def _smoke_test(model: ServedModel) -> None:
     values = frame[["mean", *[c for c in frame.columns if c.startswith("q")]]].to_numpy(dtype=float)
     if len(frame) == 0 or not np.isfinite(values).all() or (values < 0).any():
         raise ValueError("its baseline forecast has missing, infinite or negative values")
+
+
+def _modified(path: Path | None) -> int | None:
+    try:
+        return None if path is None else path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
 
 
 def _number(version: str) -> float:

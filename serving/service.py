@@ -98,6 +98,7 @@ class Capcast:
             lookup=lambda: ServedModel.lookup(settings.tracking_uri, settings.model_name, settings.model_alias).version,
             load=lambda: _load_champion(settings),
             on_swap=self._serve,
+            reload_file=settings.home.resolve() / "reload-requested",
         )
         self.champion.start_polling(settings.model_poll_s)
         self.tokens = tokens
@@ -123,10 +124,11 @@ class Capcast:
     def reload(self, authorization: Authorization = None) -> ReloadResponse:
         """Look for a new version behind the alias now (needs an admin token), as the service does
         every ``CAPCAST_MODEL_POLL_S`` seconds: a new version is loaded beside the serving one,
-        smoke-tested and swapped in without a failed request. 502 ``reload_failed`` when it cannot
-        be loaded: the serving version stays."""
+        smoke-tested and swapped in without a failed request. The answer is this worker's; the
+        service's other workers check within a second. 502 ``reload_failed`` when it cannot be
+        loaded: the serving version stays."""
         self.tokens.check(authorization, Role.ADMIN)
-        outcome = self.champion.check()
+        outcome = self.champion.request_reload()
         if outcome.error is not None:
             raise ApiError(502, "reload_failed", f"{outcome.error}; still serving version {outcome.serving}", None)
         return ReloadResponse(serving=self.model.info, candidate=outcome.candidate, swapped=outcome.swapped)
