@@ -60,6 +60,11 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _with_examples(*examples: dict) -> ConfigDict:
+    """A request body's configuration with the examples its OpenAPI schema shows."""
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+
+
 class ModelInfo(BaseModel):
     """The one model version this process serves."""
 
@@ -130,6 +135,27 @@ _HISTORY_DESCRIPTION = (
 
 
 class ForecastRequest(_Request):
+    model_config = _with_examples(
+        {"unique_ids": ["P01-S1", "P02-S1"], "horizon": 14},
+        {
+            "unique_ids": ["P01-S1"],
+            "horizon": 2,
+            "future": [
+                {"unique_id": "P01-S1", "ds": "2026-02-01", "price": 3.99, "promo": 1},
+                {"unique_id": "P01-S1", "ds": "2026-02-02", "price": 4.49, "promo": 0},
+            ],
+        },
+        {
+            "unique_ids": ["P01-S1", "NEW-ITEM"],
+            "horizon": 7,
+            "history": [
+                {"unique_id": "P01-S1", "ds": "2026-02-01", "y": 12},
+                {"unique_id": "NEW-ITEM", "ds": "2026-01-31", "y": 3},
+                {"unique_id": "NEW-ITEM", "ds": "2026-02-01", "y": 5},
+            ],
+        },
+    )
+
     unique_ids: list[str] = Field(
         min_length=1, description="series to forecast (at most the service's max_series_per_request, 5000 by default)"
     )
@@ -203,6 +229,16 @@ class _PlanRequest(_Request):
 
 
 class RecommendRequest(_PlanRequest):
+    model_config = _with_examples(
+        {"horizon": 14, "service_level": 0.95, "time_limit_s": 10},
+        {
+            "horizon": 7,
+            "demand": "q90",
+            "stock": "ledger",
+            "locks": [{"line": "L1", "day": "2026-02-02", "shift": "night", "staffed": False}],
+        },
+    )
+
     time_limit_s: float | None = Field(
         None,
         gt=0,
@@ -220,6 +256,15 @@ class RecommendRequest(_PlanRequest):
 class PlanJobRequest(_PlanRequest):
     """A plan to make in the background (``POST /plans``); its progress and result are a plan job."""
 
+    model_config = _with_examples(
+        {"horizon": 28, "time_limit_s": 120},
+        {
+            "replaces": "plan-0b7c",
+            "frozen_days": 3,
+            "unavailable": [{"line": "L2", "first_day": "2026-02-05", "days": 2}],
+        },
+    )
+
     time_limit_s: float | None = Field(
         None, gt=0, le=3600, description="CP-SAT time limit; the service default when omitted"
     )
@@ -232,6 +277,8 @@ class PlanJobRequest(_PlanRequest):
 
 
 class ApproveRequest(_Request):
+    model_config = _with_examples({"by": "a.planner@example.com"})
+
     by: str = Field(min_length=1, max_length=200, description="who approves: recorded with the plan")
 
 
@@ -272,6 +319,34 @@ class EventBatch(_Request):
     kind, qty, occurred_at, reason, transfer_id, to_node, reservation_id, due); checked one by one,
     so that a bad event is named by its index and field."""
 
+    model_config = _with_examples(
+        {
+            "events": [
+                {
+                    "event_id": "s1-000123",
+                    "source": "store-1",
+                    "sequence": 123,
+                    "node": "store-1",
+                    "sku": "P01",
+                    "kind": "shipment",
+                    "qty": 2,
+                    "occurred_at": "2026-02-01T10:15:00+01:00",
+                },
+                {
+                    "event_id": "s1-000124",
+                    "source": "store-1",
+                    "sequence": 124,
+                    "node": "store-1",
+                    "sku": "P01",
+                    "kind": "adjustment",
+                    "qty": -1,
+                    "reason": "damage",
+                    "occurred_at": "2026-02-01T10:20:00+01:00",
+                },
+            ]
+        }
+    )
+
     events: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
 
 
@@ -296,6 +371,10 @@ class IngestResponse(BaseModel):
 
 
 class ReservationRequest(_Request):
+    model_config = _with_examples(
+        {"reservation_id": "order-7781", "node": "dc-1", "sku": "P01", "qty": 12, "due": "2026-02-03"}
+    )
+
     reservation_id: str = Field(min_length=1, max_length=128, description="the caller's id: a retry reserves once")
     node: str
     sku: str
@@ -304,4 +383,6 @@ class ReservationRequest(_Request):
 
 
 class ReleaseRequest(_Request):
+    model_config = _with_examples({"qty": 4}, {})
+
     qty: PositiveInt | None = Field(None, description="units to release; all that the reservation holds when omitted")

@@ -4,6 +4,7 @@ the plan desk (jobs, store, approval) in ``serving.plan_desk``."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated
 
@@ -345,6 +346,16 @@ def _tokens(settings: Settings) -> Tokens:
     return Tokens([("planner", Role.PLANNER, planner), *configured])
 
 
+def _api_routes(routes: list) -> Iterator[APIRoute]:
+    """Every endpoint route, also those of included routers (where the service's own methods are)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        inner = getattr(getattr(route, "original_router", None), "routes", None) or getattr(route, "routes", None)
+        if inner:
+            yield from _api_routes(inner)
+
+
 # Registered after the service's routes, so it only catches requests no route serves (BentoML's
 # own /readyz, /livez and /metrics come before the mounted app): a path served for other methods
 # is a 405 naming them in Allow (RFC 9110), any other a 404.
@@ -355,8 +366,8 @@ def _unknown_endpoint(path: str, request: Request) -> None:
     allowed = sorted(
         {
             method
-            for route in api.routes
-            if isinstance(route, APIRoute) and route.endpoint is not _unknown_endpoint
+            for route in _api_routes(api.routes)
+            if route.endpoint is not _unknown_endpoint
             for method in route.methods
             if route.matches(request.scope)[0] is Match.PARTIAL
         }
