@@ -55,6 +55,7 @@ class ErrorCode(StrEnum):
     NOT_A_DRAFT = "not_a_draft"
     # stock
     INVALID = "invalid"
+    INVALID_EVENTS = "invalid_events"
     CONFLICT = "conflict"
     SEQUENCE = "sequence"
     PAIRING = "pairing"
@@ -109,20 +110,22 @@ class ApiError(Exception):
     """A request the service understood but cannot serve.
 
     ``details``: for a request with several problems (a batch of events), one error per problem,
-    each ``{"code", "message", "field"}``; the error itself names the first.
+    each ``{"code", "message", "field"}``; the error itself names the first. ``code`` must be an
+    ``ErrorCode``: clients generated from the document know no other (a ValueError here otherwise).
     """
 
     def __init__(
         self,
         status: int,
-        code: str,
+        code: ErrorCode | str,
         message: str,
         field: str | None = None,
         details: list[dict] | None = None,
         headers: dict[str, str] | None = None,
     ):
         super().__init__(message)
-        self.status, self.code, self.message, self.field, self.details = status, code, message, field, details
+        self.code = ErrorCode(code).value
+        self.status, self.message, self.field, self.details = status, message, field, details
         self.headers = headers
 
 

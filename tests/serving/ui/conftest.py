@@ -39,6 +39,8 @@ class Service:
             "CAPCAST_PLANNER_TOKEN": PLANNER_TOKEN,
             "CAPCAST_PLAN_TIME_LIMIT_S": "2",
             "CAPCAST_DATABASE_URL": f"sqlite:///{database}",
+            # One worker: the page needs no more, and two services of two on a 2-core machine slow every step.
+            "CAPCAST_WORKERS": "1",
         }
         if site is not None:
             settings["CAPCAST_SITE"] = str(site)
