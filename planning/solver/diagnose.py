@@ -9,6 +9,7 @@ costs least is proposed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -50,7 +51,10 @@ def _solver(time_limit_s: float, workers: int, seed: int) -> cp_model.CpSolver:
 def diagnose(
     site: Site, demand: Demand, locks: Sequence[Lock] = (), time_limit_s: float = 10.0, workers: int = 2, seed: int = 0
 ) -> Diagnosis:
-    """Name the conflicting hard rules of an infeasible planning problem."""
+    """Name the conflicting hard rules of an infeasible planning problem, within ``time_limit_s`` in
+    all: half to find the conflict, the rest to try the plan without each of its rules (those not
+    tried for want of time are named, without a cost)."""
+    deadline = time.monotonic() + time_limit_s
     m = build_model(site, demand, locks, diagnose=True)
     names = {literal.index: name for name, literal in m.rules.items()}
     m.model.clear_objective()
@@ -64,9 +68,12 @@ def diagnose(
     core = [names[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in names]
     best: tuple[float, str] | None = None
     for dropped in core:
+        left = deadline - time.monotonic()
+        if left <= 0.01:
+            break
         relaxed = build_model(site, demand, locks, diagnose=True)
         relaxed.model.add_assumptions([lit for name, lit in relaxed.rules.items() if name != dropped])
-        trial = _solver(max(0.5, time_limit_s / 2 / len(core)), workers, seed)
+        trial = _solver(min(left, max(0.5, time_limit_s / 2 / len(core))), workers, seed)
         if trial.solve(relaxed.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             cost = trial.objective_value / MONEY_SCALE
             if best is None or cost < best[0]:

@@ -27,6 +27,8 @@ from planning.solver.model import MONEY_SCALE, CapacityModel, add_change_penalty
 __all__ = ["PlanningError", "Replan", "SolverSettings", "solve"]
 
 _log = logging.getLogger(__name__)
+# The least time a diagnosis gets when the solve used all of its own: finding the conflict takes milliseconds.
+_LEAST_DIAGNOSIS_S = 0.2
 
 
 class PlanningError(RuntimeError):
@@ -249,7 +251,9 @@ def solve(
         raise SolveCancelled("the solve was cancelled")
     name = solver.status_name(status)
     if status == cp_model.INFEASIBLE:
-        diagnosis = diagnose(site, demand, locks, settings.time_limit_s, settings.workers, settings.seed)
+        # Within the solve's own deadline (a little time at least, to name the conflict).
+        left = max(_LEAST_DIAGNOSIS_S, started + settings.time_limit_s - time.monotonic())
+        diagnosis = diagnose(site, demand, locks, left, settings.workers, settings.seed)
         raise PlanningError(f"{diagnosis.explain()} (solver status {name})", diagnosis)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         reason = {
