@@ -291,10 +291,15 @@ def _http_sender(base: str, tokens: dict[str, str]) -> Callable[[str], Callable[
     return sender
 
 
-def ingestion_rows(database: str, path: str, sender, streams: _Streams, sizes: Sizes) -> list[dict]:
-    """Events/s per batch size: ``CLIENTS`` sources each sending its batches one after another."""
+def ingestion_rows(
+    database: str, path: str, sender, streams: _Streams, sizes: Sizes, before: Callable[[], Any] | None = None
+) -> list[dict]:
+    """Events/s per batch size: ``CLIENTS`` sources each sending its batches one after another;
+    ``before()`` runs before each batch size's runs (``--analyze``), untimed."""
     rows = []
     for size in BATCH_SIZES:
+        if before is not None:
+            before()
         rates = []
         for _ in range(sizes.repeats):
             sources = streams.sources[:CLIENTS]
@@ -307,7 +312,7 @@ def ingestion_rows(database: str, path: str, sender, streams: _Streams, sizes: S
         rows.append(
             {
                 "database": database,
-                "path": path,
+                "path": path + (" (analyzed)" if before is not None else ""),
                 "batch": size,
                 "clients": CLIENTS,
                 "events/s": round(median),
@@ -549,6 +554,17 @@ def replay_row(database: str, ledger: Ledger, sales, config: StreamConfig) -> di
     }
 
 
+def _analyzer(engine: sa.Engine) -> Callable[[], None]:
+    """``ANALYZE`` of the ledger's database (PostgreSQL): the planner's statistics brought up to date, as
+    autovacuum does on a running server a while after a table has grown (``--analyze``)."""
+
+    def analyze() -> None:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("ANALYZE")
+
+    return analyze
+
+
 def profile_ingestion(ledger: Ledger, streams: _Streams, batches: int = 3) -> str:
     """Where the time of in-process batches of 1,000 goes: cProfile's top functions by own time."""
     source = streams.sources[0]
@@ -585,8 +601,10 @@ def run_database(kind: str, sizes: Sizes, args: argparse.Namespace, folder: Path
         if "ingestion" in wanted:
             engine = migrated(ingest_url)
             ledger = Ledger(engine)
+            before = _analyzer(engine) if args.analyze and kind == "postgresql" else None
             with _loaded(tables, kind, "ingestion in process"):
-                tables["ingestion"] += ingestion_rows(kind, "in-process", _in_process_sender(ledger), streams, sizes)
+                sender = _in_process_sender(ledger)
+                tables["ingestion"] += ingestion_rows(kind, "in-process", sender, streams, sizes, before)
             if args.profile:
                 text = profile_ingestion(ledger, _Streams("prof-", 1, 3000, seed=4, start=today - timedelta(days=200)))
                 console.print(text, highlight=False, markup=False)
@@ -595,6 +613,7 @@ def run_database(kind: str, sizes: Sizes, args: argparse.Namespace, folder: Path
 
         if wanted & {"ingestion", "latency", "reservations"}:
             engine = migrated(service_url)
+            analyze = _analyzer(engine) if args.analyze and kind == "postgresql" else None
             offered = SUSTAINED_RATE * int(sizes.sustained_s)
             each = 2 * offered // SUSTAINED_SOURCES + 5000
             live = _Streams("live-", SUSTAINED_SOURCES, each, seed=2, start=today - timedelta(days=each // 50 + 20))
@@ -606,16 +625,24 @@ def run_database(kind: str, sizes: Sizes, args: argparse.Namespace, folder: Path
                 if "ingestion" in wanted:
                     streams.rewind()  # a fresh database: the same events again
                     with _loaded(tables, kind, "ingestion over HTTP"):
-                        tables["ingestion"] += ingestion_rows(kind, "http", _http_sender(base, tokens), streams, sizes)
+                        sender = _http_sender(base, tokens)
+                        tables["ingestion"] += ingestion_rows(kind, "http", sender, streams, sizes, analyze)
                 if "latency" in wanted:
                     with _loaded(tables, kind, "sustained load"):
+                        if analyze is not None:
+                            analyze()
                         row = sustained_row(kind, base, engine, live, tokens, sizes.sustained_s, SUSTAINED_RATE)
                         tables["latency"].append(row)
                         if row["achieved/s"] < 0.95 * SUSTAINED_RATE:  # and at a rate it keeps up with
                             lower = int(0.8 * row["achieved/s"]) // 100 * 100
+                            if analyze is not None:
+                                analyze()
                             tables["latency"].append(
                                 sustained_row(kind, base, engine, live, tokens, sizes.sustained_s, lower)
                             )
+                        if analyze is not None:
+                            for row in tables["latency"]:
+                                row["database"] = f"{kind} (analyzed)"
                     for row in tables["latency"]:
                         console.print(f"  {kind} sustained: {row}", highlight=False)
                 if "reservations" in wanted:
@@ -680,6 +707,11 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--pg-fsync", choices=("on", "off"), default="on", help="PostgreSQL's fsync (default on)")
     parser.add_argument("--data", type=Path, default=DATA / "m5_subset", help="the m5_subset folder (the replay)")
     parser.add_argument("--profile", action="store_true", help="also profile in-process batches of 1,000")
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="PostgreSQL: ANALYZE (untimed) before each batch size's ingestion runs and the sustained load",
+    )
     parser.add_argument("--home", type=Path, help="a CAPCAST_HOME with a champion (default: one trained here)")
     parser.add_argument(
         "--only", nargs="+", choices=SECTIONS, help="only these sections (written to inventory-<sections>.json)"
