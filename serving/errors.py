@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = ["COMMON_ERRORS", "ApiError", "ErrorCode", "ErrorResponse", "error_body", "errors", "install_error_handlers"]
@@ -159,6 +160,19 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     return JSONResponse(error_body(code, str(exc.detail), None), exc.status_code, headers=exc.headers)
 
 
+# What a database says when other writers hold it longer than this one may wait (SQLite's busy
+# timeout, PostgreSQL's lock timeout): the request was fine, the service is busy.
+_BUSY = ("database is locked", "database table is locked", "lock timeout", "could not obtain lock")
+
+
+async def _database_error(request: Request, exc: OperationalError) -> JSONResponse:
+    if not any(sign in str(exc.orig).lower() for sign in _BUSY):
+        return await _unexpected(request, exc)
+    logger.warning("database busy on %s: %s", request.url.path, exc.orig)
+    message = "the database is busy with other writes; nothing was changed, retry shortly"
+    return JSONResponse(error_body("overloaded", message, None), 503, headers={"Retry-After": "1"})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s", request.url.path)
     return JSONResponse(error_body("internal", "unexpected server error; see the service log", None), 500)
@@ -168,4 +182,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -2,12 +2,16 @@
 the caps every request meets before its endpoint (body size, requests at once)."""
 
 import asyncio
+import sqlite3
 
 import bentoml
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
+from starlette.testclient import TestClient
 
+from serving.errors import install_error_handlers
 from serving.limits import RequestLimits
 from serving.middleware import BodyLimit, ConcurrencyLimit, ModelVersionHeader, served_by
 from tests.serving.conftest import run_async
@@ -130,3 +134,30 @@ def test_every_answer_names_the_version_that_gave_it():
     answered, refused = run_async(run())
     assert answered.headers["X-Capcast-Model"] == "demand/7"  # the endpoint's own
     assert refused.status_code == 413 and refused.headers["X-Capcast-Model"] == "demand/6"  # the serving one
+
+
+def test_a_database_held_by_other_writers_is_a_503_to_retry_not_a_500(tmp_path):
+    """SQLite's busy timeout running out under many writers (real locks): the caller is told to retry."""
+    path = tmp_path / "busy.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x INTEGER)")
+    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.1})
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/write")
+    def write() -> dict:
+        with engine.begin() as connection:
+            connection.execute(sa.text("INSERT INTO t VALUES (1)"))
+        return {}
+
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            busy = client.post("/write")
+    finally:
+        holder.execute("ROLLBACK")
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+    assert busy.json()["error"]["code"] == "overloaded"
+    with TestClient(app) as client:
+        assert client.post("/write").status_code == 200
