@@ -160,13 +160,14 @@ class Forecaster(BaseEstimator, ABC):
         for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("__")]:
             delattr(self, name)
 
-    def fit(self, panel: pd.DataFrame) -> Forecaster:
+    def fit(self, panel: pd.DataFrame, freq: str | None = None) -> Forecaster:
         """Learn from a validated panel (``unique_id, ds, y`` + static and exogenous columns),
         starting from scratch: nothing learned by an earlier ``fit`` survives.
 
         Series shorter than the forecaster's minimum history (new items) are
         forecast by a cold-start fallback fit on them alone, the forecaster the
-        concrete class names in ``_cold_start_forecaster``. ``cold_start_ids_``
+        concrete class names in ``_cold_start_forecaster``; ``freq`` is the panel's frequency
+        when the caller knows it (the fallback's panel may not show it). ``cold_start_ids_``
         lists them; ``cold_start_`` is the fitted fallback when there are any.
         """
         self._check_params()
@@ -174,7 +175,8 @@ class Forecaster(BaseEstimator, ABC):
         if missing:
             raise ValueError(f"panel is missing columns: {sorted(missing)}")
         self._forget_fit()
-        self.freq_ = infer_frequency(panel)
+        # A fallback fit on new items alone may hold only single-row series, which show no frequency.
+        self.freq_ = freq or infer_frequency(panel)
         lengths = panel.groupby("unique_id").size()
         self.cold_start_ids_ = sorted(str(i) for i in lengths.index[lengths < self._min_history()])
         if len(self.cold_start_ids_) == len(lengths):
@@ -183,7 +185,7 @@ class Forecaster(BaseEstimator, ABC):
             )
         cold = panel["unique_id"].astype(str).isin(self.cold_start_ids_)
         if cold.any():
-            self.cold_start_ = self._cold_start_forecaster().fit(panel[cold])
+            self.cold_start_ = self._cold_start_forecaster().fit(panel[cold], freq=self.freq_)
         self._fit(panel[~cold])
         self.usual_exogenous_ = usual_values(panel, self.exogenous_)
         self.series_ids_ = sorted(panel["unique_id"].astype(str).unique())
@@ -265,7 +267,7 @@ class Forecaster(BaseEstimator, ABC):
                     f"series {short.idxmax()!r} is new to the model: its cold-start method needs at least 2 actuals",
                     "unique_id",
                 )
-            frames.append(self._cold_start_forecaster().fit(cold).predict(horizon))
+            frames.append(self._cold_start_forecaster().fit(cold, freq=self.freq_).predict(horizon))
         return pd.concat(frames, ignore_index=True).sort_values(["unique_id", "ds"], ignore_index=True)
 
     def _predict_from(self, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:

@@ -87,6 +87,8 @@ class LocalForecaster(Forecaster):
         # statsforecast's conformal intervals need two windows; seasonal methods one season and a period.
         if not LOCAL_METHODS[self.method][1]:
             return 2 * self.horizon + 1
+        if self.method == "historic_average":
+            return 1  # an item launched yesterday: its one sale is its average (with a band of zero width)
         return self.season_length + 1 if self.method in ("seasonal_naive", "auto_ets") else 2
 
     def _windows(self, panel: pd.DataFrame) -> int:

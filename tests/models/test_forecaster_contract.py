@@ -236,3 +236,17 @@ def test_a_fitted_forecaster_keeps_eight_weeks_of_actuals_to_show_before_its_for
     assert history["ds"].nunique() == 56 and history.groupby("unique_id").size().max() == 56
     last = train[train["ds"] == train["ds"].max()].set_index("unique_id")["y"]
     assert history[history["ds"] == train["ds"].max()].set_index("unique_id")["y"].equals(last.sort_index())
+
+
+def test_a_new_item_with_a_single_day_of_sales_is_forecast_by_the_fallback(holdout):
+    """An item launched on the last day has one row: the fallback forecasts its one sale."""
+    train, _ = holdout
+    last = train["ds"].max()
+    newcomer = train[train["ds"] == last].head(1).assign(unique_id="LAUNCHED-YESTERDAY", y=6.0)
+    model = LightGBMForecaster(horizon=HORIZON, levels=LEVELS, n_estimators=20, num_threads=1)
+    model.fit(pd.concat([train, newcomer], ignore_index=True))
+    assert "LAUNCHED-YESTERDAY" in model.cold_start_ids_
+    forecast = model.predict(
+        HORIZON, ids=["LAUNCHED-YESTERDAY"], future=model.baseline_future(HORIZON, ["LAUNCHED-YESTERDAY"])
+    )
+    assert np.allclose(forecast["mean"], 6.0) and forecast["ds"].min() == last + pd.Timedelta(days=1)
