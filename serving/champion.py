@@ -15,6 +15,7 @@ the others check within a second too.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -27,7 +28,7 @@ from prometheus_client import Counter, Gauge
 
 from serving.model_store import ServedModel
 
-__all__ = ["Champion", "ReloadOutcome"]
+__all__ = ["Champion", "ReloadOutcome", "freeze_loaded_objects"]
 
 _log = logging.getLogger(__name__)
 
@@ -92,10 +93,11 @@ class Champion:
                 return self._failed(serving, candidate, f"version {candidate} did not load: {error}")
             old, self.model = self.model, new
             self._on_swap(new)
+            freeze_loaded_objects()
             SERVED_VERSION.set(_number(new.info.version))
             RELOADS.labels("swapped").inc()
             _log.info("now serving version %s (was %s)", new.info.version, old.info.version)
-            timer = threading.Timer(RETIRE_AFTER_S, old.close)
+            timer = threading.Timer(RETIRE_AFTER_S, _retire, args=([old],))
             timer.daemon = True
             timer.start()
             return ReloadOutcome(new.info.version, candidate, swapped=True)
@@ -138,6 +140,22 @@ class Champion:
         _log.error("still serving version %s: %s", serving, message)
         RELOADS.labels("failed").inc()
         return ReloadOutcome(serving, candidate, swapped=False, error=message)
+
+
+def _retire(holder: list[ServedModel]) -> None:
+    """Close a version no request uses any more and let the collector free what it held (it was
+    frozen with the rest): unfreeze, collect, freeze what is loaded now."""
+    holder.pop().close()
+    gc.unfreeze()
+    freeze_loaded_objects()
+
+
+def freeze_loaded_objects() -> None:
+    """Keep what is loaded now (a model version, its baseline JSON) out of the garbage collector's
+    full passes: traversing them stalled every request in flight for about 330 ms a few times a
+    second under load. A retired version is freed by reference counting all the same."""
+    gc.collect()
+    gc.freeze()
 
 
 def _smoke_test(model: ServedModel) -> None:

@@ -20,7 +20,7 @@ from inventory import AtpAnswer, InventoryConfig, LatencyStats, Ledger, NodeStat
 from planning import PlanDiff, Site
 from planning.store import JobStore, PlanJob, PlanStatus, PlanStore, PlanSummary, StoredPlan
 from serving.auth import Role, Tokens, load_or_create_token
-from serving.champion import Champion
+from serving.champion import Champion, freeze_loaded_objects
 from serving.errors import COMMON_ERRORS, ApiError, errors, install_error_handlers
 from serving.forecasting import forecast_body
 from serving.future_input import future_source
@@ -104,6 +104,7 @@ class Capcast:
         self.champion.start_polling(settings.model_poll_s)
         self.tokens = tokens
         api.state.service = self
+        freeze_loaded_objects()
         # One worker starts the first plan, not each of them.
         if bentoml.server_context.worker_index in (None, 1) and (first := self.desk.start_first_plan()) is not None:
             _log.info("no stored plan for the site yet: plan job %s started", first.id)

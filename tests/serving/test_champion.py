@@ -3,9 +3,11 @@ and swapped in while requests keep coming, with no failed request and every answ
 version that gave it; a version that cannot load leaves the serving one in place, said on
 /metrics. Real trained versions in a real MLflow store, the real service over HTTP on 127.0.0.1."""
 
+import gc
 import json
 import threading
 import time
+import weakref
 from collections import Counter
 
 import httpx
@@ -13,7 +15,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from benchmarks.service_process import running_service
-from serving.champion import Champion
+from serving.champion import Champion, _retire, freeze_loaded_objects
 from serving.model_store import ServedModel
 from training.tracking import TrackingConfig
 from training.train import train
@@ -128,3 +130,28 @@ def test_a_swap_under_load_fails_no_request_and_every_answer_names_its_version(t
         metrics = client.get("/metrics").text
         assert 'capcast_model_reloads_total{outcome="failed"}' in metrics
     _crown(uri, "1")
+
+
+def test_a_retired_version_is_freed_although_loaded_objects_are_frozen():
+    """The service freezes what it loaded (no full collector passes over it); retiring a version
+    unfreezes, so its reference cycles are collected, not kept for the life of the process."""
+
+    class Version:
+        closed = False
+
+        def __init__(self):
+            self.cycle = {"owner": self}  # pandas and pydantic objects hold cycles like this
+
+        def close(self):
+            self.closed = True
+
+    old = Version()
+    alive = weakref.ref(old)
+    freeze_loaded_objects()
+    try:
+        holder = [old]
+        del old
+        _retire(holder)
+        assert alive() is None and holder == []
+    finally:
+        gc.unfreeze()
