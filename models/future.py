@@ -17,7 +17,15 @@ import pandas as pd
 
 from features.validation import AVAILABILITY_COLUMN
 
-__all__ = ["FutureValuesError", "baseline_future", "check_complete", "check_future", "check_future_at", "usual_values"]
+__all__ = [
+    "FutureValuesError",
+    "baseline_future",
+    "check_complete",
+    "check_future",
+    "check_future_at",
+    "period_text",
+    "usual_values",
+]
 
 _KEYS = ["unique_id", "ds"]
 # Availability is the exception to "as lately": a forecast is of demand, so items are assumed in stock.
@@ -58,7 +66,7 @@ def _checked_columns(future: pd.DataFrame, needed: Sequence[str]) -> pd.DataFram
     return given
 
 
-def _moment(ds: pd.Timestamp, freq: str | None) -> str:
+def period_text(ds: pd.Timestamp, freq: str | None) -> str:
     """``ds`` as messages name it: with its hour for an hourly forecast, or when a row for a daily one has one."""
     return f"at {ds:%Y-%m-%d %H:%M}" if freq == "h" or ds != ds.normalize() else f"on {ds.date()}"
 
@@ -91,16 +99,16 @@ def check_future_at(
     index = pd.MultiIndex.from_frame(given[_KEYS])
     if index.has_duplicates:
         uid, ds = index[index.duplicated()][0]
-        raise FutureValuesError(f"two rows for series {uid!r} {_moment(ds, freq)}", "ds")
+        raise FutureValuesError(f"two rows for series {uid!r} {period_text(ds, freq)}", "ds")
     if len(missing := expected.difference(index)):
         uid, ds = missing[0]
         raise FutureValuesError(
-            f"{len(missing)} forecast periods have no values, first: series {uid!r} {_moment(ds, freq)}", "ds"
+            f"{len(missing)} forecast periods have no values, first: series {uid!r} {period_text(ds, freq)}", "ds"
         )
     if len(extra := index.difference(expected)):
         uid, ds = extra[0]
         raise FutureValuesError(
-            f"{len(extra)} rows are outside the forecast, first: series {uid!r} {_moment(ds, freq)}", "ds"
+            f"{len(extra)} rows are outside the forecast, first: series {uid!r} {period_text(ds, freq)}", "ds"
         )
     return given.sort_values(_KEYS, ignore_index=True)
 
@@ -120,7 +128,7 @@ def check_complete(future: pd.DataFrame, needed: Sequence[str], periods: pd.Date
         if column in future.columns and (empty := future[column].isna()).any():
             first = future[empty].iloc[0]
             ds = pd.to_datetime(first["ds"], errors="coerce")
-            moment = "" if pd.isna(ds) else f" {_moment(ds, periods.freqstr)}"  # a bad ds is check_future's to name
+            moment = "" if pd.isna(ds) else f" {period_text(ds, periods.freqstr)}"  # a bad ds is check_future's to name
             raise FutureValuesError(f"missing value for series {str(first['unique_id'])!r}{moment}", column)
 
 

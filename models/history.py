@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
+from models.future import period_text
+
 __all__ = ["HISTORY_COLUMNS", "HistoryError", "extend_history", "forecast_index"]
 
 HISTORY_COLUMNS = ("unique_id", "ds", "y")
@@ -33,10 +35,6 @@ class HistoryError(ValueError):
         super().__init__(message)
         self.column = column
         self.row = row
-
-
-def _moment(ds: pd.Timestamp, freq: str) -> str:
-    return f"at {ds:%Y-%m-%d %H:%M}" if freq == "h" else f"on {ds.date()}"
 
 
 def _typed(history: pd.DataFrame, ids: Sequence[str], freq: str) -> pd.DataFrame:
@@ -69,7 +67,7 @@ def _typed(history: pd.DataFrame, ids: Sequence[str], freq: str) -> pd.DataFrame
     if (twice := rows.duplicated(_KEYS)).any():
         row = int(twice.idxmax())
         raise HistoryError(
-            f"a second row for series {rows['unique_id'][row]!r} {_moment(rows['ds'][row], freq)}", "ds", row
+            f"a second row for series {rows['unique_id'][row]!r} {period_text(rows['ds'][row], freq)}", "ds", row
         )
     return rows
 
@@ -96,7 +94,7 @@ def extend_history(recent: pd.DataFrame, history: pd.DataFrame, ids: Sequence[st
         uid, missing = joined["unique_id"][at], joined["ds"][at - 1] + step
         row = max(int(joined["row"][at]), int(joined["row"][at - 1]))
         raise HistoryError(
-            f"series {uid!r} has no actual {_moment(missing, freq)}: actuals must continue the model's data "
+            f"series {uid!r} has no actual {period_text(missing, freq)}: actuals must continue the model's data "
             "without a gap",
             "ds",
             row if row >= 0 else None,
