@@ -35,6 +35,7 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.chromium import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
 from benchmarks.common import print_table, start, write_result
 from benchmarks.planning_instances import make_instance
 from benchmarks.service_process import running_service
@@ -46,18 +47,6 @@ from planning.store import PlanStore
 from training.tracking import TrackingConfig
 from training.train import TrainConfig, train
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORT = {"width": 1280, "height": 800}
 TARGET_LARGE_S = 2.0
 SPREAD = 0.15  # standard deviation of the pseudo-forecast, as a share of its mean
 QUANTILES = {"q2.5": -1.959964, "q10": -1.281552, "q50": 0.0, "q90": 1.281552, "q97.5": 1.959964}

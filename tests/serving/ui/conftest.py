@@ -11,22 +11,11 @@ import httpx
 import pytest
 import yaml
 
+from benchmarks.chromium import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
 from benchmarks.service_process import running_service
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PLANNER_TOKEN = "page-planner-secret"
 TOKEN_KEY = "capcast.plannerToken"  # where the page keeps the token (sessionStorage)
-VIEWPORT = {"width": 1280, "height": 800}
 WAIT_MS = 30_000  # the longest any step waits: a 2 s plan job, or a service answering
 
 
