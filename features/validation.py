@@ -17,9 +17,11 @@ Policies (nothing is filled or dropped silently):
   layouts state their own choice (``features.loaders``).
 - **Stockout-censored zeros**: a zero recorded while the item was unavailable
   is not zero demand. Mark such periods with ``in_stock`` = 0 (1 otherwise).
-  It is an exogenous column like any other: the models learn that sales
-  vanish when it is 0, and forecast with ``in_stock`` = 1 (the baseline
-  scenario) unless the caller says an item will be unavailable.
+  The models learn from it that sales vanish when it is 0, and forecast with
+  ``in_stock`` = 1 (the baseline scenario) unless the caller says an item
+  will be unavailable. It is **observed only** (``OBSERVED_ONLY_COLUMNS``):
+  nobody knows a stockout in advance, so backtests and calibration forecast
+  with 1 too and score the stockout periods apart (censored demand).
 
 Validation never drops or fills anything: it returns every problem with the
 file row (1-based, header = row 1) and column it was found at.
@@ -34,6 +36,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 __all__ = [
+    "OBSERVED_ONLY_COLUMNS",
     "REQUIRED_COLUMNS",
     "STATIC_COLUMNS",
     "PanelError",
@@ -48,6 +51,9 @@ REQUIRED_COLUMNS = ("unique_id", "ds", "y")
 STATIC_COLUMNS = ("item_id", "store_id", "family", "dept_id", "cat_id", "state_id")
 # ``in_stock`` = 0 marks a period whose sales were censored by a stockout (see the module docstring).
 AVAILABILITY_COLUMN = "in_stock"
+# Exogenous columns observed only after the period (a stockout is not known in advance), with the value a
+# forecast assumes for them: backtests and calibration give the model this value, never the realised one.
+OBSERVED_ONLY_COLUMNS = {AVAILABILITY_COLUMN: 1.0}
 NUMERIC_COLUMNS = ("y", "price", "promo", AVAILABILITY_COLUMN)
 _OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})$"
 # Header line plus 1-based numbering: data row at index i sits on file line i + 2.

@@ -18,7 +18,14 @@ from pandas.tseries.frequencies import to_offset
 from sklearn.base import BaseEstimator
 
 from features.pipeline import infer_frequency
-from models.future import FutureValuesError, baseline_future, check_future, check_future_at, usual_values
+from models.future import (
+    FutureValuesError,
+    as_forecast_time,
+    baseline_future,
+    check_future,
+    check_future_at,
+    usual_values,
+)
 from models.history import HistoryError, extend_history, forecast_index
 
 __all__ = [
@@ -130,9 +137,11 @@ class Forecaster(BaseEstimator, ABC):
         return pd.date_range(self.last_ds_, periods=horizon + 1, freq=self.freq_)[1:]
 
     def known_future(self, rows: pd.DataFrame) -> pd.DataFrame | None:
-        """From rows that carry the known-future columns (e.g. a panel's forecast periods), the
-        ``future`` argument of ``predict``: ``unique_id, ds`` and ``exogenous_``; None when it reads none."""
-        return rows[["unique_id", "ds", *self.exogenous_]] if self.exogenous_ else None
+        """From rows that carry the known-future columns (e.g. a backtest's test periods), the
+        ``future`` argument of ``predict`` as it could have been written before those periods:
+        ``unique_id, ds`` and ``exogenous_``, observed-only columns (a stockout) at the value a
+        forecast assumes (``models.future.as_forecast_time``); None when it reads none."""
+        return as_forecast_time(rows[["unique_id", "ds", *self.exogenous_]]) if self.exogenous_ else None
 
     def baseline_future(self, horizon: int, ids: list[str] | None = None) -> pd.DataFrame:
         """A scenario for the known-future columns when the caller has none: each series'

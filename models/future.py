@@ -15,10 +15,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.validation import AVAILABILITY_COLUMN
+from features.validation import AVAILABILITY_COLUMN, OBSERVED_ONLY_COLUMNS
 
 __all__ = [
     "FutureValuesError",
+    "as_forecast_time",
     "baseline_future",
     "check_complete",
     "check_future",
@@ -29,7 +30,7 @@ __all__ = [
 
 _KEYS = ["unique_id", "ds"]
 # Availability is the exception to "as lately": a forecast is of demand, so items are assumed in stock.
-_IN_STOCK = 1.0
+_IN_STOCK = OBSERVED_ONLY_COLUMNS[AVAILABILITY_COLUMN]
 
 
 class FutureValuesError(ValueError):
@@ -153,3 +154,10 @@ def baseline_future(ids: Sequence[str], periods: pd.DatetimeIndex | pd.MultiInde
     if not isinstance(periods, pd.MultiIndex):
         periods = pd.MultiIndex.from_product([list(ids), periods], names=_KEYS)
     return periods.to_frame(index=False).join(usual, on="unique_id")
+
+
+def as_forecast_time(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with each observed-only column (``OBSERVED_ONLY_COLUMNS``) set to the value a forecast
+    assumes for it: what the model could have been told before those periods happened."""
+    assumed = {column: value for column, value in OBSERVED_ONLY_COLUMNS.items() if column in rows.columns}
+    return rows.assign(**assumed) if assumed else rows

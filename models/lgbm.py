@@ -11,11 +11,14 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from mlforecast import MLForecast
+from pandas.tseries.frequencies import to_offset
 
 from features.pipeline import FeatureSpec, future_frame, price_references, static_columns, training_frame
+from features.validation import OBSERVED_ONLY_COLUMNS
 from models.base import Forecaster, forecast_frame, interval_quantiles
 from models.baselines import cold_start_fallback
 from models.calibration import ScaledConformal, shared_level_error
+from models.future import as_forecast_time
 
 __all__ = ["LightGBMForecaster"]
 
@@ -129,27 +132,49 @@ class LightGBMForecaster(Forecaster):
     def _calibration_errors(self, frame: pd.DataFrame, statics: list[str]) -> pd.DataFrame:
         # Out-of-sample errors of a model fit before the windows, each window
         # forecast from the true history before it, as at serving time.
+        windows = self._calibration_windows(frame)
         return self._mlforecast().cross_validation(
-            frame,
-            n_windows=self._calibration_windows(frame),
+            self._calibration_frame(frame, windows),
+            n_windows=windows,
             h=self.horizon,
             refit=False,
             static_features=statics,
             max_horizon=self._max_horizon_models(),
         )
 
+    def _calibration_frame(self, frame: pd.DataFrame, windows: int) -> pd.DataFrame:
+        """The training frame as the calibration windows must see it: observed-only columns (a
+        stockout) at the value a forecast assumes from the first window on. The model is fit once,
+        before the windows (``refit=False``), and exogenous values enter only at their own period,
+        so the realised values reach neither that fit nor any window's forecast."""
+        columns = [column for column in OBSERVED_ONLY_COLUMNS if column in frame.columns]
+        if not columns:
+            return frame
+        later = frame["ds"] > frame["ds"].max() - to_offset(self.freq_) * (windows * self.horizon)
+        calibration = frame.copy()
+        calibration.loc[later, columns] = as_forecast_time(frame.loc[later, columns])
+        return calibration
+
     def _max_horizon_models(self) -> int | None:
         return self.horizon if self.strategy == "direct" else None
 
-    def _fit(self, panel: pd.DataFrame) -> None:
-        statics = static_columns(panel)
+    def _prepare(self, panel: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+        """Resolve the features on ``panel``; returns the training frame and its static columns."""
         self.features_ = (self.features or FeatureSpec.for_frequency(self.freq_)).resolved(panel)
         self.price_references_ = price_references(panel, self.features_)
-        frame = training_frame(panel, self.features_, self.price_references_)
+        return training_frame(panel, self.features_, self.price_references_), static_columns(panel)
+
+    def _fit(self, panel: pd.DataFrame) -> None:
+        frame, statics = self._prepare(panel)
         with _young_series_expected():
             errors = self._calibration_errors(frame, statics)
             self.mlf_ = self._mlforecast()
             self.mlf_.fit(frame, static_features=statics, cache_train_df=False, max_horizon=self._max_horizon_models())
+        self._calibrate(errors, frame, statics)
+
+    def _calibrate(self, errors: pd.DataFrame, frame: pd.DataFrame, statics: list[str]) -> None:
+        """Bands and the family level error from the calibration windows' errors (``unique_id, ds,
+        cutoff, y, lgbm``), whichever engine computed them."""
         self.calibration_ = ScaledConformal.fit(
             errors["y"].to_numpy(), errors[_MODEL].to_numpy(), interval_quantiles(self.levels)
         )
