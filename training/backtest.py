@@ -2,7 +2,14 @@
 
 Rolling origins: the forecaster is refit at each origin on the history up to
 it and forecasts the next ``horizon`` periods with the known-future values of
-those periods; scores are reported per origin and per horizon step.
+those periods as they were known at the origin (``Forecaster.known_future``:
+observed-only columns such as ``in_stock`` at the value a forecast assumes);
+scores are reported per origin and per horizon step.
+
+Censored demand: periods with a recorded stockout (``in_stock`` = 0) sold
+what was on hand, not what was wanted, so they are left out of every score and
+reported apart (``stockout_rows``, ``stockout_mae``: how far the forecast of
+demand sits from the censored sales).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features.validation import AVAILABILITY_COLUMN
 from models.base import Forecaster
 from models.metrics import (
     bias,
@@ -25,7 +33,15 @@ from models.metrics import (
     wrmsse,
 )
 
-__all__ = ["BacktestReport", "holdout_backtest", "pooled_per_cycle", "rolling_origin_backtest", "split_holdout"]
+__all__ = [
+    "BacktestReport",
+    "Folds",
+    "holdout_backtest",
+    "pooled_per_cycle",
+    "rolling_origin_backtest",
+    "split_holdout",
+    "split_stockouts",
+]
 
 LEVELS = (80, 95)
 
@@ -53,14 +69,45 @@ def holdout_backtest(
     scores = {}
     for name, make in candidates.items():
         model = make().fit(train)
-        # Known-future columns are known by definition: the holdout's own values are what a caller sends.
         forecast = model.predict(horizon, future=model.known_future(test))
+        scored, stockouts = split_stockouts(test)
         scores[name] = {
-            "wape": wape(test, forecast),
-            "rmsse": mean_rmsse(test, forecast, train),
-            **_band_scores(test, forecast, widths=False),
+            "wape": wape(scored, forecast),
+            "rmsse": mean_rmsse(scored, forecast, train),
+            **_band_scores(scored, forecast, widths=False),
+            **_stockout_scores(stockouts, forecast),
         }
     return scores
+
+
+def split_stockouts(actual: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows to score and the stockout rows (``in_stock`` = 0: censored demand), in that order."""
+    if AVAILABILITY_COLUMN not in actual.columns:
+        return actual, actual.iloc[:0]
+    stockout = actual[AVAILABILITY_COLUMN].eq(0)
+    return actual[~stockout], actual[stockout]
+
+
+def _stockout_scores(stockouts: pd.DataFrame, forecast: pd.DataFrame) -> dict[str, float]:
+    if stockouts.empty:
+        return {"stockout_rows": 0}
+    joined = stockouts[["unique_id", "ds", "y"]].merge(forecast[["unique_id", "ds", "mean"]], on=["unique_id", "ds"])
+    return {"stockout_rows": len(stockouts), "stockout_mae": float((joined["y"] - joined["mean"]).abs().mean())}
+
+
+@dataclass(frozen=True)
+class Folds:
+    """Rolling-origin folds: ``origins`` cut-offs ``step`` periods apart (default: ``horizon``), the
+    last one ``horizon`` periods before the end of the panel. The same folds of the same panel give
+    the same cut-offs, which is what lets two model versions be compared fold by fold."""
+
+    horizon: int
+    origins: int = 3
+    step: int | None = None
+
+    def cutoffs(self, panel: pd.DataFrame) -> list[pd.Timestamp]:
+        """The cut-offs on ``panel``, oldest first; ValueError when its history is too short for them."""
+        return _origins(panel, self.horizon, self.origins, self.step or self.horizon)
 
 
 @dataclass(frozen=True)
@@ -69,10 +116,12 @@ class BacktestReport:
 
     Attributes:
         by_origin: one row per origin: cutoff (its date, and hour for hourly data), wape,
-            rmsse, wrmsse (dollar or unit weights), bias, coverage and relative width of each band.
+            rmsse, wrmsse (dollar or unit weights), bias, coverage and relative width of each band,
+            and the stockout periods apart: ``stockout_rows``, ``stockout_mae``.
         by_step: one row per horizon step pooled over origins: wape, bias,
             pinball loss of each quantile, coverage of each band.
-        forecasts: every forecast row with ``cutoff``, ``step`` and actual ``y``.
+        forecasts: every forecast row with ``cutoff``, ``step``, actual ``y`` and ``stockout``
+            (a censored period: left out of the scores).
     """
 
     by_origin: pd.DataFrame
@@ -126,32 +175,40 @@ def _weights(train: pd.DataFrame) -> pd.Series:
 def rolling_origin_backtest(
     panel: pd.DataFrame, make: Callable[[], Forecaster], horizon: int, origins: int = 3, step: int | None = None
 ) -> BacktestReport:
-    """Refit ``make()`` at ``origins`` cut-offs ``step`` periods apart (default ``horizon``), the
-    last one ``horizon`` periods before the end, and score each forecast."""
-    step = step or horizon
+    """Refit ``make()`` at the cut-offs of ``Folds(horizon, origins, step)`` and score each forecast
+    on its in-stock periods (the stockout periods apart)."""
     rows, scored = [], []
-    for cutoff in _origins(panel, horizon, origins, step):
+    for cutoff in Folds(horizon, origins, step).cutoffs(panel):
         train = panel[panel["ds"] <= cutoff]
         test = panel[panel["ds"] > cutoff].groupby("unique_id", sort=False).head(horizon)
         test = test[test["unique_id"].isin(train["unique_id"].unique())]
         model = make().fit(train)
         forecast = model.predict(horizon, future=model.known_future(test))
+        in_stock, stockouts = split_stockouts(test)
         rows.append(
             {
                 # Written like `capcast forecast` writes ds: hourly origins keep their hour.
                 "cutoff": cutoff.strftime("%Y-%m-%d %H:%M" if model.freq_ == "h" else "%Y-%m-%d"),
-                "wape": wape(test, forecast),
-                "rmsse": mean_rmsse(test, forecast, train),
-                "wrmsse": wrmsse(test, forecast, train, _weights(train)),
-                "bias": bias(test, forecast),
-                **_band_scores(test, forecast),
+                "wape": wape(in_stock, forecast),
+                "rmsse": mean_rmsse(in_stock, forecast, train),
+                "wrmsse": wrmsse(in_stock, forecast, train, _weights(train)),
+                "bias": bias(in_stock, forecast),
+                **_band_scores(in_stock, forecast),
+                **_stockout_scores(stockouts, forecast),
             }
         )
         joined = forecast.merge(test[["unique_id", "ds", "y"]], on=["unique_id", "ds"])
         joined["step"] = joined.groupby("unique_id").cumcount() + 1
+        joined["stockout"] = (
+            joined[["unique_id", "ds"]]
+            .merge(stockouts[["unique_id", "ds"]].assign(stockout=True), on=["unique_id", "ds"], how="left")["stockout"]
+            .fillna(False)
+            .astype(bool)
+            .to_numpy()
+        )
         scored.append(joined.assign(cutoff=cutoff))
     forecasts = pd.concat(scored, ignore_index=True)
-    return BacktestReport(pd.DataFrame(rows), _by_step(forecasts), forecasts)
+    return BacktestReport(pd.DataFrame(rows), _by_step(forecasts[~forecasts["stockout"]]), forecasts)
 
 
 def _by_step(forecasts: pd.DataFrame) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pytest
 from models.base import FutureValuesError
 from models.future import check_complete
 from models.lgbm import LightGBMForecaster
-from training.backtest import split_holdout
+from training.backtest import rolling_origin_backtest, split_holdout
 
 HORIZON = 14
 
@@ -48,17 +48,68 @@ def test_a_promotion_in_the_future_lifts_the_forecast_on_that_day_only(model, sp
     assert len(model.predict(HORIZON, future=future)) == len(future)
 
 
-def test_forecast_ignores_everything_after_the_cutoff(split):
-    """Perturbing demand and exogenous values after the cut-off changes nothing in the forecast."""
-    train, test = split
-    perturbed = pd.concat([train, test.assign(y=test["y"] * 5 + 50, price=test["price"] * 3)])
-    honest = LightGBMForecaster(horizon=HORIZON, n_estimators=40, num_threads=1).fit(train)
-    cutoff = train["ds"].max()
-    leaky_input = LightGBMForecaster(horizon=HORIZON, n_estimators=40, num_threads=1).fit(
-        perturbed[perturbed["ds"] <= cutoff]
+class _LeakyKnownFuture(LightGBMForecaster):
+    """The backtests' old fault: the realised stockouts of the test periods given as known in advance."""
+
+    def known_future(self, rows):
+        return rows[["unique_id", "ds", *self.exogenous_]]
+
+
+class _LeakyCalibration(LightGBMForecaster):
+    """Calibration windows that see their realised stockouts."""
+
+    def _calibration_frame(self, frame, windows):
+        return frame
+
+
+@pytest.fixture(scope="module")
+def stockout_panel(sample_panel):
+    """The sample with a stockout (no sales) on one day in ten, often enough for the model to learn it."""
+    out = np.random.default_rng(1).random(len(sample_panel)) < 0.1
+    return sample_panel.assign(
+        in_stock=np.where(out, 0.0, sample_panel["in_stock"]), y=np.where(out, 0.0, sample_panel["y"])
     )
-    future = _future(test)
-    pd.testing.assert_frame_equal(honest.predict(HORIZON, future=future), leaky_input.predict(HORIZON, future=future))
+
+
+def _after_cutoff_perturbed(panel, cutoff, demand=True):
+    """Stockouts (and demand) changed after ``cutoff`` only; price and promotion are known in advance and stay."""
+    later = panel["ds"] > cutoff
+    perturbed = panel.copy()
+    if demand:
+        perturbed.loc[later, "y"] = perturbed.loc[later, "y"] * 5 + 50
+    flip = later & (np.random.default_rng(0).random(len(panel)) < 0.3)
+    perturbed.loc[flip, "in_stock"] = 1.0 - perturbed.loc[flip, "in_stock"]
+    return perturbed
+
+
+def _backtest_forecasts(panel, model_class):
+    make = lambda: model_class(horizon=HORIZON, n_estimators=40, num_threads=1)  # noqa: E731
+    report = rolling_origin_backtest(panel, make, HORIZON, origins=1)
+    return report.forecasts.drop(columns=["y", "stockout"]), report.forecasts["cutoff"].iloc[0]
+
+
+@pytest.mark.parametrize("model_class, leaks", [(LightGBMForecaster, False), (_LeakyKnownFuture, True)])
+def test_a_backtest_forecast_reads_nothing_after_its_cutoff(stockout_panel, model_class, leaks):
+    """The backtest gets the whole panel and cuts it itself: changing only what happened after the
+    cut-off (demand, stockouts) must leave every forecast as it was. The leaky variant shows the
+    check fails when the realised stockouts reach the forecast."""
+    forecasts, cutoff = _backtest_forecasts(stockout_panel, model_class)
+    perturbed, _ = _backtest_forecasts(_after_cutoff_perturbed(stockout_panel, cutoff), model_class)
+    changed = not forecasts.equals(perturbed)
+    assert changed == leaks
+
+
+@pytest.mark.parametrize("model_class, leaks", [(LightGBMForecaster, False), (_LeakyCalibration, True)])
+def test_calibration_errors_do_not_read_the_stockouts_of_their_windows(stockout_panel, model_class, leaks):
+    """The calibration windows forecast as of their cut-offs, so their realised stockouts change no error."""
+    model = model_class(horizon=HORIZON, n_estimators=40, num_threads=1, calibration_windows=2)
+    model.freq_ = "D"
+    frame, statics = model._prepare(stockout_panel)
+    windows_start = frame["ds"].max() - pd.Timedelta(days=2 * HORIZON)
+    errors = model._calibration_errors(frame, statics)
+    # Each window forecasts from the actual demand before it, so only the stockouts change.
+    perturbed = model._calibration_errors(_after_cutoff_perturbed(frame, windows_start, demand=False), statics)
+    assert (not np.array_equal(errors["lgbm"], perturbed["lgbm"])) == leaks
 
 
 def test_baseline_scenario_is_the_usual_recent_value(model, split):
