@@ -36,6 +36,7 @@ from models.metrics import (
 __all__ = [
     "BacktestReport",
     "Folds",
+    "cutoff_text",
     "holdout_backtest",
     "pooled_per_cycle",
     "rolling_origin_backtest",
@@ -93,6 +94,11 @@ def _stockout_scores(stockouts: pd.DataFrame, forecast: pd.DataFrame) -> dict[st
         return {"stockout_rows": 0}
     joined = stockouts[["unique_id", "ds", "y"]].merge(forecast[["unique_id", "ds", "mean"]], on=["unique_id", "ds"])
     return {"stockout_rows": len(stockouts), "stockout_mae": float((joined["y"] - joined["mean"]).abs().mean())}
+
+
+def cutoff_text(cutoff: pd.Timestamp, freq: str) -> str:
+    """A cut-off as ``capcast forecast`` writes ``ds``: hourly ones keep their hour."""
+    return cutoff.strftime("%Y-%m-%d %H:%M" if freq == "h" else "%Y-%m-%d")
 
 
 @dataclass(frozen=True)
@@ -173,22 +179,27 @@ def _weights(train: pd.DataFrame) -> pd.Series:
 
 
 def rolling_origin_backtest(
-    panel: pd.DataFrame, make: Callable[[], Forecaster], horizon: int, origins: int = 3, step: int | None = None
+    panel: pd.DataFrame,
+    make: Callable[[], Forecaster],
+    horizon: int,
+    origins: int = 3,
+    step: int | None = None,
+    fit: Callable[[Forecaster, pd.DataFrame], Forecaster] | None = None,
 ) -> BacktestReport:
     """Refit ``make()`` at the cut-offs of ``Folds(horizon, origins, step)`` and score each forecast
-    on its in-stock periods (the stockout periods apart)."""
+    on its in-stock periods (the stockout periods apart). ``fit(model, train)`` fits each fold's model
+    (default: ``model.fit(train)``; e.g. on a Dask cluster)."""
     rows, scored = [], []
     for cutoff in Folds(horizon, origins, step).cutoffs(panel):
         train = panel[panel["ds"] <= cutoff]
         test = panel[panel["ds"] > cutoff].groupby("unique_id", sort=False).head(horizon)
         test = test[test["unique_id"].isin(train["unique_id"].unique())]
-        model = make().fit(train)
+        model = make().fit(train) if fit is None else fit(make(), train)
         forecast = model.predict(horizon, future=model.known_future(test))
         in_stock, stockouts = split_stockouts(test)
         rows.append(
             {
-                # Written like `capcast forecast` writes ds: hourly origins keep their hour.
-                "cutoff": cutoff.strftime("%Y-%m-%d %H:%M" if model.freq_ == "h" else "%Y-%m-%d"),
+                "cutoff": cutoff_text(cutoff, model.freq_),
                 "wape": wape(in_stock, forecast),
                 "rmsse": mean_rmsse(in_stock, forecast, train),
                 "wrmsse": wrmsse(in_stock, forecast, train, _weights(train)),
@@ -199,13 +210,8 @@ def rolling_origin_backtest(
         )
         joined = forecast.merge(test[["unique_id", "ds", "y"]], on=["unique_id", "ds"])
         joined["step"] = joined.groupby("unique_id").cumcount() + 1
-        joined["stockout"] = (
-            joined[["unique_id", "ds"]]
-            .merge(stockouts[["unique_id", "ds"]].assign(stockout=True), on=["unique_id", "ds"], how="left")["stockout"]
-            .fillna(False)
-            .astype(bool)
-            .to_numpy()
-        )
+        keys = ["unique_id", "ds"]
+        joined["stockout"] = pd.MultiIndex.from_frame(joined[keys]).isin(pd.MultiIndex.from_frame(stockouts[keys]))
         scored.append(joined.assign(cutoff=cutoff))
     forecasts = pd.concat(scored, ignore_index=True)
     return BacktestReport(pd.DataFrame(rows), _by_step(forecasts[~forecasts["stockout"]]), forecasts)

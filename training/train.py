@@ -1,20 +1,25 @@
-"""The training job: backtest, fit on all data, log to MLflow, register, crown the first champion."""
+"""The training job: backtest on rolling-origin folds, fit on all data, log everything a data scientist
+needs to judge and reproduce the run to MLflow, register a version, crown the first champion.
+
+Later versions are challengers until ``training.promotion.promote`` moves the
+champion alias. A run that fails part-way ends FAILED with an ``error`` tag and
+registers nothing; a panel too short for the folds fails before any run exists.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, fields
-from importlib.metadata import version
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
-from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import ColSpec, Schema
 
@@ -23,23 +28,29 @@ import models
 from models.base import Forecaster
 from models.baselines import weekly_seasonal_naive
 from models.lgbm import LightGBMForecaster
-from training.backtest import holdout_backtest
+from training import plots
+from training.backtest import BacktestReport, Folds
+from training.evaluation import Evaluation, evaluate
+from training.promotion import ORIGINS_TAG, STEP_TAG
+from training.provenance import RUNTIME_PACKAGES, code_version, package_versions, panel_fingerprint
+from training.registry import champion_version, record_champion, record_evaluation
 from training.tracking import TrackingConfig, connect
 
-__all__ = ["TrainConfig", "TrainResult", "candidates", "train"]
+__all__ = ["Stage", "TrainConfig", "TrainResult", "candidates", "panel_fingerprint", "train"]
 _PYFUNC_FILE = Path(__file__).with_name("pyfunc_model.py")
-# What a model version needs at load time; pinned to what trained it.
-_RUNTIME_PACKAGES = (
-    "mlflow",
-    "lightgbm",
-    "mlforecast",
-    "coreforecast",
-    "utilsforecast",
-    "pandas",
-    "numpy",
-    "scikit-learn",
-    "statsforecast",
-)
+# A named step of the job; the command line shows progress through it (``capcast.cli.progress``).
+Stage = Callable[[str], AbstractContextManager[None]]
+# The series the forecast plot shows per fold.
+_PLOTTED_SERIES = 6
+
+
+@contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    yield
+
+
+def _fit_here(forecaster: Forecaster, panel: pd.DataFrame) -> Forecaster:
+    return forecaster.fit(panel)
 
 
 @dataclass(frozen=True)
@@ -70,7 +81,8 @@ class TrainConfig:
 @dataclass(frozen=True)
 class TrainResult:
     """What a training job produced; ``seconds`` holds wall time per stage
-    (``backtest``, ``fit``, ``log_and_register``)."""
+    (``backtest``, ``fit``, ``log_and_register``: MLflow's part, plots included); ``evaluation``
+    the production forecaster's scores on the folds (what promotion compares)."""
 
     run_id: str
     model_name: str
@@ -78,6 +90,7 @@ class TrainResult:
     is_champion: bool
     metrics: dict[str, float]
     seconds: dict[str, float]
+    evaluation: Evaluation
 
 
 def candidates(panel: pd.DataFrame, config: TrainConfig) -> dict[str, Callable[[], Forecaster]]:
@@ -87,24 +100,49 @@ def candidates(panel: pd.DataFrame, config: TrainConfig) -> dict[str, Callable[[
     return {"lgbm": config.forecaster, "seasonal_naive": lambda: weekly_seasonal_naive(panel, levels)}
 
 
-def panel_fingerprint(panel: pd.DataFrame) -> str:
-    """SHA-256 of the panel's content, independent of row order."""
-    ordered = panel.sort_values(["unique_id", "ds"]).reset_index(drop=True)
-    hashed = pd.util.hash_pandas_object(ordered, index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()
-
-
-def _flatten(scores: dict[str, dict[str, float]]) -> dict[str, float]:
-    return {f"holdout_{metric}_{name}": value for name, row in scores.items() for metric, value in row.items()}
-
-
-def _run_params(forecaster: LightGBMForecaster) -> dict[str, str]:
-    """Every hyper-parameter of the fitted forecaster (``get_params``) and of its resolved feature
-    spec (``feature_<name>``) as MLflow params, written as text (``features`` and ``min_history``
-    may be None or a ``FeatureSpec``)."""
-    params = forecaster.get_params(deep=False) | {
-        f"feature_{name}": value for name, value in asdict(forecaster.features_).items()
+def _metrics(evaluations: dict[str, Evaluation]) -> dict[str, float]:
+    """Each candidate's fold means as ``backtest_<score>_<candidate>``."""
+    return {
+        f"backtest_{score}_{name}": value
+        for name, evaluation in evaluations.items()
+        for score, value in evaluation.scores.items()
     }
+
+
+def _log_folds(evaluations: dict[str, Evaluation]) -> None:
+    """Per-fold scores as ``fold_<score>_<candidate>`` with the fold as the step (a curve in the UI)."""
+    for name, evaluation in evaluations.items():
+        for step, fold in enumerate(evaluation.by_fold):
+            values = {f"fold_{k}_{name}": float(v) for k, v in fold.items() if k != "cutoff" and np.isfinite(v)}
+            mlflow.log_metrics(values, step=step)
+
+
+def _log_plots(reports: dict[str, BacktestReport], forecaster: LightGBMForecaster, panel: pd.DataFrame) -> None:
+    by_step = {name: report.by_step for name, report in reports.items()}
+    production = reports["lgbm"].forecasts
+    first_cutoff = production["cutoff"].min()
+    history = panel.loc[panel["ds"] <= first_cutoff, ["unique_id", "ds", "y"]]
+    booster = forecaster.mlf_.models_["lgbm"]
+    boosters = booster if isinstance(booster, list) else [booster]
+    names = boosters[0].booster_.feature_name()
+    gains = np.sum([b.booster_.feature_importance("gain") for b in boosters], axis=0)
+    figures = {
+        "forecast_bands": plots.forecast_bands(production, history, series=_PLOTTED_SERIES),
+        "error_by_step": plots.error_by_step(by_step),
+        "coverage_by_step": plots.coverage_by_step(by_step),
+        "feature_importance": plots.feature_importance(names, gains),
+    }
+    for name, figure in figures.items():
+        mlflow.log_figure(figure, f"plots/{name}.png")
+
+
+def _run_params(forecaster: LightGBMForecaster, fitted: bool = True) -> dict[str, str]:
+    """Every hyper-parameter of the forecaster (``get_params``) and, once fitted, of its resolved
+    feature spec (``feature_<name>``) as MLflow params, written as text (``features`` and
+    ``min_history`` may be None or a ``FeatureSpec``)."""
+    params = forecaster.get_params(deep=False)
+    if fitted:
+        params |= {f"feature_{name}": value for name, value in asdict(forecaster.features_).items()}
     return {name: str(value) for name, value in params.items()}
 
 
@@ -141,62 +179,111 @@ def _log_model(forecaster: LightGBMForecaster, workdir: Path) -> mlflow.models.m
             python_model=str(_PYFUNC_FILE),
             artifacts={"forecaster": str(artifact)},
             code_paths=package_dirs,
-            pip_requirements=[f"{pkg}=={version(pkg)}" for pkg in _RUNTIME_PACKAGES],
+            pip_requirements=[f"{pkg}=={v}" for pkg, v in package_versions(RUNTIME_PACKAGES).items()],
             input_example=_request_example(forecaster),
             signature=_signature(forecaster),
         )
 
 
-def _has_alias(client, name: str, alias: str) -> bool:
-    try:
-        client.get_model_version_by_alias(name, alias)
-    except MlflowException:
-        return False
-    return True
+def _data_tags(panel: pd.DataFrame, fingerprint: str, source: str) -> dict[str, str]:
+    return {
+        "data_fingerprint": fingerprint,
+        "data_source": source,
+        "data_series": str(panel["unique_id"].nunique()),
+        "data_rows": str(len(panel)),
+        "data_start": str(panel["ds"].min()),
+        "data_end": str(panel["ds"].max()),
+    }
 
 
 def train(
-    panel: pd.DataFrame, tracking: TrackingConfig, config: TrainConfig = TrainConfig(), source: str = ""
+    panel: pd.DataFrame,
+    tracking: TrackingConfig,
+    config: TrainConfig = TrainConfig(),
+    source: str = "",
+    *,
+    origins: int = 3,
+    stage: Stage = _quiet,
+    fit: Callable[[Forecaster, pd.DataFrame], Forecaster] | None = None,
 ) -> TrainResult:
-    """Backtest, fit on the whole panel, log and register a model version.
+    """Backtest on ``origins`` rolling-origin folds, fit on the whole panel, log, register a model version.
+
+    Args:
+        panel: a validated panel.
+        tracking: the MLflow store.
+        config: what the job sets on the production forecaster.
+        source: where the panel was read from (recorded: promotion and ``--reproduce`` re-read it).
+        origins: backtest folds, one horizon apart, the last ending with the panel.
+        stage: wraps each named step (progress on the command line).
+        fit: how a forecaster is fit (default ``forecaster.fit(panel)``; e.g. on a Dask cluster).
 
     The first version of a model gets the champion alias (``@champion`` by
     default); later versions are registered as challengers and promoted explicitly.
     """
+    fit = fit or _fit_here
     client, experiment_id = connect(tracking)
-    started = time.perf_counter()
     forecaster = config.forecaster()
-    scores = holdout_backtest(panel, forecaster.horizon, candidates(panel, config))
-    backtested = time.perf_counter()
-    forecaster.fit(panel)
-    fitted = time.perf_counter()
-    metrics = {**_flatten(scores), "family_level_error": forecaster.family_level_error_}
+    folds = Folds(forecaster.horizon, origins)
+    folds.cutoffs(panel)  # a panel too short for the folds fails before a run exists
+    fingerprint = panel_fingerprint(panel)
+    started = time.perf_counter()
     with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
-        mlflow.log_params(_run_params(forecaster))
-        mlflow.log_metrics(metrics)
-        mlflow.set_tags(
-            {
-                "data_fingerprint": panel_fingerprint(panel),
-                "data_source": source,
-                "data_series": str(panel["unique_id"].nunique()),
-                "data_rows": str(len(panel)),
-                "data_start": str(panel["ds"].min().date()),
-                "data_end": str(panel["ds"].max().date()),
+        try:
+            mlflow.set_tags(
+                _data_tags(panel, fingerprint, source)
+                | code_version()
+                | {"packages": json.dumps(package_versions()), ORIGINS_TAG: str(origins), STEP_TAG: "None"}
+            )
+            mlflow.log_params(_run_params(forecaster, fitted=False))
+            with stage("backtest"):
+                outcomes = {
+                    name: evaluate(make, panel, folds, fingerprint, fit=fit if name == "lgbm" else None)
+                    for name, make in candidates(panel, config).items()
+                }
+            evaluations = {name: outcome[0] for name, outcome in outcomes.items()}
+            mlflow.log_metrics(_metrics(evaluations))
+            _log_folds(evaluations)
+            backtested = time.perf_counter()
+            with stage("fit"):
+                fit(forecaster, panel)
+            fitted = time.perf_counter()
+            metrics = {**_metrics(evaluations), "family_level_error": forecaster.family_level_error_}
+            with stage("log"):
+                mlflow.log_params(_run_params(forecaster, fitted=True))
+                mlflow.log_metric("family_level_error", forecaster.family_level_error_)
+                mlflow.log_dict({"features": forecaster.mlf_.ts.features_order_}, "features.json")
+                _log_plots({name: outcome[1] for name, outcome in outcomes.items()}, forecaster, panel)
+                info = _log_model(forecaster, Path(tmp))
+                # Smoke check before registering: the logged model must load and answer.
+                mlflow.pyfunc.load_model(info.model_uri).predict(_request_example(forecaster))
+            with stage("register"):
+                version, crowned = _register(client, tracking, info, run.info.run_id, metrics, evaluations["lgbm"])
+            seconds = {
+                "backtest": backtested - started,
+                "fit": fitted - backtested,
+                "log_and_register": time.perf_counter() - fitted,
             }
-        )
-        mlflow.log_dict({"features": forecaster.mlf_.ts.features_order_}, "features.json")
-        info = _log_model(forecaster, Path(tmp))
-        # Smoke check before registering: the logged model must load and answer.
-        mlflow.pyfunc.load_model(info.model_uri).predict(_request_example(forecaster))
-        registered = mlflow.register_model(info.model_uri, tracking.model_name, tags={"run_id": run.info.run_id})
-        client.set_model_version_tag(tracking.model_name, registered.version, "metrics", json.dumps(metrics))
-        crowned = not _has_alias(client, tracking.model_name, tracking.champion_alias)
+            mlflow.log_metrics({f"seconds_{name}": value for name, value in seconds.items()})
+        except BaseException as error:
+            mlflow.set_tag("error", f"{type(error).__name__}: {error}".splitlines()[0][:500])
+            raise
+    return TrainResult(run.info.run_id, tracking.model_name, version, crowned, metrics, seconds, evaluations["lgbm"])
+
+
+def _register(
+    client, tracking: TrackingConfig, info, run_id: str, metrics: dict[str, float], evaluation: Evaluation
+) -> tuple[str, bool]:
+    """Register the logged model with its scores; crown it when the model has no champion. A failure
+    after the version exists deletes it, so a failed run never leaves a version behind."""
+    registered = mlflow.register_model(info.model_uri, tracking.model_name, tags={"run_id": run_id})
+    version = str(registered.version)
+    try:
+        client.set_model_version_tag(tracking.model_name, version, "metrics", json.dumps(metrics))
+        record_evaluation(client, tracking.model_name, version, evaluation)
+        crowned = champion_version(client, tracking) is None
         if crowned:
-            client.set_registered_model_alias(tracking.model_name, tracking.champion_alias, registered.version)
-        seconds = {
-            "backtest": backtested - started,
-            "fit": fitted - backtested,
-            "log_and_register": time.perf_counter() - fitted,
-        }
-        mlflow.log_metrics({f"seconds_{stage}": value for stage, value in seconds.items()})
-    return TrainResult(run.info.run_id, tracking.model_name, str(registered.version), crowned, metrics, seconds)
+            record_champion(client, tracking, version, {"forced": False, "rule": "first", "replaced": None})
+    except BaseException:
+        client.delete_model_version(tracking.model_name, version)
+        raise
+    return version, crowned

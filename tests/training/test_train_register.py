@@ -41,9 +41,9 @@ def test_run_records_metrics_params_and_data_fingerprint(tracking, sample_panel,
     result = train(sample_panel, tracking, fast_train_config, source="sample")
     run = MlflowClient(tracking.tracking_uri).get_run(result.run_id)
     for name in ("wape", "rmsse", "coverage_80", "coverage_95"):
-        assert f"holdout_{name}_lgbm" in run.data.metrics
-        assert f"holdout_{name}_seasonal_naive" in run.data.metrics
-    assert run.data.metrics["holdout_wape_lgbm"] < run.data.metrics["holdout_wape_seasonal_naive"]
+        assert f"backtest_{name}_lgbm" in run.data.metrics
+        assert f"backtest_{name}_seasonal_naive" in run.data.metrics
+    assert run.data.metrics["backtest_wape_lgbm"] < run.data.metrics["backtest_wape_seasonal_naive"]
     assert run.data.params["horizon"] == str(fast_train_config.horizon)
     # Every hyper-parameter of the forecaster, as the forecaster has it, defaults included.
     for name, value in fast_train_config.forecaster().get_params().items():
