@@ -5,7 +5,7 @@ of the same data (``training.evaluation``); ``promote`` gathers them from the
 registry (computing what is missing), applies the rule and records the
 decision as tags on both versions and in the model's champion history.
 
-A challenger with the champion's parameters, trained by the same code on
+A challenger with the champion's parameters and model code, trained on
 newer data, is the champion's recipe refreshed: the folds would score both
 alike, so the rule is that its data ends later (``refresh``). Any other
 challenger must beat the champion on the primary metric by the margin without
@@ -42,7 +42,7 @@ __all__ = ["Decision", "PromotionError", "PromotionRule", "decide", "promote"]
 
 NOMINAL_COVERAGE = 0.80
 # Tags a training run writes that promotion reads back (training.train).
-ORIGINS_TAG, STEP_TAG = "backtest_origins", "backtest_step"
+ORIGINS_TAG, STEP_TAG, CODE_TAG = "backtest_origins", "backtest_step", "model_code_sha256"
 
 
 class PromotionError(ValueError):
@@ -135,12 +135,15 @@ def _run_tags(client: MlflowClient, name: str, version: str) -> dict[str, str]:
 
 
 def _same_recipe(client: MlflowClient, tracking: TrackingConfig, challenger: str, champion: str) -> bool:
-    """Same forecaster parameters, trained by the same commit of clean code."""
+    """Same forecaster parameters and model code (``training.provenance.model_code_fingerprint``)."""
     runs = [client.get_run(client.get_model_version(tracking.model_name, v).run_id) for v in (challenger, champion)]
-    codes = [(run.data.tags.get("git_commit"), run.data.tags.get("git_dirty")) for run in runs]
-    if codes[0] != codes[1] or codes[0][0] in (None, "unknown") or codes[0][1] != "false":
-        return False
-    return runs[0].data.params == runs[1].data.params
+    codes = {run.data.tags.get(CODE_TAG) for run in runs}
+    return len(codes) == 1 and None not in codes and runs[0].data.params == runs[1].data.params
+
+
+def _data_end(client: MlflowClient, tracking: TrackingConfig, version: str) -> str:
+    """The last period of the version's training data, as its run recorded it (midnight left out)."""
+    return _run_tags(client, tracking.model_name, version).get("data_end", "").removesuffix(" 00:00:00")
 
 
 def _evaluation(
@@ -238,7 +241,7 @@ def promote(
             client, tracking, Decision(True, challenger, champion, reason, "forced" if force else "first", force)
         )
     if data is None and _same_recipe(client, tracking, challenger, champion):
-        ours, theirs = (_run_tags(client, tracking.model_name, v).get("data_end", "") for v in (challenger, champion))
+        ours, theirs = (_data_end(client, tracking, v) for v in (challenger, champion))
         newer = ours > theirs
         reason = (
             f"same parameters and code as the champion, on data up to {ours} (champion: {theirs})"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["RUNTIME_PACKAGES", "code_version", "package_versions", "panel_fingerprint"]
+__all__ = ["RUNTIME_PACKAGES", "code_version", "model_code_fingerprint", "package_versions", "panel_fingerprint"]
 
 # What a model version needs at load time, pinned to what trained it, and what decides its numbers.
 RUNTIME_PACKAGES = (
@@ -35,6 +35,21 @@ def panel_fingerprint(panel: pd.DataFrame) -> str:
     ordered = ordered[sorted(ordered.columns)]
     hashed = pd.util.hash_pandas_object(ordered, index=False).to_numpy()
     return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def model_code_fingerprint() -> str:
+    """SHA-256 of the source a model version carries (the ``features`` and ``models`` packages, MLflow
+    ``code_paths``): equal fingerprints and parameters make the same recipe, from a checkout or a wheel."""
+    import features
+    import models
+
+    digest = hashlib.sha256()
+    for package in (features, models):
+        root = Path(package.__file__).parent
+        for source in sorted(root.rglob("*.py")):
+            digest.update(f"{package.__name__}/{source.relative_to(root).as_posix()}\0".encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()
 
 
 def package_versions(names: tuple[str, ...] = (*RUNTIME_PACKAGES, "capcast")) -> dict[str, str]:

@@ -8,6 +8,8 @@ registers nothing; a panel too short for the folds fails before any run exists.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import tempfile
 import time
@@ -31,8 +33,14 @@ from models.lgbm import LightGBMForecaster
 from training import plots
 from training.backtest import BacktestReport, Folds
 from training.evaluation import Evaluation, evaluate
-from training.promotion import ORIGINS_TAG, STEP_TAG
-from training.provenance import RUNTIME_PACKAGES, code_version, package_versions, panel_fingerprint
+from training.promotion import CODE_TAG, ORIGINS_TAG, STEP_TAG
+from training.provenance import (
+    RUNTIME_PACKAGES,
+    code_version,
+    model_code_fingerprint,
+    package_versions,
+    panel_fingerprint,
+)
 from training.registry import champion_version, record_champion, record_evaluation
 from training.tracking import TrackingConfig, connect
 
@@ -232,7 +240,12 @@ def train(
             mlflow.set_tags(
                 _data_tags(panel, fingerprint, source)
                 | code_version()
-                | {"packages": json.dumps(package_versions()), ORIGINS_TAG: str(origins), STEP_TAG: "None"}
+                | {
+                    "packages": json.dumps(package_versions()),
+                    CODE_TAG: model_code_fingerprint(),
+                    ORIGINS_TAG: str(origins),
+                    STEP_TAG: "None",
+                }
             )
             mlflow.log_params(_run_params(forecaster, fitted=False))
             with stage("backtest"):
@@ -275,7 +288,8 @@ def _register(
 ) -> tuple[str, bool]:
     """Register the logged model with its scores; crown it when the model has no champion. A failure
     after the version exists deletes it, so a failed run never leaves a version behind."""
-    registered = mlflow.register_model(info.model_uri, tracking.model_name, tags={"run_id": run_id})
+    with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints "Successfully registered ..." there
+        registered = mlflow.register_model(info.model_uri, tracking.model_name, tags={"run_id": run_id})
     version = str(registered.version)
     try:
         client.set_model_version_tag(tracking.model_name, version, "metrics", json.dumps(metrics))

@@ -15,10 +15,11 @@ from capcast.cli.data import data_app
 from capcast.cli.db import db_app
 from capcast.cli.forecast import forecast
 from capcast.cli.inventory import inventory_app
+from capcast.cli.models import models_app, promote
 from capcast.cli.plan import plan
 from capcast.cli.plans import plans_app
 from capcast.cli.serve import serve
-from capcast.cli.train import backtest, train
+from capcast.cli.train import backtest, retrain, train
 
 __all__ = ["app", "main"]
 
@@ -29,7 +30,8 @@ app.add_typer(data_app, name="data")
 app.add_typer(plans_app, name="plans")
 app.add_typer(db_app, name="db")
 app.add_typer(inventory_app, name="inventory")
-for command in (train, backtest, forecast, plan, serve):
+app.add_typer(models_app, name="models")
+for command in (train, retrain, promote, backtest, forecast, plan, serve):
     app.command()(command)
 
 

@@ -36,6 +36,12 @@ def forecast(
         model = ServedModel.resolve(settings.tracking_uri, settings.model_name, settings.model_alias)
     except (ModelNotFound, RegistryUnreachable) as error:
         fail(str(error))
+    except Exception as error:  # a broken version fails in its own code: whatever it raises, one line
+        reason = str(error).splitlines()[0] if str(error) else ""
+        fail(
+            f"model {settings.model_name}@{settings.model_alias} cannot be loaded: {type(error).__name__}: {reason} "
+            "(promote a working version with `capcast promote --version N --force`)"
+        )
     try:
         horizon = model.horizon(horizon)
     except ApiError as error:

@@ -1,14 +1,21 @@
-"""``capcast train`` and ``capcast backtest``: the forecaster's training job and its rolling-origin check."""
+"""``capcast train``, ``capcast retrain`` and ``capcast backtest``: the training job, the scheduled
+retraining loop and the rolling-origin check."""
 
 from __future__ import annotations
 
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from enum import IntEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from capcast.cli.edge import HORIZON_UNITS, MAX_HORIZON, fail, load_panel_or_fail
+from capcast.cli.progress import JobLog
 from capcast.settings import Settings
 
 # Unset options keep the production model's own defaults (models.lgbm.LightGBMForecaster).
@@ -19,50 +26,200 @@ Horizon = Annotated[
 ]
 Rounds = Annotated[int | None, typer.Option(min=1, help="LightGBM boosting rounds (default: the model's)")]
 Threads = Annotated[int | None, typer.Option(min=0, help="LightGBM threads, 0 = all cores (default: the model's)")]
+Levels = Annotated[
+    list[int] | None,
+    typer.Option(
+        "--level",
+        min=1,
+        max=99,
+        help="central interval level in percent, repeatable (default: the model's; 90 gives q5/q95)",
+    ),
+]
+Origins = Annotated[int, typer.Option(min=1, max=52, help="backtest folds (rolling origins one horizon apart)")]
+Dask = Annotated[
+    str | None,
+    typer.Option(help="fit on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' (2 local workers)"),
+]
+JsonLog = Annotated[bool, typer.Option("--json-log", help="one JSON object per line on stdout, for schedulers")]
+Metric = Annotated[
+    str | None, typer.Option(help="primary score: wrmsse, wape or rmsse (default: wrmsse with prices, else wape)")
+]
+Margin = Annotated[float, typer.Option(min=0.0, max=0.99, help="relative improvement the challenger needs")]
+CoverageTolerance = Annotated[
+    float, typer.Option(min=0.0, max=1.0, help="how much farther from 80% its 80% band may cover (0.02 = 2 points)")
+]
 
 
-def train(
-    data: Data,
-    horizon: Horizon = None,
-    n_estimators: Rounds = None,
-    threads: Threads = None,
-    levels: Annotated[
-        list[int] | None,
-        typer.Option(
-            "--level",
-            min=1,
-            max=99,
-            help="central interval level in percent, repeatable (default: the model's; 90 gives q5/q95)",
-        ),
-    ] = None,
-) -> None:
-    """Backtest, train and register a model version in MLflow (the first one becomes @champion)."""
+class RetrainOutcome(IntEnum):
+    """``capcast retrain``'s exit codes, for a scheduler."""
+
+    PROMOTED = 0
+    FAILED = 1
+    CHAMPION_KEPT = 3
+
+
+def _tracking(settings: Settings):
     from training.tracking import TrackingConfig
-    from training.train import TrainConfig
-    from training.train import train as run_training
 
-    settings = Settings()
-    panel = load_panel_or_fail(data)
-    tracking = TrackingConfig(
+    return TrackingConfig(
         settings.tracking_uri,
         settings.artifact_location,
         settings.experiment,
         settings.model_name,
         settings.model_alias,
     )
+
+
+@contextmanager
+def job_errors(log: JobLog, context: str, code: int = 1) -> Iterator[None]:
+    """Whatever a job's data, store or model can get wrong, as one line and ``code``; never a traceback."""
+    from mlflow.exceptions import MlflowException
+
+    from training.registry import RegistryError
+    from training.tracking import TrackingUnreachable
+
     try:
-        config = TrainConfig(horizon=horizon, n_estimators=n_estimators, num_threads=threads)
-        if levels:
-            config = replace(config, levels=tuple(sorted(set(levels))))
-        result = run_training(panel, tracking, config, source=str(data))
-    except ValueError as error:
-        fail(f"{data}: {error}")
+        yield
+    except (ValueError, LookupError, OSError, MlflowException, TrackingUnreachable, RegistryError) as error:
+        message = getattr(error, "message", None) or str(error) or type(error).__name__
+        line = f"{context}: {message.splitlines()[0]}" if context else message.splitlines()[0]
+        log.event("failed", error=line)
+        fail(line, code)
+
+
+@contextmanager
+def _fit_engine(dask: str | None) -> Iterator:
+    """The training job's ``fit``: here, or on the Dask cluster at ``dask`` for the job's length."""
+    if dask is None:
+        yield None
+        return
+    from models.distributed import dask_client, fit_on_dask
+
+    with dask_client(dask) as client:
+        yield lambda forecaster, panel: fit_on_dask(forecaster, panel, client)
+
+
+def _stop_on_sigterm() -> None:
+    """A scheduler's SIGTERM ends the job like Ctrl-C: the MLflow run is marked FAILED, not left RUNNING."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def _train_config(horizon, n_estimators, threads, levels):
+    from training.train import TrainConfig
+
+    config = TrainConfig(horizon=horizon, n_estimators=n_estimators, num_threads=threads)
+    return replace(config, levels=tuple(sorted(set(levels)))) if levels else config
+
+
+def _run_training(data: Path, config, origins: int, dask: str | None, log: JobLog):
+    from training.train import train as run_training
+
+    panel = load_panel_or_fail(data)
+    _stop_on_sigterm()
+    with job_errors(log, str(data)), _fit_engine(dask) as fit:
+        return run_training(
+            panel, _tracking(Settings()), config, source=str(data.resolve()), origins=origins, stage=log.stage, fit=fit
+        )
+
+
+def _trained_line(result, alias: str) -> str:
     metrics = result.metrics
-    role = f"as @{settings.model_alias}" if result.is_champion else "(challenger)"
-    typer.echo(
-        f"registered {result.model_name} version {result.version} {role} (run {result.run_id}); holdout WAPE "
-        f"lightgbm {metrics['holdout_wape_lgbm']:.3f} vs seasonal naive {metrics['holdout_wape_seasonal_naive']:.3f}"
+    role = f"as @{alias}" if result.is_champion else "(challenger)"
+    return (
+        f"registered {result.model_name} version {result.version} {role} (run {result.run_id}); backtest WAPE over "
+        f"{len(result.evaluation.by_fold)} folds: lightgbm {metrics['backtest_wape_lgbm']:.3f} vs seasonal naive "
+        f"{metrics['backtest_wape_seasonal_naive']:.3f}"
     )
+
+
+def train(
+    data: Annotated[
+        Path | None,
+        typer.Option(help="panel file or data directory (with sales.csv); with --reproduce, default: the run's"),
+    ] = None,
+    horizon: Horizon = None,
+    n_estimators: Rounds = None,
+    threads: Threads = None,
+    levels: Levels = None,
+    origins: Origins = 3,
+    dask: Dask = None,
+    json_log: JsonLog = False,
+    reproduce: Annotated[
+        str | None, typer.Option(help="re-run this recorded run (an MLflow run id) and compare its predictions")
+    ] = None,
+) -> None:
+    """Backtest, train and register a model version in MLflow (the first one becomes @champion)."""
+    log = JobLog(json_log)
+    if reproduce is not None:
+        _reproduce(reproduce, data, log)
+        return
+    if data is None:
+        fail("--data: give the panel to train on (a file or a directory with sales.csv)")
+    config = _train_config(horizon, n_estimators, threads, levels)
+    result = _run_training(data, config, origins, dask, log)
+    log.done(
+        _trained_line(result, Settings().model_alias),
+        run_id=result.run_id,
+        version=result.version,
+        champion=result.is_champion,
+        metrics=result.metrics,
+    )
+
+
+def _reproduce(run_id: str, data: Path | None, log: JobLog) -> None:
+    from training.reproduce import reproduce
+
+    panel = load_panel_or_fail(data) if data is not None else None
+    with job_errors(log, f"run {run_id}"), log.stage("reproduce"):
+        outcome = reproduce(_tracking(Settings()), run_id, panel)
+    note = f" ({outcome.code_note})" if outcome.code_note else ""
+    if outcome.identical:
+        log.done(f"run {run_id} reproduced: {outcome.rows} forecast rows identical{note}", **vars(outcome))
+        return
+    line = (
+        f"run {run_id} did not reproduce: {outcome.rows} forecast rows differ by up to "
+        f"{outcome.max_abs_difference:.6g}{note}"
+    )
+    log.event("failed", error=line, **vars(outcome))
+    fail(line)
+
+
+def retrain(
+    data: Data,
+    horizon: Horizon = None,
+    n_estimators: Rounds = None,
+    threads: Threads = None,
+    levels: Levels = None,
+    origins: Origins = 3,
+    dask: Dask = None,
+    metric: Metric = None,
+    margin: Margin = 0.01,
+    coverage_tolerance: CoverageTolerance = 0.02,
+    json_log: JsonLog = False,
+) -> None:
+    """Train on the latest data, register a challenger and promote it if it wins; exit 0 promoted,
+    3 champion kept, 1 failed (for cron and other schedulers)."""
+    from training.promotion import PromotionRule, promote
+
+    log = JobLog(json_log)
+    with job_errors(log, "retrain", RetrainOutcome.FAILED):
+        rule = PromotionRule(metric=metric, margin=margin, coverage_tolerance=coverage_tolerance)
+    result = _run_training(data, _train_config(horizon, n_estimators, threads, levels), origins, dask, log)
+    if not json_log:
+        print(_trained_line(result, Settings().model_alias))
+    if result.is_champion:
+        log.done(f"version {result.version} is the first @champion", outcome="promoted", version=result.version)
+        raise typer.Exit(RetrainOutcome.PROMOTED)
+    with job_errors(log, f"promoting version {result.version}"), log.stage("promote"):
+        decision = promote(_tracking(Settings()), result.version, rule=rule)
+    outcome = "promoted" if decision.promoted else "champion_kept"
+    verb = "promoted to" if decision.promoted else "not promoted; the champion stays"
+    log.done(
+        f"version {decision.challenger} {verb} @{Settings().model_alias}: {decision.reason}",
+        outcome=outcome,
+        decision=vars(decision),
+    )
+    raise typer.Exit(RetrainOutcome.PROMOTED if decision.promoted else RetrainOutcome.CHAMPION_KEPT)
 
 
 def backtest(
