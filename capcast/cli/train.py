@@ -81,8 +81,9 @@ def job_errors(log: JobLog, context: str, code: int = 1) -> Iterator[None]:
     try:
         yield
     except (ValueError, LookupError, OSError, MlflowException, TrackingUnreachable, RegistryError) as error:
-        message = getattr(error, "message", None) or str(error) or type(error).__name__
-        line = f"{context}: {message.splitlines()[0]}" if context else message.splitlines()[0]
+        message = (getattr(error, "message", None) or str(error) or type(error).__name__).splitlines()[0]
+        # An unreachable store is not the fault of the data or version the job names.
+        line = f"{context}: {message}" if context and not isinstance(error, TrackingUnreachable) else message
         log.event("failed", error=line)
         fail(line, code)
 
