@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pickle
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -169,7 +169,12 @@ class Forecaster(BaseEstimator, ABC):
         for name in [name for name in vars(self) if name.endswith("_") and not name.startswith("__")]:
             delattr(self, name)
 
-    def fit(self, panel: pd.DataFrame, freq: str | None = None) -> Forecaster:
+    def fit(
+        self,
+        panel: pd.DataFrame,
+        freq: str | None = None,
+        engine: Callable[[Forecaster, pd.DataFrame], None] | None = None,
+    ) -> Forecaster:
         """Learn from a validated panel (``unique_id, ds, y`` + static and exogenous columns),
         starting from scratch: nothing learned by an earlier ``fit`` survives.
 
@@ -178,6 +183,9 @@ class Forecaster(BaseEstimator, ABC):
         concrete class names in ``_cold_start_forecaster``; ``freq`` is the panel's frequency
         when the caller knows it (the fallback's panel may not show it). ``cold_start_ids_``
         lists them; ``cold_start_`` is the fitted fallback when there are any.
+
+        ``engine`` does the ``_fit`` step in its place (``models.distributed``: on a Dask cluster);
+        it is not a hyper-parameter and is not kept, so a fitted forecaster holds no cluster.
         """
         self._check_params()
         missing = {"unique_id", "ds", "y"} - set(panel.columns)
@@ -195,7 +203,7 @@ class Forecaster(BaseEstimator, ABC):
         cold = panel["unique_id"].astype(str).isin(self.cold_start_ids_)
         if cold.any():
             self.cold_start_ = self._cold_start_forecaster().fit(panel[cold], freq=self.freq_)
-        self._fit(panel[~cold])
+        (engine or type(self)._fit)(self, panel[~cold])
         self.usual_exogenous_ = usual_values(panel, self.exogenous_)
         self.series_ids_ = sorted(panel["unique_id"].astype(str).unique())
         self.last_ds_ = pd.Timestamp(panel["ds"].max())

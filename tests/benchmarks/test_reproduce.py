@@ -20,6 +20,7 @@ BENCHMARKS = [
     "page",
     "pipeline",
     "planning",
+    "scale",
     "serving",
     "tune",
 ]
