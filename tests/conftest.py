@@ -44,7 +44,7 @@ def trained_home(tmp_path_factory, sample_dir, sample_panel, fast_train_config) 
     """A CAPCAST_HOME whose embedded MLflow store holds model ``demand`` version 1 as @champion,
     with the sample site at ``<home>/sample/site.yaml`` where the service looks for it."""
     home = tmp_path_factory.mktemp("home")
-    train(sample_panel, TrackingConfig.embedded(home), fast_train_config, source=str(sample_dir))
+    train(sample_panel, TrackingConfig.embedded(home), fast_train_config, source=str(sample_dir), origins=2)
     (home / "sample").mkdir()
     (home / "sample" / "site.yaml").write_bytes((sample_dir / "site.yaml").read_bytes())
     return home

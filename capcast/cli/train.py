@@ -88,18 +88,6 @@ def job_errors(log: JobLog, context: str, code: int = 1) -> Iterator[None]:
         fail(line, code)
 
 
-@contextmanager
-def _fit_engine(dask: str | None) -> Iterator:
-    """The training job's ``fit``: here, or on the Dask cluster at ``dask`` for the job's length."""
-    if dask is None:
-        yield None
-        return
-    from models.distributed import dask_client, fit_on_dask
-
-    with dask_client(dask) as client:
-        yield lambda forecaster, panel: fit_on_dask(forecaster, panel, client)
-
-
 def _stop_on_sigterm() -> None:
     """A scheduler's SIGTERM ends the job like Ctrl-C: the MLflow run is marked FAILED, not left RUNNING."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -113,11 +101,12 @@ def _train_config(horizon, n_estimators, threads, levels):
 
 
 def _run_training(data: Path, config, origins: int, dask: str | None, log: JobLog):
+    from training.engine import fitting
     from training.train import train as run_training
 
     panel = load_panel_or_fail(data)
     _stop_on_sigterm()
-    with job_errors(log, str(data)), _fit_engine(dask) as fit:
+    with job_errors(log, str(data)), fitting(dask) as fit:
         return run_training(
             panel, _tracking(Settings()), config, source=str(data.resolve()), origins=origins, stage=log.stage, fit=fit
         )

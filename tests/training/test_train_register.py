@@ -23,7 +23,7 @@ def tracking(tmp_path) -> TrackingConfig:
 
 
 def test_first_version_becomes_champion_and_loads_from_the_registry(tracking, sample_panel, fast_train_config):
-    result = train(sample_panel, tracking, fast_train_config, source="sample")
+    result = train(sample_panel, tracking, fast_train_config, source="sample", origins=2)
     assert (result.version, result.is_champion) == ("1", True)
 
     client, _ = connect(tracking)
@@ -38,7 +38,7 @@ def test_first_version_becomes_champion_and_loads_from_the_registry(tracking, sa
 
 
 def test_run_records_metrics_params_and_data_fingerprint(tracking, sample_panel, fast_train_config):
-    result = train(sample_panel, tracking, fast_train_config, source="sample")
+    result = train(sample_panel, tracking, fast_train_config, source="sample", origins=2)
     run = MlflowClient(tracking.tracking_uri).get_run(result.run_id)
     for name in ("wape", "rmsse", "coverage_80", "coverage_95"):
         assert f"backtest_{name}_lgbm" in run.data.metrics
@@ -72,15 +72,15 @@ def test_run_params_write_a_feature_spec_as_text(sample_panel):
 
 
 def test_second_version_is_a_challenger_not_the_champion(tracking, sample_panel, fast_train_config):
-    train(sample_panel, tracking, fast_train_config)
-    second = train(sample_panel, tracking, fast_train_config)
+    train(sample_panel, tracking, fast_train_config, origins=2)
+    second = train(sample_panel, tracking, fast_train_config, origins=2)
     assert (second.version, second.is_champion) == ("2", False)
     client, _ = connect(tracking)
     assert str(client.get_model_version_by_alias("demand", CHAMPION).version) == "1"
 
 
 def test_logged_model_carries_its_code_and_pinned_requirements(tracking, sample_panel, fast_train_config):
-    result = train(sample_panel, tracking, fast_train_config)
+    result = train(sample_panel, tracking, fast_train_config, origins=2)
     local = mlflow.artifacts.download_artifacts(f"models:/demand/{result.version}")
     from pathlib import Path
 
