@@ -55,6 +55,29 @@ def test_run_records_metrics_params_and_data_fingerprint(tracking, sample_panel,
     assert "lag7" in features and "is_holiday" in features
 
 
+def test_run_records_folds_provenance_and_plots(tracking, sample_panel, fast_train_config):
+    from importlib.metadata import version
+
+    from training.provenance import code_version
+
+    result = train(sample_panel, tracking, fast_train_config, source="sample", origins=2)
+    client = MlflowClient(tracking.tracking_uri)
+    tags = client.get_run(result.run_id).data.tags
+    assert (tags["git_commit"], tags["git_dirty"]) == tuple(code_version().values())
+    assert json.loads(tags["packages"])["lightgbm"] == version("lightgbm")
+    assert len(tags["model_code_sha256"]) == 64 and tags["backtest_origins"] == "2"
+    folds = client.get_metric_history(result.run_id, "fold_wape_lgbm")
+    assert [m.step for m in folds] == [0, 1]
+    assert result.metrics["backtest_wape_lgbm"] == pytest.approx(sum(m.value for m in folds) / 2)
+    plots = sorted(f.path for f in client.list_artifacts(result.run_id, "plots"))
+    assert plots == [
+        f"plots/{name}.png" for name in ("coverage_by_step", "error_by_step", "feature_importance", "forecast_bands")
+    ]
+    # The version carries its own evaluation, which promotion reads instead of backtesting again.
+    evaluation = [k for k in client.get_model_version("demand", result.version).tags if k.startswith("evaluation.")]
+    assert evaluation == [f"evaluation.{result.evaluation.key}"]
+
+
 def test_train_config_sets_only_what_it_names_and_the_forecaster_keeps_the_defaults():
     assert TrainConfig().forecaster().get_params() == LightGBMForecaster().get_params()
     config = replace(TrainConfig(horizon=14, n_estimators=60, num_threads=1), levels=(90,))
