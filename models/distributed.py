@@ -98,15 +98,18 @@ def _fit(forecaster: LightGBMForecaster, panel: pd.DataFrame, client: Client) ->
     windows = forecaster._calibration_windows(frame)
     client.run(_silence_expected_warnings)
     with _quiet():
-        calibration = _dask_frame(forecaster._calibration_frame(frame, windows), statics, client)
+        # The scattered pieces live as long as their futures (``held``): the Dask frame names only their keys.
+        calibration, held = _dask_frame(forecaster._calibration_frame(frame, windows), statics, client)
         errors = _distributed(forecaster, frame, statics, client).cross_validation(
             calibration, n_windows=windows, h=forecaster.horizon, refit=False, static_features=statics
         )
         errors = _local_errors(errors.compute())
-        del calibration
+        del calibration, held
+        training, held = _dask_frame(frame, statics, client)
         model = _distributed(forecaster, frame, statics, client)
-        model.fit(_dask_frame(frame, statics, client), static_features=statics)
+        model.fit(training, static_features=statics)
         forecaster.mlf_ = _local_mlforecast(forecaster, model, frame, statics)
+        del training, held
     forecaster._calibrate(errors, frame, statics)
 
 
@@ -131,10 +134,11 @@ def _distributed(
     )
 
 
-def _dask_frame(frame: pd.DataFrame, statics: list[str], client: Client):
+def _dask_frame(frame: pd.DataFrame, statics: list[str], client: Client) -> tuple:
     """``frame`` (sorted by series) as a Dask frame whose partitions hold whole series, about two
     million rows each and at least two per worker, sent to the workers in turn one partition at a
-    time (the client never holds a second copy of the frame); statics as their category codes."""
+    time (the client never holds a second copy of the frame); statics as their category codes.
+    Returns the Dask frame and the futures of its partitions, which the caller keeps while it uses it."""
     dd = _distributed_modules()[0]
     workers = sorted(client.scheduler_info().get("workers", {})) or [None]
     partitions = max(2 * len(workers), math.ceil(len(frame) / _ROWS_PER_PARTITION))
@@ -147,8 +151,9 @@ def _dask_frame(frame: pd.DataFrame, statics: list[str], client: Client):
         piece = frame.iloc[first:last].reset_index(drop=True)
         piece = piece.assign(**{column: piece[column].cat.codes.astype(np.int32) for column in statics})
         worker = workers[number % len(workers)]
-        pieces.append(client.scatter(piece, workers=None if worker is None else [worker]))
-    return dd.from_delayed(pieces, meta=piece.iloc[:0], verify_meta=False)
+        # Keys of their own (hash=False): a piece equal to one of an earlier frame, being released, would share its key.
+        pieces.append(client.scatter(piece, workers=None if worker is None else [worker], hash=False))
+    return dd.from_delayed(pieces, meta=piece.iloc[:0], verify_meta=False), pieces
 
 
 def _local_errors(errors: pd.DataFrame) -> pd.DataFrame:
@@ -182,7 +187,7 @@ def _local_mlforecast(
     ts.static_features_ = static_frame.reset_index(drop=True)
     fitted = gathered.models_[_MODEL]
     fitted.set_params(n_jobs=forecaster.num_threads)
-    fitted.booster_.pandas_categorical = [list(values) for values in categories.values()] or None
+    fitted.booster_.pandas_categorical = [list(values) for values in categories.values()]
     local = forecaster._mlforecast()
     # The distributed API names lag transforms with a function local to its __init__, which pickle
     # cannot store: take the local default (the names are the same for these features).
