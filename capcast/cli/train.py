@@ -106,7 +106,7 @@ def _run_training(data: Path, config, origins: int, dask: str | None, log: JobLo
 
     panel = load_panel_or_fail(data)
     _stop_on_sigterm()
-    with job_errors(log, str(data)), fitting(dask) as fit:
+    with job_errors(log, "--dask"), fitting(dask) as fit, job_errors(log, str(data)):
         return run_training(
             panel, _tracking(Settings()), config, source=str(data.resolve()), origins=origins, stage=log.stage, fit=fit
         )
