@@ -86,6 +86,10 @@ def reproduce(tracking: TrackingConfig, run_id: str, data: pd.DataFrame | None =
     if not versions:
         raise RegistryError(f"run {run_id} registered no model version (did it fail?): nothing to reproduce")
     tags = run.data.tags
+    if (engine := tags.get("engine", "local")) != "local":
+        raise ReproductionError(
+            f"the run was fitted on {engine}: distributed LightGBM is not reproduced bit for bit by a local refit"
+        )
     if differences := _package_differences(json.loads(tags.get("packages", "{}"))):
         raise ReproductionError("package versions differ from the run's: " + ", ".join(differences))
     if data is None:

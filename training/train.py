@@ -213,6 +213,7 @@ def train(
     origins: int = 3,
     stage: Stage = _quiet,
     fit: Callable[[Forecaster, pd.DataFrame], Forecaster] | None = None,
+    engine: str = "local",
 ) -> TrainResult:
     """Backtest on ``origins`` rolling-origin folds, fit on the whole panel, log, register a model version.
 
@@ -224,6 +225,7 @@ def train(
         origins: backtest folds, one horizon apart, the last ending with the panel.
         stage: wraps each named step (progress on the command line).
         fit: how a forecaster is fit (default ``forecaster.fit(panel)``; e.g. on a Dask cluster).
+        engine: where ``fit`` runs, recorded as the run's ``engine`` tag (``local``, ``dask <address>``).
 
     The first version of a model gets the champion alias (``@champion`` by
     default); later versions are registered as challengers and promoted explicitly.
@@ -243,6 +245,7 @@ def train(
                 | {
                     "packages": json.dumps(package_versions()),
                     CODE_TAG: model_code_fingerprint(),
+                    "engine": engine,
                     ORIGINS_TAG: str(origins),
                     STEP_TAG: "None",
                 }

@@ -108,7 +108,14 @@ def _run_training(data: Path, config, origins: int, dask: str | None, log: JobLo
     _stop_on_sigterm()
     with job_errors(log, "--dask"), fitting(dask) as fit, job_errors(log, str(data)):
         return run_training(
-            panel, _tracking(Settings()), config, source=str(data.resolve()), origins=origins, stage=log.stage, fit=fit
+            panel,
+            _tracking(Settings()),
+            config,
+            source=str(data.resolve()),
+            origins=origins,
+            stage=log.stage,
+            fit=fit,
+            engine="local" if dask is None else f"dask {dask}",
         )
 
 
