@@ -32,6 +32,7 @@ from models.baselines import weekly_seasonal_naive
 from models.lgbm import LightGBMForecaster
 from training import plots
 from training.backtest import BacktestReport, Folds
+from training.engine import Fit
 from training.evaluation import Evaluation, evaluate
 from training.promotion import CODE_TAG, ORIGINS_TAG, STEP_TAG
 from training.provenance import (
@@ -67,7 +68,7 @@ class TrainConfig:
 
     Each field is the forecaster parameter of the same name; None (the default)
     keeps the forecaster's own default, so the defaults live in one place.
-    ``horizon`` and ``levels`` also set the holdout backtest's horizon and bands.
+    ``horizon`` and ``levels`` also set the backtest folds' horizon and bands.
     """
 
     horizon: int | None = None
@@ -212,7 +213,7 @@ def train(
     *,
     origins: int = 3,
     stage: Stage = _quiet,
-    fit: Callable[[Forecaster, pd.DataFrame], Forecaster] | None = None,
+    fit: Fit | None = None,
     engine: str = "local",
 ) -> TrainResult:
     """Backtest on ``origins`` rolling-origin folds, fit on the whole panel, log, register a model version.
