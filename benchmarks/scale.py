@@ -20,8 +20,11 @@ Targets (2 cores): 30,000 series fit in <= 15 min with <= 8 GB peak; k <= 1.1; M
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from benchmarks.common import print_table, start, write_result
 
@@ -52,23 +56,49 @@ def parser() -> argparse.ArgumentParser:
         help="LightGBM threads of the single process and the training job (0: all cores); 1 by default: on shared "
         "cores OpenMP's spinning threads made a 2-thread fit 3x slower than a 1-thread one",
     )
+    parser.add_argument(
+        "--max-gb", type=float, default=14.0, help="stop a fit whose processes hold more (sampled every 0.5 s)"
+    )
+    parser.add_argument("--max-minutes", type=float, default=math.inf, help="stop a fit that lasts longer")
     return parser
 
 
-def _child(task: dict, timeout: float | None = None) -> dict:
-    """Run ``task`` in a fresh interpreter (``child``) and return what it reports."""
-    done = subprocess.run(
-        [sys.executable, "-c", "import sys, benchmarks.scale as s; s.child(sys.argv[1])", json.dumps(task)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if done.returncode != 0:
-        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
-        raise RuntimeError(f"{task['kind']} failed ({done.returncode}): {tail}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def _tree_gb(process: psutil.Process) -> float:
+    """Resident memory of a process and its descendants (the Dask workers), in GB."""
+    total = 0
+    for member in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += member.memory_info().rss
+    return total / 1024**3
+
+
+def _child(task: dict, max_gb: float = math.inf, max_s: float = math.inf) -> dict:
+    """Run ``task`` in a fresh interpreter (``child``) and return what it reports. A run whose
+    processes hold more than ``max_gb`` together, or that lasts over ``max_s``, is stopped (a
+    shared machine must not meet the OOM killer) and raises ``Stopped`` saying how far it got."""
+    command = [sys.executable, "-c", "import sys, benchmarks.scale as s; s.child(sys.argv[1])", json.dumps(task)]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err, text=True, start_new_session=True)
+        watched, started, seen_gb = psutil.Process(process.pid), time.perf_counter(), 0.0
+        while process.poll() is None:
+            seen_gb = max(seen_gb, _tree_gb(watched))
+            elapsed = time.perf_counter() - started
+            if seen_gb > max_gb or elapsed > max_s:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                limit = f"memory {seen_gb:.1f} GB > {max_gb} GB" if seen_gb > max_gb else f"time > {max_s:.0f} s"
+                raise Stopped(f"stopped ({limit}) after {elapsed:.0f} s, peak sampled {seen_gb:.1f} GB")
+            time.sleep(0.5)
+        out.seek(0)
+        err.seek(0)
+        if process.returncode != 0:
+            tail = " | ".join(err.read().strip().splitlines()[-3:])
+            raise RuntimeError(f"{task['kind']} failed ({process.returncode}): {tail}")
+        return json.loads(out.read().strip().splitlines()[-1])
+
+
+class Stopped(RuntimeError):
+    """A measurement stopped at a limit."""
 
 
 def child(argument: str) -> None:
@@ -200,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
                     "threads": args.threads,
                 }
                 try:
-                    measured = _child(task)
+                    measured = _child(task, max_gb=args.max_gb, max_s=args.max_minutes * 60)
                 except RuntimeError as error:
                     print(f"{series} series, {engine}: {error}", flush=True)
                     rows.append({"series": series, "days": days, "engine": engine, "error": str(error)})

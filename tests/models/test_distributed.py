@@ -50,9 +50,9 @@ def test_dask_forecasts_match_single_process_within_tolerance(fits):
     """Tolerance: per forecast, a mean absolute difference of at most 10% of the mean forecast;
     in total, 2%. The two fits cannot be equal: LightGBM's Dask learner is data-parallel (each
     worker bins the features from its own rows and bags its own rows), so it grows other trees
-    from the same data and seed. Measured here: 0.17 on a mean of 4.7 (3.7%), total -0.3%; a
-    local fit with another seed differs from the reference by 0.14 (PITFALLS: 0.04 on 5.6 for
-    280 M5 series)."""
+    from the same data and seed. Measured here: 0.16 on a mean of 4.6 (3.6%), total -0.3%, about
+    what a local fit with another seed differs by (0.14); PITFALLS saw 0.04 on 5.6 for 280 M5
+    series."""
     local, distributed = fits
     future = local.baseline_future(HORIZON)
     expected, actual = local.predict(HORIZON, future=future), distributed.predict(HORIZON, future=future)
