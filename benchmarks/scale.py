@@ -121,7 +121,9 @@ def _generate(task: dict) -> dict:
     config = SampleConfig(products=task["series"] // STORES, locations=STORES, days=task["days"])
     panel = generate_panel(config, seed=0)
     seconds = time.perf_counter() - started
-    panel.to_parquet(task["path"], index=False)
+    # Text columns dictionary-encoded, so that the fit reads them back as the generator made them.
+    text = panel.select_dtypes(include="object").columns
+    panel.astype(dict.fromkeys(text, "category")).to_parquet(task["path"], index=False)
     return {"rows": len(panel), "seconds": seconds}
 
 
@@ -131,6 +133,9 @@ def _fit(task: dict) -> dict:
     from models.lgbm import LightGBMForecaster
 
     panel = pd.read_parquet(task["path"])
+    # Each text value one shared object per distinct value, as in the generator's panel (8 bytes a row);
+    # read as plain strings, 30,000 series' four text columns alone would take ~7 GB.
+    panel = panel.astype(dict.fromkeys(panel.select_dtypes(include="category").columns, object))
     loaded_gb = _peak_gb()
     load = os.getloadavg()[0]
     workers_gb = 0.0
