@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import socket
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,12 +73,24 @@ def dask_client(address: str) -> Iterator[Client]:
             yield client
         return
     try:
+        _check_listening(address)
         client = client_type(address, timeout=f"{CONNECT_TIMEOUT_S}s")
-    except (OSError, TimeoutError, ValueError, TypeError) as error:
-        reason = " ".join(str(error).split()) or type(error).__name__
+    except Exception as error:  # whatever answers there, if anything, is not a scheduler we can use
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
         raise ValueError(f"cannot reach the Dask scheduler at {address}: {reason}") from None
     with client:
         yield client
+
+
+def _check_listening(address: str) -> None:
+    """Fail fast when nothing accepts a TCP connection at a ``tcp://`` address; a client left
+    half-built by a failed connection spends 10 s closing itself when it is collected."""
+    from distributed.comm import parse_address, parse_host_port
+
+    scheme, location = parse_address(address)
+    if scheme == "tcp":
+        with socket.create_connection(parse_host_port(location), timeout=CONNECT_TIMEOUT_S):
+            pass
 
 
 def fit_on_dask(
