@@ -278,6 +278,28 @@ def _write_panel(panel: pd.DataFrame, path: Path, ds_format: str) -> None:
     )
 
 
+# The sample's dataset.yaml (features.schema): its holidays are American, and each column's role is spelt out.
+DATASET_FILE = "dataset.yaml"
+_DAILY_DATASET = """\
+# What each column of sales.csv is, and whose public holidays the calendar follows (features.schema).
+holidays: {country: US}
+columns:
+  item_id: static
+  store_id: static
+  family: static
+  price: known_future
+  promo: known_future
+  in_stock: {role: observed_only, assume: 1}   # a stockout is known only afterwards; forecasts assume stock
+"""
+_HOURLY_DATASET = """\
+# What each column of sales.csv is, and whose public holidays the calendar follows (features.schema).
+holidays: {country: US}
+columns:
+  store_id: static
+  holiday: known_future
+"""
+
+
 def write_sample(out_dir: Path, seed: int, config: SampleConfig = SampleConfig()) -> tuple[Path, Path]:
     """Write ``sales.csv`` and ``site.yaml`` into ``out_dir``; returns both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -286,6 +308,7 @@ def write_sample(out_dir: Path, seed: int, config: SampleConfig = SampleConfig()
     panel_path, site_path = out_dir / PANEL_FILE, out_dir / SITE_FILE
     _write_panel(panel, panel_path, "%Y-%m-%d")
     site_path.write_text(yaml.safe_dump(site, sort_keys=False), encoding="utf-8")
+    (out_dir / DATASET_FILE).write_text(_DAILY_DATASET, encoding="utf-8")
     return panel_path, site_path
 
 
@@ -296,4 +319,5 @@ def write_hourly_sample(out_dir: Path, seed: int, sites: int = 3, days: int = 18
     panel = generate_hourly_panel(sites=sites, days=days, seed=seed)
     path = out_dir / PANEL_FILE
     _write_panel(panel, path, "%Y-%m-%d %H:%M")
+    (out_dir / DATASET_FILE).write_text(_HOURLY_DATASET, encoding="utf-8")
     return path

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 import pandas as pd
 from mlforecast.lag_transforms import RollingMean
 
-from features.calendar import is_holiday, is_pre_holiday
-from features.validation import STATIC_COLUMNS, exogenous_columns
+from features.calendar import HolidayFlag
+from features.validation import OBSERVED_ONLY_COLUMNS, STATIC_COLUMNS, exogenous_columns
 
 __all__ = [
     "STATIC_COLUMNS",
@@ -43,7 +43,16 @@ class FeatureSpec:
             lag in ``rolling_lags``.
         rolling_lags: lags at which the rolling means start.
         date_features: pandas date attributes used as features.
-        holiday_features: holiday and pre-holiday flags of ``features.calendar``.
+        holiday_features: holiday and pre-holiday flags of the public holidays of
+            ``holiday_country`` (and ``holiday_subdivision``: a state, a region), from the
+            ``holidays`` package (``features.calendar.HolidayFlag``); a dataset names its
+            own in ``dataset.yaml`` (``features.schema``).
+        static: the static attributes (text, one value per series: categoricals); None
+            takes the standard names found in the panel (``STATIC_COLUMNS``).
+        observed_only: exogenous columns known only after their period, each with the
+            value a forecast assumes for it (``(("in_stock", 1.0),)``): backtests and
+            calibration give the model that value, never the realised one. None takes
+            the standard ones found in the panel (``OBSERVED_ONLY_COLUMNS``).
         exogenous: known-future columns used; None takes every exogenous
             column of the panel (``features.validation.exogenous_columns``).
         relative_prices: add ``<price column>_relative`` for each exogenous
@@ -58,19 +67,35 @@ class FeatureSpec:
     rolling_lags: tuple[int, ...] = (1, 7)
     date_features: tuple[str, ...] = ("dayofweek", "month", "dayofyear")
     holiday_features: bool = True
+    holiday_country: str = "US"
+    holiday_subdivision: str | None = None
+    static: tuple[str, ...] | None = None
+    observed_only: tuple[tuple[str, float], ...] | None = None
     exogenous: tuple[str, ...] | None = None
     relative_prices: bool = True
     price_changes: bool = False
 
     def resolved(self, panel: pd.DataFrame) -> FeatureSpec:
-        """This spec with ``exogenous`` fixed to columns of ``panel``; unknown names are refused."""
-        available = exogenous_columns(panel)
-        if self.exogenous is None:
-            return replace(self, exogenous=tuple(available))
-        unknown = [c for c in self.exogenous if c not in available]
-        if unknown:
+        """This spec with ``static``, ``observed_only`` and ``exogenous`` fixed to columns of ``panel``;
+        unknown names are refused."""
+        static = self.static if self.static is not None else tuple(c for c in STATIC_COLUMNS if c in panel.columns)
+        if missing := [c for c in static if c not in panel.columns]:
+            raise ValueError(f"static columns not in the panel: {', '.join(missing)}")
+        available = exogenous_columns(panel, static)
+        exogenous = tuple(available) if self.exogenous is None else self.exogenous
+        if unknown := [c for c in exogenous if c not in available]:
             raise ValueError(f"exogenous columns not in the panel: {', '.join(unknown)}")
-        return self
+        observed = self.observed_only
+        if observed is None:
+            observed = tuple((c, v) for c, v in OBSERVED_ONLY_COLUMNS.items() if c in exogenous)
+        if unread := [c for c, _ in observed if c not in exogenous]:
+            raise ValueError(f"observed-only columns that are not exogenous columns of the panel: {', '.join(unread)}")
+        return replace(self, static=static, observed_only=observed, exogenous=exogenous)
+
+    @property
+    def assumed_values(self) -> dict[str, float]:
+        """Each observed-only column and the value a forecast assumes for it (resolved specs)."""
+        return dict(self.observed_only or ())
 
     @property
     def price_columns(self) -> tuple[str, ...]:
@@ -97,7 +122,7 @@ class FeatureSpec:
         lag_transforms = {lag: [RollingMean(window_size=w) for w in self.rolling_windows] for lag in self.rolling_lags}
         date_features: list = list(self.date_features)
         if self.holiday_features:
-            date_features += [is_holiday, is_pre_holiday]
+            date_features += [HolidayFlag(self.holiday_country, self.holiday_subdivision, shift) for shift in (0, 1)]
         return {"lags": list(self.lags), "lag_transforms": lag_transforms, "date_features": date_features}
 
 
@@ -112,7 +137,10 @@ def infer_frequency(panel: pd.DataFrame) -> str:
         raise ValueError(f"unsupported frequency: one step is {step.iloc[0]}") from None
 
 
-def static_columns(panel: pd.DataFrame) -> list[str]:
+def static_columns(panel: pd.DataFrame, spec: FeatureSpec | None = None) -> list[str]:
+    """The static attributes a resolved ``spec`` names, or the standard ones found in the panel."""
+    if spec is not None and spec.static is not None:
+        return list(spec.static)
     return [c for c in STATIC_COLUMNS if c in panel.columns]
 
 
@@ -157,9 +185,10 @@ def training_frame(
         references: ``price_references`` fixed at fit; needed when the spec has price columns.
     """
     ordered = panel.sort_values(["unique_id", "ds"], ignore_index=True)
-    frame = ordered[["unique_id", "ds", "y", *static_columns(panel)]].copy()
-    for column in static_columns(panel):
-        frame[column] = frame[column].astype("category")
+    statics = static_columns(panel, spec)
+    frame = ordered[["unique_id", "ds", "y", *statics]].copy()
+    for column in statics:
+        frame[column] = frame[column].astype(str).astype("category")
     if spec is not None:
         references = references if references is not None else price_references(panel, spec)
         frame = _with_exogenous(frame, ordered, spec, references, continues_training=False)

@@ -3,9 +3,10 @@
 A panel is long format: ``unique_id`` (non-empty string), ``ds`` (date), ``y``
 (float >= 0), one row per series per period at one regular frequency, gaps
 explicit. Besides these, a column is either a **static attribute** of the
-series (``STATIC_COLUMNS``: text, one value per series) or a **known-future
-exogenous** value (any other column: numbers, empty where unknown, e.g. a
-price before the item was listed). ``price`` >= 0 and ``promo`` in {0, 1} are
+series (text, one value per series: ``STATIC_COLUMNS`` unless the dataset's
+``dataset.yaml`` declares others, ``features.schema``) or an **exogenous**
+value (numbers, empty where unknown, e.g. a price before the item was listed):
+known in advance, or observed only afterwards. ``price`` >= 0 and ``promo`` in {0, 1} are
 checked when present. Forecasts need the exogenous values of the forecast
 periods too (``models.base.Forecaster.predict``).
 
@@ -29,6 +30,7 @@ file row (1-based, header = row 1) and column it was found at.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,12 +108,12 @@ _TYPED_SCHEMA = pa.DataFrameSchema(
 )
 
 
-def exogenous_columns(panel: pd.DataFrame) -> list[str]:
-    """The known-future exogenous columns of a panel: all but the required and static ones."""
-    return [c for c in panel.columns if c not in REQUIRED_COLUMNS and c not in STATIC_COLUMNS]
+def exogenous_columns(panel: pd.DataFrame, static: Sequence[str] = STATIC_COLUMNS) -> list[str]:
+    """The exogenous columns of a panel: all but the required and the ``static`` ones."""
+    return [c for c in panel.columns if c not in REQUIRED_COLUMNS and c not in static]
 
 
-def _parse_problems(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[Problem]]:
+def _parse_problems(raw: pd.DataFrame, source: str, static: Sequence[str]) -> tuple[pd.DataFrame, list[Problem]]:
     """Parse text columns to their types, reporting values that do not parse."""
     problems: list[Problem] = []
     typed = raw.copy()
@@ -129,7 +131,7 @@ def _parse_problems(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[
         Problem(source, _row(i), "ds", "missing date" if text_ds[i] == "" else f"not a date: {text_ds[i]!r}")
         for i in raw.index[bad]
     ]
-    for column in dict.fromkeys([*NUMERIC_COLUMNS, *exogenous_columns(raw)]):
+    for column in dict.fromkeys([*(c for c in NUMERIC_COLUMNS if c not in static), *exogenous_columns(raw, static)]):
         if column not in raw:
             continue
         text = raw[column].astype(str).str.strip()
@@ -144,12 +146,13 @@ def _parse_problems(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[
         hint = (
             ""
             if column in NUMERIC_COLUMNS
-            else f" (exogenous columns are numeric; static attributes are {', '.join(STATIC_COLUMNS)})"
+            else " (exogenous columns are numeric; a text attribute of the series is static: "
+            "declare it in dataset.yaml, e.g. 'columns: {" + column + ": static}')"
         )
         problems += [
             Problem(source, _row(i), column, f"not a number: {text[i]!r}{hint}") for i in raw.index[not_numeric]
         ]
-    for column in (c for c in STATIC_COLUMNS if c in raw):
+    for column in (c for c in static if c in raw):
         typed[column] = raw[column].astype(str).str.strip()
         values = typed.groupby("unique_id", sort=False)[column].transform("first")
         varying = typed[column].ne(values)
@@ -231,14 +234,14 @@ def _alignment_problems(typed: pd.DataFrame, source: str) -> list[Problem]:
     ]
 
 
-def _check(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+def _check(raw: pd.DataFrame, source: str, static: Sequence[str]) -> tuple[pd.DataFrame | None, list[Problem]]:
     """The typed panel (None when the columns are missing) and every problem, sorted by row."""
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
         return None, [Problem(source, 1, c, "missing required column") for c in missing]
     if raw.empty:
         return None, [Problem(source, None, None, "no data rows")]
-    typed, problems = _parse_problems(raw, source)
+    typed, problems = _parse_problems(raw, source, static)
     problems += _contract_problems(typed, source)
     problems += _frequency_problems(typed, source)
     problems += _alignment_problems(typed, source)
@@ -246,26 +249,28 @@ def _check(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame | None, list[Pr
     return typed, sorted(unique.values(), key=lambda p: (p.row or 0, p.column or "", p.message))
 
 
-def validate_panel(raw: pd.DataFrame, source: str = "<panel>") -> list[Problem]:
+def validate_panel(raw: pd.DataFrame, source: str = "<panel>", static: Sequence[str] = STATIC_COLUMNS) -> list[Problem]:
     """All contract problems of a panel read as text (``dtype=str``).
 
     Args:
         raw: the file's rows as strings, in file order, with a default RangeIndex.
         source: name used in every problem (usually the file path).
+        static: the columns that are static attributes (text); every other one but the
+            required ones is numeric (``features.schema`` declares them per dataset).
 
     Returns:
         Problems sorted by row; empty when the panel meets the contract.
     """
-    return _check(raw, source)[1]
+    return _check(raw, source, static)[1]
 
 
-def parse_panel(raw: pd.DataFrame, source: str = "<panel>") -> pd.DataFrame:
-    """Validate and return the typed panel sorted by ``unique_id, ds``.
+def parse_panel(raw: pd.DataFrame, source: str = "<panel>", static: Sequence[str] = STATIC_COLUMNS) -> pd.DataFrame:
+    """Validate and return the typed panel sorted by ``unique_id, ds`` (``static`` as in ``validate_panel``).
 
     Raises:
         PanelError: with every problem, when the panel breaks the contract.
     """
-    typed, problems = _check(raw, source)
+    typed, problems = _check(raw, source, static)
     if problems:
         raise PanelError(problems)
     return typed.sort_values(["unique_id", "ds"], ignore_index=True)

@@ -132,6 +132,11 @@ class Forecaster(BaseEstimator, ABC):
         """Known-future columns ``predict`` needs values of; none unless a subclass uses them."""
         return ()
 
+    @property
+    def observed_only_(self) -> dict[str, float]:
+        """Those of ``exogenous_`` known only after their period, with the value a forecast assumes."""
+        return {}
+
     def forecast_periods(self, horizon: int) -> pd.DatetimeIndex:
         """The ``horizon`` periods after the end of the training panel."""
         return pd.date_range(self.last_ds_, periods=horizon + 1, freq=self.freq_)[1:]
@@ -141,7 +146,9 @@ class Forecaster(BaseEstimator, ABC):
         ``future`` argument of ``predict`` as it could have been written before those periods:
         ``unique_id, ds`` and ``exogenous_``, observed-only columns (a stockout) at the value a
         forecast assumes (``models.future.as_forecast_time``); None when it reads none."""
-        return as_forecast_time(rows[["unique_id", "ds", *self.exogenous_]]) if self.exogenous_ else None
+        if not self.exogenous_:
+            return None
+        return as_forecast_time(rows[["unique_id", "ds", *self.exogenous_]], self.observed_only_)
 
     def baseline_future(self, horizon: int, ids: list[str] | None = None) -> pd.DataFrame:
         """A scenario for the known-future columns when the caller has none: each series'
@@ -204,7 +211,7 @@ class Forecaster(BaseEstimator, ABC):
         if cold.any():
             self.cold_start_ = self._cold_start_forecaster().fit(panel[cold], freq=self.freq_)
         (engine or type(self)._fit)(self, panel[~cold])
-        self.usual_exogenous_ = usual_values(panel, self.exogenous_)
+        self.usual_exogenous_ = usual_values(panel, self.exogenous_, assumed=self.observed_only_)
         self.series_ids_ = sorted(panel["unique_id"].astype(str).unique())
         self.last_ds_ = pd.Timestamp(panel["ds"].max())
         self.recent_history_ = recent_history(panel, self.freq_)

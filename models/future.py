@@ -10,12 +10,12 @@ scenario, ``baseline_future`` repeats each series' usual recent value
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from features.validation import AVAILABILITY_COLUMN, OBSERVED_ONLY_COLUMNS
+from features.validation import OBSERVED_ONLY_COLUMNS
 
 __all__ = [
     "FutureValuesError",
@@ -29,8 +29,6 @@ __all__ = [
 ]
 
 _KEYS = ["unique_id", "ds"]
-# Availability is the exception to "as lately": a forecast is of demand, so items are assumed in stock.
-_IN_STOCK = OBSERVED_ONLY_COLUMNS[AVAILABILITY_COLUMN]
 
 
 class FutureValuesError(ValueError):
@@ -133,9 +131,12 @@ def check_complete(future: pd.DataFrame, needed: Sequence[str], periods: pd.Date
             raise FutureValuesError(f"missing value for series {str(first['unique_id'])!r}{moment}", column)
 
 
-def usual_values(panel: pd.DataFrame, columns: Sequence[str], periods: int = 28) -> pd.DataFrame:
+def usual_values(
+    panel: pd.DataFrame, columns: Sequence[str], periods: int = 28, assumed: Mapping[str, float] | None = None
+) -> pd.DataFrame:
     """Per series (index ``unique_id``), each column's most frequent value over its last
-    ``periods`` rows, the smallest on ties; ``in_stock`` is always 1."""
+    ``periods`` rows, the smallest on ties; an observed-only column always takes its assumed
+    value (``assumed``, default ``OBSERVED_ONLY_COLUMNS``: ``in_stock`` is 1)."""
     ids = pd.Index(sorted(panel["unique_id"].astype(str).unique()), name="unique_id")
     if not columns:
         return pd.DataFrame(index=ids)
@@ -143,8 +144,9 @@ def usual_values(panel: pd.DataFrame, columns: Sequence[str], periods: int = 28)
     usual = recent.groupby(recent["unique_id"].astype(str))[list(columns)].agg(
         lambda values: values.mode().min() if values.notna().any() else float("nan")
     )
-    if AVAILABILITY_COLUMN in usual.columns:
-        usual[AVAILABILITY_COLUMN] = _IN_STOCK
+    for column, value in (OBSERVED_ONLY_COLUMNS if assumed is None else assumed).items():
+        if column in usual.columns:
+            usual[column] = value
     return usual.rename_axis("unique_id")
 
 
@@ -156,8 +158,9 @@ def baseline_future(ids: Sequence[str], periods: pd.DatetimeIndex | pd.MultiInde
     return periods.to_frame(index=False).join(usual, on="unique_id")
 
 
-def as_forecast_time(rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` with each observed-only column (``OBSERVED_ONLY_COLUMNS``) set to the value a forecast
-    assumes for it: what the model could have been told before those periods happened."""
-    assumed = {column: value for column, value in OBSERVED_ONLY_COLUMNS.items() if column in rows.columns}
-    return rows.assign(**assumed) if assumed else rows
+def as_forecast_time(rows: pd.DataFrame, assumed: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """``rows`` with each observed-only column (``assumed``, default ``OBSERVED_ONLY_COLUMNS``) set to
+    the value a forecast assumes for it: what the model could have been told before those periods."""
+    values = OBSERVED_ONLY_COLUMNS if assumed is None else assumed
+    present = {column: value for column, value in values.items() if column in rows.columns}
+    return rows.assign(**present) if present else rows

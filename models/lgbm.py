@@ -14,7 +14,6 @@ from mlforecast import MLForecast
 from pandas.tseries.frequencies import to_offset
 
 from features.pipeline import FeatureSpec, future_frame, price_references, static_columns, training_frame
-from features.validation import OBSERVED_ONLY_COLUMNS
 from models.base import Forecaster, forecast_frame, interval_quantiles
 from models.baselines import cold_start_fallback
 from models.calibration import ScaledConformal, shared_level_error
@@ -129,6 +128,10 @@ class LightGBMForecaster(Forecaster):
     def exogenous_(self) -> tuple[str, ...]:
         return self.features_.exogenous or ()
 
+    @property
+    def observed_only_(self) -> dict[str, float]:
+        return self.features_.assumed_values
+
     def _calibration_errors(self, frame: pd.DataFrame, statics: list[str]) -> pd.DataFrame:
         # Out-of-sample errors of a model fit before the windows, each window
         # forecast from the true history before it, as at serving time.
@@ -147,12 +150,12 @@ class LightGBMForecaster(Forecaster):
         stockout) at the value a forecast assumes from the first window on. The model is fit once,
         before the windows (``refit=False``), and exogenous values enter only at their own period,
         so the realised values reach neither that fit nor any window's forecast."""
-        columns = [column for column in OBSERVED_ONLY_COLUMNS if column in frame.columns]
-        if not columns:
+        assumed = self.features_.assumed_values
+        if not assumed:
             return frame
         later = frame["ds"] > frame["ds"].max() - to_offset(self.freq_) * (windows * self.horizon)
         calibration = frame.copy()
-        calibration.loc[later, columns] = as_forecast_time(frame.loc[later, columns])
+        calibration.loc[later, list(assumed)] = as_forecast_time(frame.loc[later, list(assumed)], assumed)
         return calibration
 
     def _max_horizon_models(self) -> int | None:
@@ -162,7 +165,7 @@ class LightGBMForecaster(Forecaster):
         """Resolve the features on ``panel``; returns the training frame and its static columns."""
         self.features_ = (self.features or FeatureSpec.for_frequency(self.freq_)).resolved(panel)
         self.price_references_ = price_references(panel, self.features_)
-        return training_frame(panel, self.features_, self.price_references_), static_columns(panel)
+        return training_frame(panel, self.features_, self.price_references_), static_columns(panel, self.features_)
 
     def _fit(self, panel: pd.DataFrame) -> None:
         frame, statics = self._prepare(panel)

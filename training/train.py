@@ -27,6 +27,7 @@ from mlflow.types.schema import ColSpec, Schema
 
 import features
 import models
+from features.pipeline import FeatureSpec
 from models.base import Forecaster
 from models.baselines import weekly_seasonal_naive
 from models.lgbm import LightGBMForecaster
@@ -72,6 +73,7 @@ class TrainConfig:
     """
 
     horizon: int | None = None
+    features: FeatureSpec | None = None
     n_estimators: int | None = None
     learning_rate: float | None = None
     num_leaves: int | None = None

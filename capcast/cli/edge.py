@@ -17,6 +17,7 @@ __all__ = [
     "MAX_HORIZON",
     "fail",
     "file_field_line",
+    "load_dataset_or_fail",
     "load_inventory_config_or_fail",
     "load_panel_or_fail",
     "load_site_or_fail",
@@ -84,11 +85,18 @@ def read_yaml_models_or_fail(path: Path, kind):
 
 def load_panel_or_fail(path: Path) -> pd.DataFrame:
     """A panel that passed the data contract, or one line per problem (file, row, column)."""
+    return load_dataset_or_fail(path)[0]
+
+
+def load_dataset_or_fail(path: Path):
+    """The panel and its ``dataset.yaml`` (``features.schema``), or one line per problem of either."""
     from features.io import load_panel
+    from features.schema import load_schema
     from features.validation import PanelError
 
     try:
-        return load_panel(path)
+        schema = load_schema(path)
+        return load_panel(path, schema), schema
     except PanelError as error:
         fail([str(p) for p in error.problems])
 

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from capcast.cli.edge import HORIZON_UNITS, MAX_HORIZON, fail, load_panel_or_fail
+from capcast.cli.edge import HORIZON_UNITS, MAX_HORIZON, fail, load_dataset_or_fail, load_panel_or_fail
 from capcast.cli.progress import JobLog
 from capcast.settings import Settings
 
@@ -93,18 +93,21 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
-def _train_config(horizon, n_estimators, threads, levels):
+def _train_config(horizon, n_estimators, threads, levels, features=None):
     from training.train import TrainConfig
 
-    config = TrainConfig(horizon=horizon, n_estimators=n_estimators, num_threads=threads)
+    config = TrainConfig(horizon=horizon, features=features, n_estimators=n_estimators, num_threads=threads)
     return replace(config, levels=tuple(sorted(set(levels)))) if levels else config
 
 
 def _run_training(data: Path, config, origins: int, dask: str | None, log: JobLog):
+    """Train on ``data`` with the features its ``dataset.yaml`` declares (column roles, holidays)."""
     from training.engine import fitting
     from training.train import train as run_training
 
-    panel = load_panel_or_fail(data)
+    panel, schema = load_dataset_or_fail(data)
+    with job_errors(log, str(data)):
+        config = replace(config, features=schema.feature_spec(panel))
     _stop_on_sigterm()
     with job_errors(log, "--dask"), fitting(dask) as fit, job_errors(log, str(data)):
         return run_training(
@@ -239,8 +242,12 @@ def backtest(
     from training.backtest import pooled_per_cycle, rolling_origin_backtest
     from training.train import TrainConfig, candidates
 
-    panel = load_panel_or_fail(data)
-    config = TrainConfig(horizon=horizon, n_estimators=n_estimators, num_threads=threads)
+    panel, schema = load_dataset_or_fail(data)
+    try:
+        features = schema.feature_spec(panel)
+    except ValueError as error:
+        fail(f"{data}: {error}")
+    config = TrainConfig(horizon=horizon, features=features, n_estimators=n_estimators, num_threads=threads)
     horizon = config.forecaster().horizon  # each origin forecasts as far as the model does
     try:
         reports = {

@@ -1,0 +1,165 @@
+"""A dataset's description of itself, in ``dataset.yaml`` beside its data: what each column is, and
+whose public holidays its calendar follows.
+
+```yaml
+holidays: {country: DE, subdivision: BY}   # or "holidays: none"
+columns:
+  store_type: static          # text attribute of the series, constant over time: a categorical
+  temperature: ignore         # not read at all
+  promo: known_future         # known before the period: given with each forecast
+  in_stock: {role: observed_only, assume: 1}   # known only afterwards; forecasts assume 1
+```
+
+Without the file, or for a column it does not name, the roles are guessed: the
+standard attribute names (``STATIC_COLUMNS``) are static, ``in_stock`` is observed
+only (assumed 1), every other column is known in advance; the holidays are the
+United States'. An observed-only column needs the value a forecast assumes for
+it, since nobody knows it in advance; without one it can only be ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from enum import StrEnum
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from features.calendar import check_calendar
+from features.pipeline import FeatureSpec, infer_frequency
+from features.validation import OBSERVED_ONLY_COLUMNS, REQUIRED_COLUMNS, STATIC_COLUMNS, PanelError, Problem
+
+__all__ = ["SCHEMA_FILE", "DatasetSchema", "HolidayCalendar", "Role", "load_schema", "schema_path"]
+
+SCHEMA_FILE = "dataset.yaml"
+
+
+class Role(StrEnum):
+    STATIC = "static"
+    KNOWN_FUTURE = "known_future"
+    OBSERVED_ONLY = "observed_only"
+    IGNORE = "ignore"
+
+
+class ColumnRole(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Role
+    assume: float | None = Field(default=None, description="observed-only: the value a forecast assumes")
+
+    @model_validator(mode="after")
+    def _assumed_when_observed_only(self) -> ColumnRole:
+        if self.role is Role.OBSERVED_ONLY and self.assume is None:
+            raise ValueError("an observed-only column needs 'assume': the value a forecast takes for it")
+        if self.role is not Role.OBSERVED_ONLY and self.assume is not None:
+            raise ValueError("'assume' is for observed-only columns")
+        return self
+
+
+class HolidayCalendar(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    country: str
+    subdivision: str | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> HolidayCalendar:
+        check_calendar(self.country, self.subdivision)
+        return self
+
+
+class DatasetSchema(BaseModel):
+    """Column roles and the holiday calendar of one dataset (``dataset.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    holidays: HolidayCalendar | None = HolidayCalendar(country="US")
+    columns: dict[str, ColumnRole] = {}
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _none(cls, value):
+        return None if value in ("none", "None") else value
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _short_form(cls, value):
+        """``column: static`` is short for ``column: {role: static}``; observed_only alone takes a
+        standard column's known assumption (``in_stock``: 1)."""
+        if not isinstance(value, dict):
+            return value
+        written = {}
+        for column, role in value.items():
+            if isinstance(role, str):
+                role = {"role": role}
+                if role["role"] == Role.OBSERVED_ONLY and column in OBSERVED_ONLY_COLUMNS:
+                    role["assume"] = OBSERVED_ONLY_COLUMNS[column]
+            written[column] = role
+        return written
+
+    @field_validator("columns")
+    @classmethod
+    def _not_required(cls, value: dict[str, ColumnRole]) -> dict[str, ColumnRole]:
+        if named := [c for c in value if c in REQUIRED_COLUMNS]:
+            raise ValueError(f"{', '.join(named)} always mean series, period and demand: they take no role")
+        return value
+
+    def role(self, column: str) -> ColumnRole:
+        """The declared role of ``column``, or the guess (see the module docstring)."""
+        if column in self.columns:
+            return self.columns[column]
+        if column in STATIC_COLUMNS:
+            return ColumnRole(role=Role.STATIC)
+        if column in OBSERVED_ONLY_COLUMNS:
+            return ColumnRole(role=Role.OBSERVED_ONLY, assume=OBSERVED_ONLY_COLUMNS[column])
+        return ColumnRole(role=Role.KNOWN_FUTURE)
+
+    def columns_with(self, role: Role, columns: list[str]) -> list[str]:
+        return [c for c in columns if c not in REQUIRED_COLUMNS and self.role(c).role is role]
+
+    def feature_spec(self, panel: pd.DataFrame) -> FeatureSpec:
+        """The standard features for the panel's frequency with this dataset's static, observed-only
+        and exogenous columns and holiday calendar."""
+        base = FeatureSpec.for_frequency(infer_frequency(panel))
+        columns = list(panel.columns)
+        static = self.columns_with(Role.STATIC, columns)
+        observed = [(c, float(self.role(c).assume)) for c in self.columns_with(Role.OBSERVED_ONLY, columns)]
+        exogenous = self.columns_with(Role.KNOWN_FUTURE, columns) + [c for c, _ in observed]
+        calendar = {"holiday_features": False}
+        if self.holidays is not None:
+            calendar = {
+                "holiday_features": True,
+                "holiday_country": self.holidays.country,
+                "holiday_subdivision": self.holidays.subdivision,
+            }
+        return replace(
+            base, static=tuple(static), observed_only=tuple(observed), exogenous=tuple(exogenous), **calendar
+        )
+
+
+def schema_path(data: Path) -> Path:
+    """``dataset.yaml`` in the data directory, or beside the panel file."""
+    return (data if data.is_dir() else data.parent) / SCHEMA_FILE
+
+
+def load_schema(data: Path) -> DatasetSchema:
+    """The schema beside ``data``; the guesses when there is none.
+
+    Raises:
+        PanelError: naming the file and the field of each problem.
+    """
+    path = schema_path(data)
+    if not path.exists():
+        return DatasetSchema()
+    try:
+        return DatasetSchema.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except ValidationError as error:
+        problems = [
+            Problem(str(path), None, ".".join(str(p) for p in e["loc"]) or None, e["msg"].removeprefix("Value error, "))
+            for e in error.errors()
+        ]
+        raise PanelError(problems) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise PanelError([Problem(str(path), None, None, f"not valid YAML: {str(error).splitlines()[0]}")]) from None
