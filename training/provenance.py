@@ -25,6 +25,7 @@ RUNTIME_PACKAGES = (
     "numpy",
     "scikit-learn",
     "statsforecast",
+    "holidays",
 )
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
