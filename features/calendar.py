@@ -44,22 +44,36 @@ def _public_holidays(country: str, subdivision: str | None, year: int) -> frozen
 @dataclass(frozen=True)
 class HolidayFlag:
     """1 on a public holiday of ``country`` (and ``subdivision``) ``shift_days`` after the date, else 0:
-    ``shift_days=1`` flags the day before a holiday (a stock-up day). ``__name__`` names the feature."""
+    ``shift_days=1`` flags the day before a holiday (a stock-up day). With ``period`` a weekly or
+    monthly pandas alias (``W-SAT``, ``MS``), the number of holidays in the period the date names
+    (``features.frequency``). ``__name__`` names the feature."""
 
     country: str
     subdivision: str | None = None
     shift_days: int = 0
+    period: str | None = None
 
     @property
     def __name__(self) -> str:  # mlforecast names a callable date feature by it
+        if self.period is not None:
+            return "holidays_in_period"
         return {0: "is_holiday", 1: "is_pre_holiday"}.get(self.shift_days, f"is_holiday_in_{self.shift_days}d")
+
+    def _days(self, years) -> np.ndarray:
+        days = set().union(*(_public_holidays(self.country, self.subdivision, int(y)) for y in years))
+        return np.sort(pd.DatetimeIndex(sorted(days)).to_numpy())
 
     def __call__(self, dates: pd.DatetimeIndex) -> np.ndarray:
         dates = pd.DatetimeIndex(dates).normalize() + pd.Timedelta(days=self.shift_days)
         if len(dates) == 0:
             return np.zeros(0, dtype=np.int8)
-        days = set().union(*(_public_holidays(self.country, self.subdivision, y) for y in np.unique(dates.year)))
-        return np.asarray(pd.Index(dates.date).isin(days), dtype=np.int8)
+        if self.period is None:
+            return np.asarray(dates.isin(self._days(np.unique(dates.year))), dtype=np.int8)
+        periods = dates.to_period("M" if self.period in ("MS", "ME") else self.period)
+        first, last = periods.start_time, periods.end_time.normalize()
+        holidays = self._days(range(first.year.min(), last.year.max() + 1))
+        inside = np.searchsorted(holidays, last.to_numpy(), side="right") - np.searchsorted(holidays, first.to_numpy())
+        return inside.astype(np.int8)
 
 
 def _thanksgiving(year: int) -> pd.Timestamp:

@@ -18,6 +18,7 @@ import pandas as pd
 from mlforecast.lag_transforms import RollingMean
 
 from features.calendar import HolidayFlag
+from features.frequency import frequency, frequency_of_dates
 from features.validation import OBSERVED_ONLY_COLUMNS, STATIC_COLUMNS, exogenous_columns
 
 __all__ = [
@@ -29,8 +30,6 @@ __all__ = [
     "static_columns",
     "training_frame",
 ]
-
-_FREQUENCIES = {pd.Timedelta(days=1): "D", pd.Timedelta(hours=1): "h"}
 
 
 @dataclass(frozen=True)
@@ -106,35 +105,47 @@ class FeatureSpec:
 
     @classmethod
     def for_frequency(cls, freq: str) -> FeatureSpec:
-        """Standard features for a frequency: daily data cycles weekly; hourly data cycles
-        daily and weekly, so its lags, windows and calendar are counted in hours."""
-        if freq == "h":
+        """Standard features for a frequency, counted in its periods: daily data cycles weekly and
+        yearly; hourly data daily and weekly; weekly and monthly data yearly."""
+        unit = frequency(freq).unit
+        if unit == "hour":
             return cls(
                 lags=(1, 2, 24, 48, 168),
                 rolling_windows=(24, 168),
                 rolling_lags=(1, 24),
                 date_features=("hour", "dayofweek", "month"),
             )
+        if unit == "week":
+            return cls(
+                lags=(1, 2, 3, 4, 52), rolling_windows=(4, 13), rolling_lags=(1,), date_features=("month", "dayofyear")
+            )
+        if unit == "month":
+            return cls(
+                lags=(1, 2, 3, 12), rolling_windows=(3, 12), rolling_lags=(1,), date_features=("month", "quarter")
+            )
         return cls()
 
-    def mlforecast_kwargs(self) -> dict:
-        """Keyword arguments for ``mlforecast.MLForecast`` implementing this spec."""
+    def mlforecast_kwargs(self, freq: str = "D") -> dict:
+        """Keyword arguments for ``mlforecast.MLForecast`` implementing this spec on data of ``freq``:
+        a day or an hour gets holiday and pre-holiday flags, a week or a month its count of holidays."""
         lag_transforms = {lag: [RollingMean(window_size=w) for w in self.rolling_windows] for lag in self.rolling_lags}
         date_features: list = list(self.date_features)
         if self.holiday_features:
-            date_features += [HolidayFlag(self.holiday_country, self.holiday_subdivision, shift) for shift in (0, 1)]
+            country, region = self.holiday_country, self.holiday_subdivision
+            if frequency(freq).spans_days:
+                date_features.append(HolidayFlag(country, region, period=freq))
+            else:
+                date_features += [HolidayFlag(country, region, shift) for shift in (0, 1)]
         return {"lags": list(self.lags), "lag_transforms": lag_transforms, "date_features": date_features}
 
 
 def infer_frequency(panel: pd.DataFrame) -> str:
-    """The pandas frequency alias of a validated panel ("D" daily, "h" hourly)."""
+    """The pandas frequency alias of a validated panel (``features.frequency``: ``h``, ``D``,
+    ``W-<day>``, ``MS`` or ``ME``)."""
     step = panel.groupby("unique_id", sort=False)["ds"].diff().mode()
     if step.empty:
         raise ValueError("cannot infer the frequency: every series has a single row")
-    try:
-        return _FREQUENCIES[step.iloc[0]]
-    except KeyError:
-        raise ValueError(f"unsupported frequency: one step is {step.iloc[0]}") from None
+    return frequency_of_dates(panel["ds"], step.iloc[0]).alias
 
 
 def static_columns(panel: pd.DataFrame, spec: FeatureSpec | None = None) -> list[str]:

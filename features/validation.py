@@ -36,6 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from pandas.tseries.frequencies import to_offset
+
+from features.frequency import UnsupportedFrequency, frequency_of_dates
 
 __all__ = [
     "OBSERVED_ONLY_COLUMNS",
@@ -194,21 +197,27 @@ def _describe(step: pd.Timedelta) -> str:
 
 
 def _frequency_problems(typed: pd.DataFrame, source: str) -> list[Problem]:
-    """Every series must advance by one common step (the panel's most common one)."""
+    """The panel's most common step must be an hour, a day, a week or a calendar month
+    (``features.frequency``), and every series must advance by exactly one period of it."""
     frame = typed.dropna(subset=["ds"]).drop_duplicates(["unique_id", "ds"])
     frame = frame.sort_values(["unique_id", "ds"])
     step = frame.groupby("unique_id", sort=False)["ds"].diff()
     if step.notna().sum() == 0:
         return []
-    expected = step.mode().iloc[0]
-    irregular = step.notna() & step.ne(expected)
+    try:
+        freq = frequency_of_dates(frame["ds"], step.mode().iloc[0])
+    except UnsupportedFrequency as error:
+        return [Problem(source, None, "ds", str(error))]
+    previous = frame.groupby("unique_id", sort=False)["ds"].shift(1)
+    expected = previous + to_offset(freq.alias) if freq.spans_days else previous + step.mode().iloc[0]
+    irregular = previous.notna() & frame["ds"].ne(expected)
     return [
         Problem(
             source,
             _row(i),
             "ds",
             f"irregular dates in series {frame.at[i, 'unique_id']!r}: {_describe(step[i])} after the"
-            f" previous row, expected every {_describe(expected)}",
+            f" previous row, expected one {freq.unit} ({freq.alias})",
         )
         for i in frame.index[irregular]
     ]

@@ -17,6 +17,7 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 from sklearn.base import BaseEstimator
 
+from features.frequency import frequency
 from features.pipeline import infer_frequency
 from models.future import (
     FutureValuesError,
@@ -29,7 +30,6 @@ from models.future import (
 from models.history import HistoryError, extend_history, forecast_index
 
 __all__ = [
-    "RECENT_PERIODS",
     "Forecaster",
     "FutureValuesError",
     "HistoryError",
@@ -42,14 +42,10 @@ __all__ = [
 ]
 
 
-# Periods of actual demand a fitted forecaster keeps to show before its forecast: eight weeks of
-# days, two weeks of hours.
-RECENT_PERIODS = {"D": 56, "h": 14 * 24}
-
-
 def recent_history(panel: pd.DataFrame, freq: str) -> pd.DataFrame:
-    """Actual demand of the panel's last ``RECENT_PERIODS`` periods: ``unique_id, ds, y``, sorted."""
-    first = panel["ds"].max() - to_offset(freq) * (RECENT_PERIODS.get(freq, 56) - 1)
+    """Actual demand of the panel's last periods (``features.frequency``: eight weeks of days, two of
+    hours, half a year of weeks, two years of months): ``unique_id, ds, y``, sorted."""
+    first = panel["ds"].max() - to_offset(freq) * (frequency(freq).recent - 1)
     recent = panel.loc[panel["ds"] >= first, ["unique_id", "ds", "y"]]
     return recent.astype({"unique_id": str}).sort_values(["unique_id", "ds"], ignore_index=True)
 

@@ -16,16 +16,16 @@ from statsforecast import StatsForecast
 from statsforecast import models as sf
 from statsforecast.utils import ConformalIntervals
 
+from features.frequency import frequency
 from features.pipeline import infer_frequency
 from models.base import Forecaster, to_forecast_frame
 
 __all__ = [
     "LOCAL_METHODS",
-    "WEEKLY_SEASON",
     "LocalForecaster",
     "SeasonalNaive",
     "cold_start_fallback",
-    "weekly_seasonal_naive",
+    "seasonal_naive_for",
 ]
 
 # name -> (statsforecast model from (season_length, conformal intervals or None), has its own intervals)
@@ -128,10 +128,7 @@ def cold_start_fallback(levels: tuple[int, ...]) -> LocalForecaster:
     return LocalForecaster("historic_average", levels=levels)
 
 
-# The cycle a seasonal baseline repeats: a week of days, a week of hours.
-WEEKLY_SEASON = {"D": 7, "h": 168}
-
-
-def weekly_seasonal_naive(panel: pd.DataFrame, levels: tuple[int, ...]) -> SeasonalNaive:
-    """Seasonal naive repeating the last week, whatever the panel's frequency."""
-    return SeasonalNaive(season_length=WEEKLY_SEASON[infer_frequency(panel)], levels=levels)
+def seasonal_naive_for(panel: pd.DataFrame, levels: tuple[int, ...]) -> SeasonalNaive:
+    """Seasonal naive repeating the panel's main cycle (``features.frequency``): the last week of
+    daily or hourly data, the last year of weekly or monthly data."""
+    return SeasonalNaive(season_length=frequency(infer_frequency(panel)).season, levels=levels)

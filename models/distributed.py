@@ -143,7 +143,7 @@ def _distributed(
         models={_MODEL: dask_lgbm(**params)},
         freq=forecaster.freq_,
         engine=client,
-        **forecaster.features_.mlforecast_kwargs(),
+        **forecaster.features_.mlforecast_kwargs(forecaster.freq_),
     )
 
 

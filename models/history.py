@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
+from features.frequency import frequency, on_grid
 from models.future import period_text
 
 __all__ = ["HISTORY_COLUMNS", "HistoryError", "extend_history", "forecast_index"]
@@ -50,10 +51,9 @@ def _typed(history: pd.DataFrame, ids: Sequence[str], freq: str) -> pd.DataFrame
         raise HistoryError("not a date", "ds", int(bad.idxmax()))
     if ds.dt.tz is not None:
         raise HistoryError("must be local time without a UTC offset", "ds", 0)
-    if (off_grid := ds != ds.dt.floor(to_offset(freq))).any():
+    if (off_grid := ~on_grid(ds, freq)).any():
         row = int(off_grid.idxmax())
-        unit = "an hour" if freq == "h" else "a day"
-        raise HistoryError(f"{ds[row]} is not the start of {unit}, the model's period", "ds", row)
+        raise HistoryError(f"{ds[row]} is not {frequency(freq).grid}, the model's period", "ds", row)
     y = pd.to_numeric(rows["y"], errors="coerce")
     if (bad := y.isna() | np.isinf(y)).any():
         raise HistoryError("must be a finite number", "y", int(bad.idxmax()))

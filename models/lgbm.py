@@ -13,6 +13,7 @@ import pandas as pd
 from mlforecast import MLForecast
 from pandas.tseries.frequencies import to_offset
 
+from features.frequency import frequency
 from features.pipeline import FeatureSpec, future_frame, price_references, static_columns, training_frame
 from models.base import Forecaster, forecast_frame, interval_quantiles
 from models.baselines import cold_start_fallback
@@ -106,7 +107,8 @@ class LightGBMForecaster(Forecaster):
         )
 
     def _mlforecast(self) -> MLForecast:
-        return MLForecast(models={_MODEL: self._create_model()}, freq=self.freq_, **self.features_.mlforecast_kwargs())
+        kwargs = self.features_.mlforecast_kwargs(self.freq_)
+        return MLForecast(models={_MODEL: self._create_model()}, freq=self.freq_, **kwargs)
 
     def _calibration_windows(self, frame: pd.DataFrame) -> int:
         """As many windows as the longest series leaves room for after the longest lag."""
@@ -122,7 +124,7 @@ class LightGBMForecaster(Forecaster):
     def _min_history(self) -> int:
         if self.min_history is not None:
             return self.min_history
-        return 24 if self.freq_ == "h" else 7
+        return frequency(self.freq_).min_history
 
     @property
     def exogenous_(self) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features.frequency import frequency
 from features.validation import AVAILABILITY_COLUMN
 from models.base import Forecaster
 from models.metrics import (
@@ -98,7 +99,7 @@ def _stockout_scores(stockouts: pd.DataFrame, forecast: pd.DataFrame) -> dict[st
 
 def cutoff_text(cutoff: pd.Timestamp, freq: str) -> str:
     """A cut-off as ``capcast forecast`` writes ``ds``: hourly ones keep their hour."""
-    return cutoff.strftime("%Y-%m-%d %H:%M" if freq == "h" else "%Y-%m-%d")
+    return frequency(freq).text(cutoff)
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,9 @@ class BacktestReport:
 
 def pooled_per_cycle(by_step: pd.DataFrame, horizon: int, freq: str) -> tuple[pd.DataFrame, str]:
     """Per-step scores (``BacktestReport.by_step``) averaged over each cycle of the data's steps: a
-    day of hourly data, a week of daily data; the index names the steps. Returns (scores, cycle)."""
-    size, cycle = (24, "day") if freq == "h" else (7, "week")
+    day of hourly data, a week of daily data, four weeks, a quarter of months; the index names the
+    steps. Returns (scores, cycle)."""
+    size, cycle = frequency(freq).cycle
     pooled = by_step.groupby((by_step["step"] - 1) // size).mean().drop(columns="step")
     pooled.index = [f"{cycle} {g + 1} (steps {size * g + 1}-{min(size * g + size, horizon)})" for g in pooled.index]
     return pooled, cycle

@@ -29,7 +29,7 @@ import features
 import models
 from features.pipeline import FeatureSpec
 from models.base import Forecaster
-from models.baselines import weekly_seasonal_naive
+from models.baselines import seasonal_naive_for
 from models.lgbm import LightGBMForecaster
 from training import plots
 from training.backtest import BacktestReport, Folds
@@ -106,9 +106,10 @@ class TrainResult:
 
 def candidates(panel: pd.DataFrame, config: TrainConfig) -> dict[str, Callable[[], Forecaster]]:
     """What the training job and ``capcast backtest`` compare: the production forecaster
-    (``lgbm``) and the baseline it must beat (``seasonal_naive``: the last week, with the same bands)."""
+    (``lgbm``) and the baseline it must beat (``seasonal_naive``: the last cycle, a week of days or a
+    year of weeks, with the same bands)."""
     levels = config.forecaster().levels
-    return {"lgbm": config.forecaster, "seasonal_naive": lambda: weekly_seasonal_naive(panel, levels)}
+    return {"lgbm": config.forecaster, "seasonal_naive": lambda: seasonal_naive_for(panel, levels)}
 
 
 def _metrics(evaluations: dict[str, Evaluation]) -> dict[str, float]:

@@ -9,7 +9,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from features.generate import SampleConfig, generate_hourly_panel, generate_panel
-from models.baselines import SeasonalNaive, weekly_seasonal_naive
+from models.baselines import SeasonalNaive, seasonal_naive_for
 from training.backtest import rolling_origin_backtest
 from training.plots import coverage_by_step, error_by_step, feature_importance, forecast_bands
 
@@ -25,8 +25,8 @@ def panel() -> pd.DataFrame:
 def reports(panel):
     """Two candidates' rolling-origin backtests: bands 80 and 95%, and a 95% band only."""
     return {
-        "naive_80_95": rolling_origin_backtest(panel, lambda: weekly_seasonal_naive(panel, (80, 95)), 7, origins=2),
-        "naive_95": rolling_origin_backtest(panel, lambda: weekly_seasonal_naive(panel, (95,)), 7, origins=2),
+        "naive_80_95": rolling_origin_backtest(panel, lambda: seasonal_naive_for(panel, (80, 95)), 7, origins=2),
+        "naive_95": rolling_origin_backtest(panel, lambda: seasonal_naive_for(panel, (95,)), 7, origins=2),
     }
 
 
