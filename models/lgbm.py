@@ -115,9 +115,10 @@ class LightGBMForecaster(Forecaster):
         longest = int(frame.groupby("unique_id", observed=True).size().max())
         room = (longest - max(self.features_.lags) - self.horizon) // self.horizon
         if room < 1:
+            period, needed = frequency(self.freq_), max(self.features_.lags) + 2 * self.horizon
             raise ValueError(
-                f"the longest series has {longest} periods; calibrating a {self.horizon}-period horizon "
-                f"needs at least {max(self.features_.lags) + 2 * self.horizon}"
+                f"the longest series has {period.units(longest)}; calibrating a horizon of "
+                f"{period.units(self.horizon)} needs at least {period.units(needed)}"
             )
         return min(self.calibration_windows, room)
 

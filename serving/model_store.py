@@ -40,6 +40,12 @@ _NOT_THERE = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
 _REQUEST_COLUMNS = ("unique_id", "horizon")
 
 
+def _period_unit(freq: str) -> str:
+    """One period of the model's data in words (``features.frequency`` has the same, but this module
+    imports no ``features``)."""
+    return {"h": "hour", "D": "day", "MS": "month", "ME": "month"}.get(freq, "week" if freq.startswith("W-") else freq)
+
+
 class ModelNotFound(RuntimeError):
     """No model version answers to the configured name and alias."""
 
@@ -70,6 +76,7 @@ class ServedModel:
         # Versions trained before they kept their recent actuals show none.
         self._history = getattr(forecaster, "recent_history_", None)
         self.periods_are_hours = forecaster.freq_ == "h"
+        self.period_unit = _period_unit(forecaster.freq_)
         self._known = set(self.series_ids)
         # mlforecast's predict swaps state on the fitted object while it runs: one call at a time.
         self._predict_lock = threading.Lock()

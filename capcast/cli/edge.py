@@ -29,7 +29,7 @@ __all__ = [
 MAX_PROBLEMS_SHOWN = 50
 # Horizons count periods of the data: a year of hourly data bounds train and backtest alike.
 MAX_HORIZON = 24 * 366
-HORIZON_UNITS = "periods of the data (days, or hours for hourly data)"
+HORIZON_UNITS = "periods of the data (days, hours, weeks or months)"
 
 
 def fail(lines: list[str] | str, code: int = 1) -> NoReturn:

@@ -17,7 +17,7 @@ def forecast(
         int | None,
         typer.Option(
             min=1,
-            help="periods of the model's data ahead: days, or hours for hourly models "
+            help="periods of the model's data ahead: days, hours, weeks or months, as the model's data "
             "(default: the model's longest horizon)",
         ),
     ] = None,
@@ -65,7 +65,7 @@ def forecast(
 def _summary(model, frame, horizon: int, out: Path, future: Path | None) -> str:
     info = model.info
     # The model's own frequency, not the written ds: one hourly period at midnight would look daily.
-    periods = "hours" if model.periods_are_hours else "days"
+    periods = f"{model.period_unit}s"
     summary = (
         f"wrote {out}: {frame['unique_id'].nunique()} series x {horizon} {periods} from model version {info.version}"
         f" (family level error {info.family_level_error:g}, which `capcast plan` uses by default)"

@@ -83,7 +83,7 @@ def test_lightgbm_bands_cover_a_series_with_known_noise():
 def test_lightgbm_needs_room_for_one_calibration_window():
     days = pd.date_range("2024-01-01", periods=60, freq="D")
     panel = pd.DataFrame({"unique_id": "a", "ds": days, "y": np.arange(60, dtype=float) % 7})
-    with pytest.raises(ValueError, match="needs at least 84"):
+    with pytest.raises(ValueError, match="needs at least 84 days"):
         LightGBMForecaster(horizon=28, n_estimators=10, num_threads=1).fit(panel)
 
 
