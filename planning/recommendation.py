@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from planning.domain.buckets import daily_rows
 from planning.domain.demand import Demand, as_date, demand_from_forecast
 from planning.domain.locks import Lock
 from planning.domain.plan import DemandContext, FamilyActualDay, FamilyForecastDay, Plan
@@ -89,7 +90,8 @@ def recommend(
     history: Iterable[Mapping] = (),
     control: SolveControl | None = None,
 ) -> Plan:
-    """Plan ``site`` to cover the forecast ``rows`` as ``basis`` says, keeping the planner's ``locks``
+    """Plan ``site`` to cover the forecast ``rows`` (days, or weeks and months split into days:
+    ``planning.domain.buckets``) as ``basis`` says, keeping the planner's ``locks``
     (``settings``: the solver's defaults when None). The plan carries its ``DemandContext``: the
     family forecast with 80% and 95% bands and the family totals of ``history`` (actual rows
     ``unique_id, ds, y`` and ``family`` before the forecast starts).
@@ -101,7 +103,8 @@ def recommend(
         PlanningError: when the rules admit no plan or none was found in time.
         SolveCancelled: when ``control`` was cancelled.
     """
-    rows = list(rows)
+    rows = daily_rows(list(rows))
+    history = daily_rows(list(history), columns=("y",))
     demand = demand_for_forecast(rows, basis)
     plan = solve(site, demand, settings or SolverSettings(), locks=locks, replan=replan, control=control)
     return plan.model_copy(update={"context": demand_context(rows, basis, history)})

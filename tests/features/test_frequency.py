@@ -24,11 +24,21 @@ def _weekly(daily: pd.DataFrame, rule: str = "W-SAT") -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def daily(tmp_path_factory):
+def three_years(tmp_path_factory):
     """Three years of days: long enough for the weekly model's year-ago lag and its calibration."""
     out = tmp_path_factory.mktemp("three-years")
     write_sample(out, seed=11, config=SampleConfig(products=3, locations=2, days=3 * 365))
-    return load_panel(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def daily(three_years):
+    return load_panel(three_years)
+
+
+@pytest.fixture(scope="module")
+def weekly_site(three_years):
+    return three_years / "site.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +91,7 @@ def test_a_weekly_model_forecasts_weeks(weekly):
     assert (forecast.groupby("unique_id")["ds"].apply(list).map(lambda d: list(d) == list(expected))).all()
 
 
-def test_the_command_line_trains_and_forecasts_weeks(weekly, tmp_path, monkeypatch):
+def test_the_command_line_trains_forecasts_and_plans_weeks(weekly, weekly_site, tmp_path, monkeypatch):
     monkeypatch.setenv("CAPCAST_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("CAPCAST_MLFLOW_TRACKING_URI", raising=False)
     data = tmp_path / "weekly"
@@ -96,3 +106,22 @@ def test_the_command_line_trains_and_forecasts_weeks(weekly, tmp_path, monkeypat
     written = runner.invoke(app, ["forecast", "--out", str(tmp_path / "forecast.csv")])
     assert written.exit_code == 0 and " x 4 weeks from model version 1" in written.stdout
     assert pd.read_csv(tmp_path / "forecast.csv")["ds"].nunique() == 4
+    # The plan covers the four weeks day by day, from the day after the data's last week.
+    site, plan = weekly_site, tmp_path / "plan.json"
+    planned = runner.invoke(
+        app,
+        [
+            "plan",
+            "--forecast",
+            str(tmp_path / "forecast.csv"),
+            "--site",
+            str(site),
+            "--out",
+            str(plan),
+            "--time-limit",
+            "5",
+        ],
+    )
+    assert planned.exit_code == 0, planned.output + planned.stderr
+    first_day = (weekly["ds"].max() + pd.Timedelta(days=1)).date()
+    assert f"plan {first_day} +28 days" in planned.stdout
