@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from features.gaps import GapPolicy
 from features.generate import PANEL_FILE
 from features.schema import DatasetSchema, Role, load_schema
 from features.validation import PanelError, Problem, parse_panel
@@ -36,12 +37,14 @@ def read_raw(path: Path) -> pd.DataFrame:
         raise PanelError([Problem(source, None, None, f"cannot read file: {reason}")]) from None
 
 
-def load_panel(path: Path, schema: DatasetSchema | None = None) -> pd.DataFrame:
+def load_panel(path: Path, schema: DatasetSchema | None = None, gaps: GapPolicy | str | None = None) -> pd.DataFrame:
     """Read and validate a panel file (or a data directory holding ``sales.csv``) with the column roles
-    of ``schema`` (default: ``dataset.yaml`` beside it, ``features.schema``): ignored columns are
-    dropped, static ones read as text, the others as numbers."""
+    and gap policy of ``schema`` (default: ``dataset.yaml`` beside it, ``features.schema``): ignored
+    columns are dropped, static ones read as text, the others as numbers; ``gaps`` overrides the
+    schema's gap policy (``features.gaps``)."""
     schema = load_schema(path) if schema is None else schema
     path = resolve_panel_path(path)
     raw = read_raw(path)
     raw = raw.drop(columns=schema.columns_with(Role.IGNORE, list(raw.columns)))
-    return parse_panel(raw, str(path), static=schema.columns_with(Role.STATIC, list(raw.columns)))
+    policy = schema.gaps if gaps is None else GapPolicy(gaps)
+    return parse_panel(raw, str(path), static=schema.columns_with(Role.STATIC, list(raw.columns)), gaps=policy)

@@ -19,6 +19,7 @@ from mlforecast.lag_transforms import RollingMean
 
 from features.calendar import HolidayFlag
 from features.frequency import frequency, frequency_of_dates
+from features.gaps import fill_unobserved
 from features.validation import OBSERVED_ONLY_COLUMNS, STATIC_COLUMNS, exogenous_columns
 
 __all__ = [
@@ -188,7 +189,8 @@ def _with_exogenous(
 def training_frame(
     panel: pd.DataFrame, spec: FeatureSpec | None = None, references: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """The columns the models learn from, statics as categoricals, sorted by series and time.
+    """The columns the models learn from, statics as categoricals, sorted by series and time; unobserved
+    targets filled and weighted 0 (``features.gaps.fill_unobserved``).
 
     Args:
         panel: a validated panel.
@@ -203,7 +205,7 @@ def training_frame(
     if spec is not None:
         references = references if references is not None else price_references(panel, spec)
         frame = _with_exogenous(frame, ordered, spec, references, continues_training=False)
-    return frame
+    return fill_unobserved(frame)
 
 
 def future_frame(future: pd.DataFrame, spec: FeatureSpec, references: pd.DataFrame) -> pd.DataFrame:

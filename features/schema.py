@@ -3,6 +3,7 @@ whose public holidays its calendar follows.
 
 ```yaml
 holidays: {country: DE, subdivision: BY}   # or "holidays: none"
+gaps: missing                              # skipped periods: refuse (default), zero, missing, drop-before
 columns:
   store_type: static          # text attribute of the series, constant over time: a categorical
   temperature: ignore         # not read at all
@@ -28,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from features.calendar import check_calendar
+from features.gaps import GapPolicy
 from features.pipeline import FeatureSpec, infer_frequency
 from features.validation import OBSERVED_ONLY_COLUMNS, REQUIRED_COLUMNS, STATIC_COLUMNS, PanelError, Problem
 
@@ -77,6 +79,7 @@ class DatasetSchema(BaseModel):
 
     holidays: HolidayCalendar | None = HolidayCalendar(country="US")
     columns: dict[str, ColumnRole] = {}
+    gaps: GapPolicy = GapPolicy.REFUSE
 
     @field_validator("holidays", mode="before")
     @classmethod

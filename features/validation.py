@@ -36,9 +36,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandas.tseries.frequencies import to_offset
 
 from features.frequency import UnsupportedFrequency, frequency_of_dates
+from features.frequency import on_grid as on_frequency_grid
+from features.gaps import GapPolicy, apply_gap_policy, periods_between
 
 __all__ = [
     "OBSERVED_ONLY_COLUMNS",
@@ -196,9 +197,10 @@ def _describe(step: pd.Timedelta) -> str:
     return f"{hours:g} hours"
 
 
-def _frequency_problems(typed: pd.DataFrame, source: str) -> list[Problem]:
+def _frequency_problems(typed: pd.DataFrame, source: str, gaps: GapPolicy) -> list[Problem]:
     """The panel's most common step must be an hour, a day, a week or a calendar month
-    (``features.frequency``), and every series must advance by exactly one period of it."""
+    (``features.frequency``), and every series must advance by exactly one period of it, or by
+    whole periods when a gap policy says what the skipped ones are (``features.gaps``)."""
     frame = typed.dropna(subset=["ds"]).drop_duplicates(["unique_id", "ds"])
     frame = frame.sort_values(["unique_id", "ds"])
     step = frame.groupby("unique_id", sort=False)["ds"].diff()
@@ -209,18 +211,25 @@ def _frequency_problems(typed: pd.DataFrame, source: str) -> list[Problem]:
     except UnsupportedFrequency as error:
         return [Problem(source, None, "ds", str(error))]
     previous = frame.groupby("unique_id", sort=False)["ds"].shift(1)
-    expected = previous + to_offset(freq.alias) if freq.spans_days else previous + step.mode().iloc[0]
-    irregular = previous.notna() & frame["ds"].ne(expected)
-    return [
-        Problem(
-            source,
-            _row(i),
-            "ds",
-            f"irregular dates in series {frame.at[i, 'unique_id']!r}: {_describe(step[i])} after the"
-            f" previous row, expected one {freq.unit} ({freq.alias})",
-        )
-        for i in frame.index[irregular]
-    ]
+    periods = periods_between(previous, frame["ds"], freq, step.mode().iloc[0])
+    on_grid = on_frequency_grid(frame["ds"], freq.alias)
+    whole_gap = (periods > 1) & (periods % 1 == 0) & on_grid
+    irregular = previous.notna() & (periods != 1) & ~(whole_gap & (gaps is not GapPolicy.REFUSE))
+    problems = []
+    for i in frame.index[irregular]:
+        series = frame.at[i, "unique_id"]
+        if whole_gap[i]:
+            message = (
+                f"{freq.units(int(periods[i]) - 1)} missing in series {series!r} before this row: add them, or "
+                "say what they are with --gaps zero|missing|drop-before (or 'gaps:' in dataset.yaml)"
+            )
+        else:
+            message = (
+                f"irregular dates in series {series!r}: {_describe(step[i])} after the previous row, "
+                f"expected one {freq.unit} ({freq.alias})"
+            )
+        problems.append(Problem(source, _row(i), "ds", message))
+    return problems
 
 
 def _alignment_problems(typed: pd.DataFrame, source: str) -> list[Problem]:
@@ -243,7 +252,9 @@ def _alignment_problems(typed: pd.DataFrame, source: str) -> list[Problem]:
     ]
 
 
-def _check(raw: pd.DataFrame, source: str, static: Sequence[str]) -> tuple[pd.DataFrame | None, list[Problem]]:
+def _check(
+    raw: pd.DataFrame, source: str, static: Sequence[str], gaps: GapPolicy = GapPolicy.REFUSE
+) -> tuple[pd.DataFrame | None, list[Problem]]:
     """The typed panel (None when the columns are missing) and every problem, sorted by row."""
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
@@ -252,13 +263,18 @@ def _check(raw: pd.DataFrame, source: str, static: Sequence[str]) -> tuple[pd.Da
         return None, [Problem(source, None, None, "no data rows")]
     typed, problems = _parse_problems(raw, source, static)
     problems += _contract_problems(typed, source)
-    problems += _frequency_problems(typed, source)
+    problems += _frequency_problems(typed, source, gaps)
     problems += _alignment_problems(typed, source)
     unique = {(p.row, p.column, p.message): p for p in problems}
     return typed, sorted(unique.values(), key=lambda p: (p.row or 0, p.column or "", p.message))
 
 
-def validate_panel(raw: pd.DataFrame, source: str = "<panel>", static: Sequence[str] = STATIC_COLUMNS) -> list[Problem]:
+def validate_panel(
+    raw: pd.DataFrame,
+    source: str = "<panel>",
+    static: Sequence[str] = STATIC_COLUMNS,
+    gaps: GapPolicy = GapPolicy.REFUSE,
+) -> list[Problem]:
     """All contract problems of a panel read as text (``dtype=str``).
 
     Args:
@@ -266,20 +282,32 @@ def validate_panel(raw: pd.DataFrame, source: str = "<panel>", static: Sequence[
         source: name used in every problem (usually the file path).
         static: the columns that are static attributes (text); every other one but the
             required ones is numeric (``features.schema`` declares them per dataset).
+        gaps: what skipped periods are (``features.gaps``); refused by default.
 
     Returns:
         Problems sorted by row; empty when the panel meets the contract.
     """
-    return _check(raw, source, static)[1]
+    return _check(raw, source, static, gaps)[1]
 
 
-def parse_panel(raw: pd.DataFrame, source: str = "<panel>", static: Sequence[str] = STATIC_COLUMNS) -> pd.DataFrame:
-    """Validate and return the typed panel sorted by ``unique_id, ds`` (``static`` as in ``validate_panel``).
+def parse_panel(
+    raw: pd.DataFrame,
+    source: str = "<panel>",
+    static: Sequence[str] = STATIC_COLUMNS,
+    gaps: GapPolicy = GapPolicy.REFUSE,
+) -> pd.DataFrame:
+    """Validate and return the typed panel sorted by ``unique_id, ds`` (``static`` and ``gaps`` as in
+    ``validate_panel``), its gaps handled as ``gaps`` says.
 
     Raises:
         PanelError: with every problem, when the panel breaks the contract.
     """
-    typed, problems = _check(raw, source, static)
+    typed, problems = _check(raw, source, static, gaps)
     if problems:
         raise PanelError(problems)
-    return typed.sort_values(["unique_id", "ds"], ignore_index=True)
+    typed = typed.sort_values(["unique_id", "ds"], ignore_index=True)
+    steps = typed.groupby("unique_id", sort=False)["ds"].diff().mode()
+    if gaps is GapPolicy.REFUSE or steps.empty:
+        return typed
+    freq = frequency_of_dates(typed["ds"], steps.iloc[0])
+    return apply_gap_policy(typed, freq, gaps, [c for c in static if c in typed.columns])

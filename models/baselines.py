@@ -17,6 +17,7 @@ from statsforecast import models as sf
 from statsforecast.utils import ConformalIntervals
 
 from features.frequency import frequency
+from features.gaps import OBSERVED_WEIGHT, fill_unobserved
 from features.pipeline import infer_frequency
 from models.base import Forecaster, to_forecast_frame
 
@@ -81,7 +82,8 @@ class LocalForecaster(Forecaster):
         model = make(self.season_length, conformal)
         self.alias_ = model.alias
         self.sf_ = StatsForecast(models=[model], freq=self.freq_, n_jobs=1)
-        self.sf_.fit(panel[["unique_id", "ds", "y"]])
+        # statsforecast takes no empty targets: an unobserved period (a ``missing`` gap) repeats the last one.
+        self.sf_.fit(fill_unobserved(panel[["unique_id", "ds", "y"]]).drop(columns=OBSERVED_WEIGHT, errors="ignore"))
 
     def _min_history(self) -> int:
         # statsforecast's conformal intervals need two windows; seasonal methods one season and a period.

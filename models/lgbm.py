@@ -14,6 +14,7 @@ from mlforecast import MLForecast
 from pandas.tseries.frequencies import to_offset
 
 from features.frequency import frequency
+from features.gaps import OBSERVED_WEIGHT, fill_unobserved
 from features.pipeline import FeatureSpec, future_frame, price_references, static_columns, training_frame
 from models.base import Forecaster, forecast_frame, interval_quantiles
 from models.baselines import cold_start_fallback
@@ -139,14 +140,20 @@ class LightGBMForecaster(Forecaster):
         # Out-of-sample errors of a model fit before the windows, each window
         # forecast from the true history before it, as at serving time.
         windows = self._calibration_windows(frame)
-        return self._mlforecast().cross_validation(
+        errors = self._mlforecast().cross_validation(
             self._calibration_frame(frame, windows),
             n_windows=windows,
             h=self.horizon,
             refit=False,
             static_features=statics,
             max_horizon=self._max_horizon_models(),
+            weight_col=_weight_column(frame),
         )
+        if _weight_column(frame) is None:
+            return errors
+        # An unobserved period has no error: its "actual" is the filled value.
+        observed = frame.loc[frame[OBSERVED_WEIGHT] > 0, ["unique_id", "ds"]]
+        return errors.merge(observed.astype({"unique_id": errors["unique_id"].dtype}), on=["unique_id", "ds"])
 
     def _calibration_frame(self, frame: pd.DataFrame, windows: int) -> pd.DataFrame:
         """The training frame as the calibration windows must see it: observed-only columns (a
@@ -175,7 +182,13 @@ class LightGBMForecaster(Forecaster):
         with _young_series_expected():
             errors = self._calibration_errors(frame, statics)
             self.mlf_ = self._mlforecast()
-            self.mlf_.fit(frame, static_features=statics, cache_train_df=False, max_horizon=self._max_horizon_models())
+            self.mlf_.fit(
+                frame,
+                static_features=statics,
+                cache_train_df=False,
+                max_horizon=self._max_horizon_models(),
+                weight_col=_weight_column(frame),
+            )
         self._calibrate(errors, frame, statics)
 
     def _calibrate(self, errors: pd.DataFrame, frame: pd.DataFrame, statics: list[str]) -> None:
@@ -228,7 +241,7 @@ class LightGBMForecaster(Forecaster):
         # so ``history`` must reach back as far as the longest lag window: ``recent_history_`` does.
         exogenous = None if future is None else future_frame(future, self.features_, self.price_references_)
         statics = self.mlf_.ts.static_features_.set_index("unique_id")
-        frame = history.join(statics, on="unique_id")
+        frame = fill_unobserved(history.join(statics, on="unique_id")).drop(columns=OBSERVED_WEIGHT, errors="ignore")
         # The known-future columns of past periods are never read (each step takes its own from X_df),
         # but mlforecast builds the feature list from the frame's columns.
         for column in [] if exogenous is None else exogenous.columns.drop(["unique_id", "ds"]):
@@ -242,6 +255,11 @@ class LightGBMForecaster(Forecaster):
             self.mlf_.ts = fitted
         point = raw[_MODEL].to_numpy(dtype=float)
         return forecast_frame(raw, point, self.calibration_.apply(point))
+
+
+def _weight_column(frame: pd.DataFrame) -> str | None:
+    """The training frame's row weights, when it has unobserved periods (``features.gaps``)."""
+    return OBSERVED_WEIGHT if OBSERVED_WEIGHT in frame.columns else None
 
 
 @contextmanager

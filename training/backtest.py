@@ -75,7 +75,7 @@ def holdout_backtest(
         scored, stockouts = split_stockouts(test)
         scores[name] = {
             "wape": wape(scored, forecast),
-            "rmsse": mean_rmsse(scored, forecast, train),
+            "rmsse": mean_rmsse(scored, forecast, _observed(train)),
             **_band_scores(scored, forecast, widths=False),
             **_stockout_scores(stockouts, forecast),
         }
@@ -83,11 +83,18 @@ def holdout_backtest(
 
 
 def split_stockouts(actual: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows to score and the stockout rows (``in_stock`` = 0: censored demand), in that order."""
+    """The rows to score and the stockout rows (``in_stock`` = 0: censored demand), in that order;
+    unobserved periods (no ``y``: a ``missing`` gap) are in neither."""
+    actual = actual[actual["y"].notna()]
     if AVAILABILITY_COLUMN not in actual.columns:
         return actual, actual.iloc[:0]
     stockout = actual[AVAILABILITY_COLUMN].eq(0)
     return actual[~stockout], actual[stockout]
+
+
+def _observed(train: pd.DataFrame) -> pd.DataFrame:
+    """The history's observed periods: the scale of a scaled error skips unobserved ones."""
+    return train[train["y"].notna()]
 
 
 def _stockout_scores(stockouts: pd.DataFrame, forecast: pd.DataFrame) -> dict[str, float]:
@@ -203,8 +210,8 @@ def rolling_origin_backtest(
             {
                 "cutoff": cutoff_text(cutoff, model.freq_),
                 "wape": wape(in_stock, forecast),
-                "rmsse": mean_rmsse(in_stock, forecast, train),
-                "wrmsse": wrmsse(in_stock, forecast, train, _weights(train)),
+                "rmsse": mean_rmsse(in_stock, forecast, _observed(train)),
+                "wrmsse": wrmsse(in_stock, forecast, _observed(train), _weights(_observed(train))),
                 "bias": bias(in_stock, forecast),
                 **_band_scores(in_stock, forecast),
                 **_stockout_scores(stockouts, forecast),
@@ -216,7 +223,8 @@ def rolling_origin_backtest(
         joined["stockout"] = pd.MultiIndex.from_frame(joined[keys]).isin(pd.MultiIndex.from_frame(stockouts[keys]))
         scored.append(joined.assign(cutoff=cutoff))
     forecasts = pd.concat(scored, ignore_index=True)
-    return BacktestReport(pd.DataFrame(rows), _by_step(forecasts[~forecasts["stockout"]]), forecasts)
+    scored = forecasts[~forecasts["stockout"] & forecasts["y"].notna()]
+    return BacktestReport(pd.DataFrame(rows), _by_step(scored), forecasts)
 
 
 def _by_step(forecasts: pd.DataFrame) -> pd.DataFrame:

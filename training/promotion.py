@@ -175,7 +175,7 @@ def _training_data(client: MlflowClient, tracking: TrackingConfig, version: str)
     source = tags.get("data_source")
     if not source or not Path(source).exists():
         raise PromotionError(f"version {version}'s training data ({source or 'not recorded'}) is gone: pass --data")
-    panel = load_panel(Path(source))
+    panel = load_panel(Path(source), gaps=tags.get("data_gaps"))
     if panel_fingerprint(panel) != tags.get("data_fingerprint"):
         raise PromotionError(f"{source} has changed since version {version} was trained on it: pass --data")
     return panel

@@ -98,7 +98,7 @@ def reproduce(tracking: TrackingConfig, run_id: str, data: pd.DataFrame | None =
             raise ReproductionError(f"the run's data ({source or 'not recorded'}) is gone: pass --data")
         from features.io import load_panel
 
-        data = load_panel(Path(source))
+        data = load_panel(Path(source), gaps=tags.get("data_gaps"))
     recorded_fingerprint = tags.get("data_fingerprint", "")
     if (fingerprint := panel_fingerprint(data)) != recorded_fingerprint:
         raise ReproductionError(

@@ -218,6 +218,7 @@ def train(
     stage: Stage = _quiet,
     fit: Fit | None = None,
     engine: str = "local",
+    gaps: str = "refuse",
 ) -> TrainResult:
     """Backtest on ``origins`` rolling-origin folds, fit on the whole panel, log, register a model version.
 
@@ -230,6 +231,8 @@ def train(
         stage: wraps each named step (progress on the command line).
         fit: how a forecaster is fit (default ``forecaster.fit(panel)``; e.g. on a Dask cluster).
         engine: where ``fit`` runs, recorded as the run's ``engine`` tag (``local``, ``dask <address>``).
+        gaps: the gap policy the panel was read with (``features.gaps``), recorded as ``data_gaps``:
+            promotion and ``--reproduce`` re-read the data with it.
 
     The first version of a model gets the champion alias (``@champion`` by
     default); later versions are registered as challengers and promoted explicitly.
@@ -245,6 +248,7 @@ def train(
         try:
             mlflow.set_tags(
                 _data_tags(panel, fingerprint, source)
+                | {"data_gaps": gaps}
                 | code_version()
                 | {
                     "packages": json.dumps(package_versions()),

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from capcast.cli.edge import fail, load_panel_or_fail
+from capcast.cli.edge import Gaps, fail, load_panel_or_fail
 
 data_app = typer.Typer(help="Sample data and the panel contract.", no_args_is_help=True)
 
@@ -38,9 +38,11 @@ def generate(
 
 
 @data_app.command("validate")
-def validate(file: Annotated[Path, typer.Argument(help="panel file (CSV or Parquet) or a data directory")]) -> None:
+def validate(
+    file: Annotated[Path, typer.Argument(help="panel file (CSV or Parquet) or a data directory")], gaps: Gaps = None
+) -> None:
     """Check a panel against the data contract; one line per problem (file, row, column)."""
-    panel = load_panel_or_fail(file)
+    panel = load_panel_or_fail(file, gaps)
     typer.echo(
         f"{file}: ok, {panel['unique_id'].nunique()} series, {len(panel)} rows, "
         f"{panel['ds'].min().date()} to {panel['ds'].max().date()}"

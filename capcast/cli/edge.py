@@ -4,8 +4,9 @@ never a traceback; and the files they read, each refused with its path."""
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HORIZON_UNITS",
     "MAX_HORIZON",
+    "Gaps",
     "fail",
     "file_field_line",
     "load_dataset_or_fail",
@@ -27,6 +29,25 @@ __all__ = [
 ]
 
 MAX_PROBLEMS_SHOWN = 50
+
+
+class GapChoice(StrEnum):
+    """The gap policies of ``features.gaps``, as ``--gaps`` offers them."""
+
+    refuse = "refuse"
+    zero = "zero"
+    missing = "missing"
+    drop_before = "drop-before"
+
+
+# --gaps on every command that reads a panel.
+Gaps = Annotated[
+    GapChoice | None,
+    typer.Option(
+        help="what skipped periods are: refuse, zero (no demand), missing (unobserved) or drop-before "
+        "(each series starts after its last gap); default: dataset.yaml's 'gaps:', else refuse",
+    ),
+]
 # Horizons count periods of the data: a year of hourly data bounds train and backtest alike.
 MAX_HORIZON = 24 * 366
 HORIZON_UNITS = "periods of the data (days, hours, weeks or months)"
@@ -83,20 +104,21 @@ def read_yaml_models_or_fail(path: Path, kind):
         fail(f"{path}: not valid YAML/JSON: {str(error).splitlines()[0]}")
 
 
-def load_panel_or_fail(path: Path) -> pd.DataFrame:
+def load_panel_or_fail(path: Path, gaps: str | None = None) -> pd.DataFrame:
     """A panel that passed the data contract, or one line per problem (file, row, column)."""
-    return load_dataset_or_fail(path)[0]
+    return load_dataset_or_fail(path, gaps)[0]
 
 
-def load_dataset_or_fail(path: Path):
-    """The panel and its ``dataset.yaml`` (``features.schema``), or one line per problem of either."""
+def load_dataset_or_fail(path: Path, gaps: str | None = None):
+    """The panel and its ``dataset.yaml`` (``features.schema``), or one line per problem of either;
+    ``gaps`` overrides the schema's gap policy (``features.gaps``)."""
     from features.io import load_panel
     from features.schema import load_schema
     from features.validation import PanelError
 
     try:
         schema = load_schema(path)
-        return load_panel(path, schema), schema
+        return load_panel(path, schema, gaps), schema
     except PanelError as error:
         fail([str(p) for p in error.problems])
 

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from capcast.cli.edge import HORIZON_UNITS, MAX_HORIZON, fail, load_dataset_or_fail, load_panel_or_fail
+from capcast.cli.edge import HORIZON_UNITS, MAX_HORIZON, Gaps, fail, load_dataset_or_fail, load_panel_or_fail
 from capcast.cli.progress import JobLog
 from capcast.settings import Settings
 
@@ -100,12 +100,12 @@ def _train_config(horizon, n_estimators, threads, levels, features=None):
     return replace(config, levels=tuple(sorted(set(levels)))) if levels else config
 
 
-def _run_training(data: Path, config, origins: int, dask: str | None, log: JobLog):
+def _run_training(data: Path, config, origins: int, dask: str | None, log: JobLog, gaps: str | None = None):
     """Train on ``data`` with the features its ``dataset.yaml`` declares (column roles, holidays)."""
     from training.engine import fitting
     from training.train import train as run_training
 
-    panel, schema = load_dataset_or_fail(data)
+    panel, schema = load_dataset_or_fail(data, gaps)
     with job_errors(log, str(data)):
         config = replace(config, features=schema.feature_spec(panel))
     _stop_on_sigterm()
@@ -119,6 +119,7 @@ def _run_training(data: Path, config, origins: int, dask: str | None, log: JobLo
             stage=log.stage,
             fit=fit,
             engine="local" if dask is None else f"dask {dask}",
+            gaps=str(gaps or schema.gaps),
         )
 
 
@@ -144,6 +145,7 @@ def train(
     origins: Origins = 3,
     dask: Dask = None,
     json_log: JsonLog = False,
+    gaps: Gaps = None,
     reproduce: Annotated[
         str | None, typer.Option(help="re-run this recorded run (an MLflow run id) and compare its predictions")
     ] = None,
@@ -156,7 +158,7 @@ def train(
     if data is None:
         fail("--data: give the panel to train on (a file or a directory with sales.csv)")
     config = _train_config(horizon, n_estimators, threads, levels)
-    result = _run_training(data, config, origins, dask, log)
+    result = _run_training(data, config, origins, dask, log, gaps)
     log.done(
         _trained_line(result, Settings().model_alias),
         run_id=result.run_id,
@@ -196,6 +198,7 @@ def retrain(
     margin: Margin = 0.01,
     coverage_tolerance: CoverageTolerance = 0.02,
     json_log: JsonLog = False,
+    gaps: Gaps = None,
 ) -> None:
     """Train on the latest data, register a challenger and promote it if it wins; exit 0 promoted,
     3 champion kept, 1 failed (for cron and other schedulers)."""
@@ -204,7 +207,7 @@ def retrain(
     log = JobLog(json_log)
     with job_errors(log, "retrain", RetrainOutcome.FAILED):
         rule = PromotionRule(metric=metric, margin=margin, coverage_tolerance=coverage_tolerance)
-    result = _run_training(data, _train_config(horizon, n_estimators, threads, levels), origins, dask, log)
+    result = _run_training(data, _train_config(horizon, n_estimators, threads, levels), origins, dask, log, gaps)
     if not json_log:
         print(_trained_line(result, Settings().model_alias))
     if result.is_champion:
@@ -232,6 +235,7 @@ def backtest(
     out: Annotated[
         Path | None, typer.Option(help="write every score (per origin and per horizon step) as JSON here")
     ] = None,
+    gaps: Gaps = None,
 ) -> None:
     """Rolling-origin backtest of the production forecaster and seasonal naive, per origin and per horizon step."""
     import json
@@ -242,7 +246,7 @@ def backtest(
     from training.backtest import pooled_per_cycle, rolling_origin_backtest
     from training.train import TrainConfig, candidates
 
-    panel, schema = load_dataset_or_fail(data)
+    panel, schema = load_dataset_or_fail(data, gaps)
     try:
         features = schema.feature_spec(panel)
     except ValueError as error:

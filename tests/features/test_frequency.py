@@ -60,11 +60,12 @@ def test_weeks_on_any_day_and_months_on_either_end_are_recognised(daily, weekly)
 
 
 def test_a_skipped_month_or_an_unsupported_step_is_refused_at_validation():
+    # A skipped month is a gap (features.gaps): refused unless a policy says what it is.
     months = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2023-01-01", periods=8, freq="MS"), "y": 1.0})
     skipped = [str(p) for p in validate_panel(_as_text(months.drop(index=4).reset_index(drop=True)))]
     assert skipped == [
-        "<panel>, row 6, column ds: irregular dates in series 'a': 61 days after the previous row, "
-        "expected one month (MS)"
+        "<panel>, row 6, column ds: 1 month missing in series 'a' before this row: add them, or say what they "
+        "are with --gaps zero|missing|drop-before (or 'gaps:' in dataset.yaml)"
     ]
     fortnights = months.assign(ds=pd.date_range("2023-01-01", periods=8, freq="14D"))
     assert [str(p) for p in validate_panel(_as_text(fortnights))] == [

@@ -24,8 +24,12 @@ CASES = {
     "bad_date": (GOOD.replace("a,2024-01-03,0", "a,2024-13-45,0"), "row 4, column ds: not a date: '2024-13-45'"),
     "duplicate_row": (GOOD + "a,2024-01-02,9\n", "row 8, column ds: duplicate (unique_id, ds) row"),
     "irregular_dates": (
+        GOOD.replace("b,2024-01-03,4", "b,2024-01-03 12:00,4"),
+        "row 7, column ds: irregular dates in series 'b': 36 hours",
+    ),
+    "gap": (
         GOOD.replace("b,2024-01-03,4", "b,2024-01-05,4"),
-        "row 7, column ds: irregular dates in series 'b': 3 days",
+        "row 7, column ds: 2 days missing in series 'b' before this row: add them, or say what they are with --gaps",
     ),
     "empty_series_id": (GOOD.replace("b,2024-01-01,5", ",2024-01-01,5"), "row 5, column unique_id: empty series id"),
     "infinite_demand": (
