@@ -272,8 +272,10 @@ def main(argv: list[str] | None = None) -> None:
     print_table("time ∝ series^k (log-log slope over the sizes)", exponents)
     if mlflow_rows:
         print_table("training job on the default sample: MLflow's share of the run", mlflow_rows)
-    verdicts = targets(rows, mlflow_rows, sizes)["verdicts"]
-    print_table("targets", [{"target": target, "verdict": verdict} for target, verdict in verdicts.items()])
+    if stopped := [{key: row[key] for key in ("series", "engine", "error")} for row in rows if "error" in row]:
+        print_table("fits that did not end", stopped)
+    if verdicts := targets(rows, mlflow_rows, sizes)["verdicts"]:
+        print_table("targets", [{"target": target, "verdict": verdict} for target, verdict in verdicts.items()])
     save()
 
 
