@@ -8,7 +8,13 @@ the same honest calibration frame and the same calibration code. What comes back
 local forecaster: ``mlf_`` is a local ``MLForecast`` (to_local), so predict, the history path,
 pickling, MLflow logging and serving do not know which engine fit it, and it holds no client.
 
-Workers run the forecaster's feature code (``features.calendar``'s holiday features are pickled
+The numbers differ from a local fit's about as much as a change of seed does (the tests state the
+tolerance): LightGBM's Dask learner is data-parallel (``tree_learner="data"``), each worker bins
+the features from its own rows and bags its own rows, and it runs on each worker's threads
+(``n_jobs`` is the local predict's only). Static columns reach it as category codes flagged
+categorical; the returned model reads them as the training categoricals, like a local fit's.
+
+Workers run the forecaster's feature code (the holiday features are ``features`` objects, pickled
 by reference): each worker needs capcast installed, as the ``local`` cluster has.
 """
 
