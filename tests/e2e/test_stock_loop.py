@@ -88,7 +88,7 @@ def test_events_become_history_then_a_plan_from_the_ledgers_stock_then_promises(
     cli("forecast", "--out", str(tmp_path / "forecast.csv"))
     planned = cli(
         "plan", "--forecast", str(tmp_path / "forecast.csv"), "--site", str(cli.site), "--stock", "ledger",
-        "--store", "--time-limit", "2", "--out", str(tmp_path / "plan.json"),
+        "--store", "--time-limit", "5", "--out", str(tmp_path / "plan.json"),
     )  # fmt: skip
     plan_id = re.search(r"stored as draft (\w+)", planned).group(1)
     shown = cli("plans", "show", plan_id)
