@@ -105,6 +105,9 @@ def extend_history(recent: pd.DataFrame, history: pd.DataFrame, ids: Sequence[st
 def forecast_index(extended: pd.DataFrame, horizon: int, freq: str) -> pd.MultiIndex:
     """``unique_id, ds`` of each series' ``horizon`` periods after its last row, sorted."""
     last = extended.groupby("unique_id", sort=True)["ds"].max()
-    steps = np.tile(np.arange(1, horizon + 1), len(last)) * pd.Timedelta(to_offset(freq))
-    ds = pd.DatetimeIndex(np.repeat(last.to_numpy(), horizon)) + steps
+    if frequency(freq).spans_days:  # weeks and months are not fixed durations: step along the calendar
+        ds = pd.DatetimeIndex(np.concatenate([pd.date_range(end, periods=horizon + 1, freq=freq)[1:] for end in last]))
+    else:
+        steps = np.tile(np.arange(1, horizon + 1), len(last)) * pd.Timedelta(to_offset(freq))
+        ds = pd.DatetimeIndex(np.repeat(last.to_numpy(), horizon)) + steps
     return pd.MultiIndex.from_arrays([np.repeat(last.index.to_numpy(), horizon), ds], names=_KEYS)

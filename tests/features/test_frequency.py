@@ -90,6 +90,10 @@ def test_a_weekly_model_forecasts_weeks(weekly):
     assert model.freq_ == "W-SAT" and "holidays_in_period" in model.mlf_.ts.features_order_
     expected = pd.date_range(weekly["ds"].max(), periods=5, freq="W-SAT")[1:]
     assert (forecast.groupby("unique_id")["ds"].apply(list).map(lambda d: list(d) == list(expected))).all()
+    # Newer actuals (a week the model has not seen) move the forecast on by weeks too.
+    newer = pd.DataFrame({"unique_id": model.series_ids_[:1], "ds": [expected[0]], "y": [50.0]})
+    after = model.predict(4, ids=model.series_ids_[:1], history=newer)
+    assert list(after["ds"]) == list(pd.date_range(expected[0], periods=5, freq="W-SAT")[1:])
 
 
 def test_the_command_line_trains_forecasts_and_plans_weeks(weekly, weekly_site, tmp_path, monkeypatch):
