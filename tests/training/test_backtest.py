@@ -76,7 +76,7 @@ def test_backtest_takes_the_horizons_train_takes():
     commands = typer.main.get_command(app).commands
     horizon = {name: next(p for p in commands[name].params if p.name == "horizon") for name in ("train", "backtest")}
     assert horizon["backtest"].max == horizon["train"].max == 24 * 366
-    assert all("periods of the data (days, or hours for hourly data)" in p.help for p in horizon.values())
+    assert all("periods of the data (days, hours, weeks or months)" in p.help for p in horizon.values())
 
 
 def test_hourly_backtest_pools_steps_per_day(tmp_path):
