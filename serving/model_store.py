@@ -92,8 +92,7 @@ class ServedModel:
     def lookup(tracking_uri: str, name: str, alias: str) -> ModelVersion:
         """The registry version behind ``models:/name@alias``, without loading it; ``ModelNotFound``
         when there is none, ``RegistryUnreachable`` when the registry cannot be asked."""
-        mlflow.set_tracking_uri(tracking_uri)
-        mlflow.set_registry_uri(tracking_uri)
+        # An explicit client, never MLflow's process-wide URI: a poll must not move another job's store.
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         try:
             return client.get_model_version_by_alias(name, alias)
@@ -114,7 +113,11 @@ class ServedModel:
     def load(cls, tracking_uri: str, version: ModelVersion, alias: str, threads: int | None = None) -> ServedModel:
         """Load one registry version (with its own code, even when another version's is loaded)."""
         _forget_version_code()
-        pyfunc = mlflow.pyfunc.load_model(f"models:/{version.name}/{version.version}")
+        uri = f"models:/{version.name}/{version.version}"
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=uri, tracking_uri=tracking_uri, registry_uri=tracking_uri
+        )
+        pyfunc = mlflow.pyfunc.load_model(local)
         run = MlflowClient(tracking_uri).get_run(version.run_id) if version.run_id else None
         forecaster = _forecaster(pyfunc)
         info = ModelInfo(
