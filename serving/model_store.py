@@ -113,11 +113,11 @@ class ServedModel:
     def load(cls, tracking_uri: str, version: ModelVersion, alias: str, threads: int | None = None) -> ServedModel:
         """Load one registry version (with its own code, even when another version's is loaded)."""
         _forget_version_code()
-        uri = f"models:/{version.name}/{version.version}"
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=uri, tracking_uri=tracking_uri, registry_uri=tracking_uri
-        )
-        pyfunc = mlflow.pyfunc.load_model(local)
+        # Loading resolves ``models:/`` (and a server's ``mlflow-artifacts:/``) with MLflow's process-wide
+        # URIs: set them here, on a swap, and never on a poll (``lookup``).
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
+        pyfunc = mlflow.pyfunc.load_model(f"models:/{version.name}/{version.version}")
         run = MlflowClient(tracking_uri).get_run(version.run_id) if version.run_id else None
         forecaster = _forecaster(pyfunc)
         info = ModelInfo(
