@@ -58,9 +58,9 @@ def test_evaluations_of_other_folds_or_data_are_not_compared():
         decide(_evaluation(0.9), _evaluation(1.0, fingerprint="other"), RULE)
 
 
-GOOD = TrainConfig(horizon=7, n_estimators=60, num_threads=1)
+GOOD = TrainConfig(horizon=7, n_estimators=30, num_threads=1, calibration_windows=2)
 # Three boosting rounds at the default learning rate barely leave the mean: clearly worse.
-POOR = TrainConfig(horizon=7, n_estimators=3, num_threads=1)
+POOR = TrainConfig(horizon=7, n_estimators=3, num_threads=1, calibration_windows=2)
 
 
 @pytest.fixture(scope="module")

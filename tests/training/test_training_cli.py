@@ -14,7 +14,7 @@ from training import train as train_module
 from training.tracking import TrackingConfig
 from training.train import TrainConfig, train
 
-FAST = ["--horizon", "7", "--n-estimators", "40", "--threads", "1", "--origins", "2"]
+FAST = ["--horizon", "7", "--n-estimators", "20", "--threads", "1", "--origins", "2"]
 
 
 @pytest.fixture
