@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-__all__ = ["Frequency", "UnsupportedFrequency", "frequency", "frequency_of_dates", "on_grid"]
+__all__ = ["Frequency", "UnsupportedFrequency", "describe_step", "frequency", "frequency_of_dates", "on_grid"]
 
 _WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -85,7 +85,8 @@ def frequency(alias: str) -> Frequency:
     raise UnsupportedFrequency(f"unsupported frequency {alias!r}: capcast reads hourly, daily, weekly or monthly data")
 
 
-def _describe(step: pd.Timedelta) -> str:
+def describe_step(step: pd.Timedelta) -> str:
+    """A step between two dates in words: ``1 day``, ``14 days``, ``36 hours``."""
     hours = step / pd.Timedelta(hours=1)
     if hours % 24 == 0:
         days = int(hours // 24)
@@ -112,7 +113,7 @@ def frequency_of_dates(ds: pd.Series, step: pd.Timedelta) -> Frequency:
             return frequency("ME")
         raise UnsupportedFrequency("monthly dates must all be the first, or all the last, day of their month")
     raise UnsupportedFrequency(
-        f"unsupported frequency: one step is {_describe(step)}; capcast reads hourly, daily, weekly or monthly data"
+        f"unsupported frequency: one step is {describe_step(step)}; capcast reads hourly, daily, weekly or monthly data"
     )
 
 

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from features.frequency import UnsupportedFrequency, frequency_of_dates
+from features.frequency import UnsupportedFrequency, describe_step, frequency_of_dates
 from features.frequency import on_grid as on_frequency_grid
 from features.gaps import GapPolicy, apply_gap_policy, periods_between
 
@@ -189,14 +189,6 @@ def _contract_problems(typed: pd.DataFrame, source: str) -> list[Problem]:
     return []
 
 
-def _describe(step: pd.Timedelta) -> str:
-    hours = step / pd.Timedelta(hours=1)
-    if hours % 24 == 0:
-        days = int(hours // 24)
-        return f"{days} day" if days == 1 else f"{days} days"
-    return f"{hours:g} hours"
-
-
 def _frequency_problems(typed: pd.DataFrame, source: str, gaps: GapPolicy) -> list[Problem]:
     """The panel's most common step must be an hour, a day, a week or a calendar month
     (``features.frequency``), and every series must advance by exactly one period of it, or by
@@ -225,7 +217,7 @@ def _frequency_problems(typed: pd.DataFrame, source: str, gaps: GapPolicy) -> li
             )
         else:
             message = (
-                f"irregular dates in series {series!r}: {_describe(step[i])} after the previous row, "
+                f"irregular dates in series {series!r}: {describe_step(step[i])} after the previous row, "
                 f"expected one {freq.unit} ({freq.alias})"
             )
         problems.append(Problem(source, _row(i), "ds", message))
