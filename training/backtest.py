@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 LEVELS = (80, 95)
+# The columns that give dollar-sales (M5) weights, in order of preference.
+PRICE_COLUMNS = ("sell_price", "price")
 
 
 def split_holdout(panel: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -181,7 +183,7 @@ def _band_scores(actual: pd.DataFrame, forecast: pd.DataFrame, widths: bool = Tr
 
 def _weights(train: pd.DataFrame) -> pd.Series:
     """M5 weights (dollar sales of the last 28 periods) when prices are known, unit sales otherwise."""
-    price = next((c for c in ("sell_price", "price") if c in train.columns), None)
+    price = next((c for c in PRICE_COLUMNS if c in train.columns), None)
     if price is not None:
         return dollar_sales_weights(train, price_column=price, days=28)
     return dollar_sales_weights(train.assign(unit_price=1.0), price_column="unit_price", days=28)

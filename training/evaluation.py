@@ -19,19 +19,18 @@ import numpy as np
 import pandas as pd
 
 from models.base import Forecaster
-from training.backtest import BacktestReport, Folds, rolling_origin_backtest
+from training.backtest import PRICE_COLUMNS, BacktestReport, Folds, rolling_origin_backtest
 from training.provenance import panel_fingerprint
 
 __all__ = ["METRICS", "Evaluation", "default_metric", "evaluate", "evaluation_key"]
 
 # Scores where lower is better, and what ``default_metric`` picks from.
 METRICS = ("wrmsse", "wape", "rmsse")
-_PRICE_COLUMNS = ("sell_price", "price")
 
 
 def default_metric(panel: pd.DataFrame) -> str:
     """WRMSSE when the panel has prices (dollar-sales weights exist), WAPE otherwise."""
-    return "wrmsse" if any(column in panel.columns for column in _PRICE_COLUMNS) else "wape"
+    return "wrmsse" if any(column in panel.columns for column in PRICE_COLUMNS) else "wape"
 
 
 def evaluation_key(fingerprint: str, cutoffs: tuple[str, ...], horizon: int) -> str:

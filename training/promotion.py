@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import pandas as pd
 from mlflow.tracking import MlflowClient
@@ -26,7 +25,7 @@ from sklearn.base import clone
 from features.pipeline import infer_frequency
 from training.backtest import Folds, cutoff_text
 from training.evaluation import METRICS, Evaluation, evaluate, evaluation_key
-from training.provenance import panel_fingerprint
+from training.provenance import panel_fingerprint, recorded_panel
 from training.registry import (
     champion_version,
     load_forecaster,
@@ -169,13 +168,11 @@ def _evaluation(
 
 def _training_data(client: MlflowClient, tracking: TrackingConfig, version: str) -> pd.DataFrame:
     """The panel a version was trained on, re-read from where its run says and checked by fingerprint."""
-    from features.io import load_panel
-
     tags = _run_tags(client, tracking.model_name, version)
     source = tags.get("data_source")
-    if not source or not Path(source).exists():
+    panel = recorded_panel(tags)
+    if panel is None:
         raise PromotionError(f"version {version}'s training data ({source or 'not recorded'}) is gone: pass --data")
-    panel = load_panel(Path(source), gaps=tags.get("data_gaps"))
     if panel_fingerprint(panel) != tags.get("data_fingerprint"):
         raise PromotionError(f"{source} has changed since version {version} was trained on it: pass --data")
     return panel

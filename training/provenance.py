@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["RUNTIME_PACKAGES", "code_version", "model_code_fingerprint", "package_versions", "panel_fingerprint"]
+__all__ = [
+    "RUNTIME_PACKAGES",
+    "code_version",
+    "model_code_fingerprint",
+    "package_versions",
+    "panel_fingerprint",
+    "recorded_panel",
+]
 
 # What a model version needs at load time, pinned to what trained it, and what decides its numbers.
 RUNTIME_PACKAGES = (
@@ -80,3 +88,15 @@ def code_version() -> dict[str, str]:
         return {"git_commit": "unknown", "git_dirty": "unknown"}
     changes = _git("status", "--porcelain", "--untracked-files=no")
     return {"git_commit": commit, "git_dirty": "unknown" if changes is None else str(bool(changes)).lower()}
+
+
+def recorded_panel(tags: Mapping[str, str]) -> pd.DataFrame | None:
+    """The panel a training run read, read again from its ``data_source`` with its gap policy
+    (``data_gaps``); None when no path was recorded or nothing is there any more. The caller
+    compares its fingerprint with the run's ``data_fingerprint``."""
+    from features.io import load_panel
+
+    source = tags.get("data_source")
+    if not source or not Path(source).exists():
+        return None
+    return load_panel(Path(source), gaps=tags.get("data_gaps"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,7 +12,7 @@ from mlflow.exceptions import MlflowException
 from sklearn.base import clone
 
 from models.base import Forecaster
-from training.provenance import code_version, package_versions, panel_fingerprint
+from training.provenance import code_version, package_versions, panel_fingerprint, recorded_panel
 from training.registry import RegistryError, load_forecaster
 from training.tracking import TrackingConfig, connect
 
@@ -92,13 +91,9 @@ def reproduce(tracking: TrackingConfig, run_id: str, data: pd.DataFrame | None =
         )
     if differences := _package_differences(json.loads(tags.get("packages", "{}"))):
         raise ReproductionError("package versions differ from the run's: " + ", ".join(differences))
-    if data is None:
-        source = tags.get("data_source", "")
-        if not source or not Path(source).exists():
-            raise ReproductionError(f"the run's data ({source or 'not recorded'}) is gone: pass --data")
-        from features.io import load_panel
-
-        data = load_panel(Path(source), gaps=tags.get("data_gaps"))
+    if data is None and (data := recorded_panel(tags)) is None:
+        source = tags.get("data_source") or "not recorded"
+        raise ReproductionError(f"the run's data ({source}) is gone: pass --data")
     recorded_fingerprint = tags.get("data_fingerprint", "")
     if (fingerprint := panel_fingerprint(data)) != recorded_fingerprint:
         raise ReproductionError(
