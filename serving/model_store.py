@@ -75,7 +75,6 @@ class ServedModel:
         self._attributes = self.series_attributes.drop_duplicates("unique_id").set_index("unique_id")
         # Versions trained before they kept their recent actuals show none.
         self._history = getattr(forecaster, "recent_history_", None)
-        self.periods_are_hours = forecaster.freq_ == "h"
         self.period_unit = _period_unit(forecaster.freq_)
         self._known = set(self.series_ids)
         # mlforecast's predict swaps state on the fitted object while it runs: one call at a time.
