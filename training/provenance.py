@@ -34,6 +34,7 @@ RUNTIME_PACKAGES = (
     "scikit-learn",
     "statsforecast",
     "holidays",
+    "hierarchicalforecast",
 )
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
