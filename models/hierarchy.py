@@ -188,22 +188,23 @@ class HierarchicalForecaster(Forecaster):
     def _fit(self, panel: pd.DataFrame) -> None:
         self._check_panel(panel)
         self.statics_ = [c for c in panel.columns if c not in ("unique_id", "ds", "y") and _is_static(panel, c, self)]
-        self.aggregated_ = [c for c in panel.columns if c not in ("unique_id", "ds", "y", *self.statics_)]
         bottom = panel.astype({"unique_id": str}).sort_values(["unique_id", "ds"], ignore_index=True)
         self.attributes_ = bottom.drop_duplicates("unique_id").set_index("unique_id")[self.statics_].astype(str)
-        levels, self.S_, self.tags_ = self._aggregate(bottom)
+        exogenous = [c for c in panel.columns if c not in ("unique_id", "ds", "y", *self.statics_)]
+        levels, self.S_, self.tags_ = self._aggregate(bottom, exogenous)
         self.level_of_ = {str(i): level for level, ids in self.tags_.items() for i in ids}
         if len(self.level_of_) < sum(len(ids) for ids in self.tags_.values()):
             raise ValueError("an aggregate series has the id of another series: rename the group values")
         self.base_ = self._base_forecaster()
+        keeps_errors = hasattr(self.base_, "_calibrate")
+        if (reconciler := self._reconciler()) is not None and reconciler.insample and not keeps_errors:
+            raise ValueError(
+                f"method {self.method!r} needs the base's backtest errors; {type(self.base_).__name__} computes none"
+            )
         kept: list[pd.DataFrame] = []
-        engine = _keeping_calibration_errors(kept) if hasattr(self.base_, "_calibrate") else None
+        engine = _keeping_calibration_errors(kept) if keeps_errors else None
         self.base_.fit(self._with_attributes(levels), freq=self.freq_, engine=engine)
         self.insample_ = _insample(kept[0], list(self.level_of_)) if kept else None
-        if (reconciler := self._reconciler()) is not None and reconciler.insample and self.insample_ is None:
-            raise ValueError(
-                f"method {self.method!r} needs the base's backtest errors; {type(self.base_).__name__} keeps none"
-            )
 
     def _base_forecaster(self) -> Forecaster:
         base = clone(self._base()).set_params(levels=self.levels)
@@ -219,16 +220,20 @@ class HierarchicalForecaster(Forecaster):
         columns = self._columns()
         return [[_TOTAL_COLUMN], *[list(level) for level in self.hierarchy], [_TOTAL_COLUMN, *columns, _SERIES_COLUMN]]
 
-    def _aggregate(self, bottom: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
-        """Every level's series from bottom rows (``unique_id, ds, y`` and ``aggregated_``; the grouping
-        columns are read from ``attributes_``): ``unique_id, ds, y, *aggregated_``, the summing matrix
-        and the ids of each level, with this module's ids and level names."""
+    def _aggregate(
+        self, bottom: pd.DataFrame, exogenous: Sequence[str]
+    ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
+        """Every level's series from bottom rows (``unique_id, ds``, ``y`` when there, and ``exogenous``;
+        the grouping columns are read from ``attributes_``): ``unique_id, ds, [y], *exogenous``, the
+        summing matrix and the ids of each level, with this module's ids and level names."""
         columns = self._columns()
         work = bottom[["unique_id", "ds"]].join(self.attributes_[columns], on="unique_id")
         work = work.rename(columns={"unique_id": _SERIES_COLUMN}).assign(**{_TOTAL_COLUMN: TOTAL})
         # Sums of values and counts of children with one: aggregate sums them, their ratio is the mean.
-        targets = {"y": bottom["y"].fillna(0.0).to_numpy(), _UNOBSERVED: bottom["y"].isna().to_numpy(dtype=float)}
-        for position, column in enumerate(self.aggregated_):
+        targets = {}
+        if "y" in bottom.columns:
+            targets = {"y": bottom["y"].fillna(0.0).to_numpy(), _UNOBSERVED: bottom["y"].isna().to_numpy(dtype=float)}
+        for position, column in enumerate(exogenous):
             values = pd.to_numeric(bottom[column], errors="coerce").astype(float)
             targets[f"__sum{position}"] = values.fillna(0.0).to_numpy()
             targets[f"__count{position}"] = values.notna().to_numpy(dtype=float)
@@ -238,13 +243,14 @@ class HierarchicalForecaster(Forecaster):
         # The bottom ids are every grouping value and the series joined: give the series theirs back.
         keys = work.drop_duplicates(_SERIES_COLUMN)
         own = dict(zip(keys[spec[-1]].astype(str).agg(_SEP.join, axis=1), keys[_SERIES_COLUMN]))
-        Y["unique_id"] = Y["unique_id"].map(lambda i: own.get(i, i))
-        S = S.rename(columns=own).assign(unique_id=S["unique_id"].map(lambda i: own.get(i, i)))
+        Y["unique_id"] = Y["unique_id"].map(own).fillna(Y["unique_id"])
+        S = S.rename(columns=own).assign(unique_id=S["unique_id"].map(own).fillna(S["unique_id"]))
         names = {_TOTAL_COLUMN: TOTAL, _SEP.join(spec[-1]): BOTTOM}
         tags = {names.get(level, level): np.array([own.get(i, i) for i in ids]) for level, ids in tags.items()}
         levels = Y[["unique_id", "ds"]].copy()
-        levels["y"] = Y["y"].where(Y[_UNOBSERVED] == 0)
-        for position, column in enumerate(self.aggregated_):
+        if "y" in targets:
+            levels["y"] = Y["y"].where(Y[_UNOBSERVED] == 0)
+        for position, column in enumerate(exogenous):
             count = Y[f"__count{position}"]
             levels[column] = (Y[f"__sum{position}"] / count).where(count > 0)
         return levels, S, tags
@@ -306,14 +312,7 @@ class HierarchicalForecaster(Forecaster):
         return self._predict(horizon, wanted, checked)
 
     def _predict(self, horizon: int, ids: list[str] | None, future: pd.DataFrame | None) -> pd.DataFrame:
-        level_future = None
-        if future is not None:
-            rows = future.assign(y=0.0)
-            for column in self.aggregated_:
-                if column not in rows.columns:
-                    rows[column] = np.nan  # read by no model: the base's future has exogenous_ alone
-            level_future, _, _ = self._aggregate(rows)
-            level_future = level_future[["unique_id", "ds", *self.exogenous_]]
+        level_future = None if future is None else self._aggregate(future, self.exogenous_)[0]
         raw = self.base_.predict(horizon, future=level_future)
         forecast = self._reconcile(raw)
         if ids is not None:
