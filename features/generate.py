@@ -287,7 +287,7 @@ columns:
   item_id: static
   store_id: static
   family: static
-  price: known_future
+  price: known_future          # a blank is refused (no 'blank:'); 'blank: previous' would carry the last price
   promo: known_future
   in_stock: {role: observed_only, assume: 1}   # a stockout is known only afterwards; forecasts assume stock
 """

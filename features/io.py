@@ -41,10 +41,13 @@ def load_panel(path: Path, schema: DatasetSchema | None = None, gaps: GapPolicy 
     """Read and validate a panel file (or a data directory holding ``sales.csv``) with the column roles
     and gap policy of ``schema`` (default: ``dataset.yaml`` beside it, ``features.schema``): ignored
     columns are dropped, static ones read as text, the others as numbers; ``gaps`` overrides the
-    schema's gap policy (``features.gaps``)."""
+    schema's gap policy (``features.gaps``); a blank is refused where the schema's blank policy says so
+    (``features.blanks``)."""
     schema = load_schema(path) if schema is None else schema
     path = resolve_panel_path(path)
     raw = read_raw(path)
     raw = raw.drop(columns=schema.columns_with(Role.IGNORE, list(raw.columns)))
     policy = schema.gaps if gaps is None else GapPolicy(gaps)
-    return parse_panel(raw, str(path), static=schema.columns_with(Role.STATIC, list(raw.columns)), gaps=policy)
+    columns = list(raw.columns)
+    static = schema.columns_with(Role.STATIC, columns)
+    return parse_panel(raw, str(path), static=static, gaps=policy, blanks=schema.blank_fills(columns))

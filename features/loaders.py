@@ -8,6 +8,9 @@ Three layouts:
   exogenous columns ``sell_price`` (currency units per unit; NaN before the
   item was on sale), ``snap`` (1 on the SNAP days of the row's state) and the
   event flags ``event`` plus one ``event_<type>`` per calendar event type.
+  ``M5_BLANKS`` declares what a blank price means (``features.blanks``):
+  ``missing``, read as unknown in training and forecasts, as the M5 models always
+  read it (a ``FeatureSpec`` that names no policy infers the same from the blanks).
 - **M5 competition layout** (``sales_train_*.csv`` with one column per day
   ``d_1..d_N``, ``calendar.csv``, ``sell_prices.csv`` with weekly prices per
   store and item): melted to the long layout, prices joined by week, then the
@@ -29,12 +32,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.blanks import Blank
 from features.validation import PanelError, Problem
 
 __all__ = [
     "BIKE_CALENDAR_COLUMNS",
     "BIKE_WEATHER_COLUMNS",
     "EVENT_TYPES",
+    "M5_BLANKS",
     "M5_STATIC_COLUMNS",
     "bike_panel",
     "m5_panel",
@@ -45,6 +50,8 @@ __all__ = [
 ]
 
 M5_STATIC_COLUMNS = ("item_id", "store_id", "dept_id", "cat_id", "state_id")
+# A blank sell_price (not on sale yet) stays unknown in training and forecasts: ``FeatureSpec(blanks=M5_BLANKS)``.
+M5_BLANKS = (("sell_price", Blank.MISSING),)
 # The event types of the M5 calendar; each gets a 0/1 column ``event_<type>``.
 EVENT_TYPES = ("cultural", "national", "religious", "sporting")
 _M5_SALES_COLUMNS = ("id", *M5_STATIC_COLUMNS, "d", "sales", "sell_price")

@@ -3,11 +3,12 @@
 Features are computed by mlforecast/coreforecast from the panel itself: lags,
 rolling means of lagged demand, calendar features and the holiday calendar;
 static attributes become categoricals. Known-future exogenous columns (price,
-promotion, events...) enter as they are, at the period they describe, and each
+promotion, events...) enter as they are, at the period they describe, their
+blanks filled by each column's blank policy (``features.blanks``), and each
 price column also relative to the series' mean price in the training data (a
-discount looks the same on a cheap and an expensive item). The references are
-fixed at fit, so the same definition yields the same features at any
-cut-off, in a batch job or in the API.
+discount looks the same on a cheap and an expensive item). The references
+(mean and last known values) are fixed at fit, so the same definition yields
+the same features at any cut-off, in a batch job or in the API.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 from mlforecast.lag_transforms import RollingMean
 
+from features.blanks import Blank, BlankFill, fill_blanks
 from features.calendar import HolidayFlag
 from features.frequency import frequency, frequency_of_dates
 from features.gaps import fill_unobserved
@@ -60,6 +62,12 @@ class FeatureSpec:
         price_changes: add ``<price column>_change``, the relative change from
             the series' previous period (the first forecast period compares
             with the last price seen in training).
+        blanks: what a blank value of an exogenous column means, in training and in
+            forecasts alike (``features.blanks``): ``(("sell_price", "previous"),
+            ("promo", 0.0))``. A column it does not name takes its training data's
+            word: ``missing`` when the data has blanks in it (pandas' NaN, what a
+            panel built in code means by it), ``refuse`` when it has none.
+            ``dataset.yaml`` names every column (``refuse`` unless declared).
     """
 
     lags: tuple[int, ...] = (1, 7, 14, 28)
@@ -74,10 +82,11 @@ class FeatureSpec:
     exogenous: tuple[str, ...] | None = None
     relative_prices: bool = True
     price_changes: bool = False
+    blanks: tuple[tuple[str, BlankFill], ...] | None = None
 
     def resolved(self, panel: pd.DataFrame) -> FeatureSpec:
-        """This spec with ``static``, ``observed_only`` and ``exogenous`` fixed to columns of ``panel``;
-        unknown names are refused."""
+        """This spec with ``static``, ``observed_only``, ``exogenous`` and ``blanks`` fixed to columns of
+        ``panel``; unknown names are refused."""
         static = self.static if self.static is not None else tuple(c for c in STATIC_COLUMNS if c in panel.columns)
         if missing := [c for c in static if c not in panel.columns]:
             raise ValueError(f"static columns not in the panel: {', '.join(missing)}")
@@ -90,7 +99,20 @@ class FeatureSpec:
             observed = tuple((c, v) for c, v in OBSERVED_ONLY_COLUMNS.items() if c in exogenous)
         if unread := [c for c, _ in observed if c not in exogenous]:
             raise ValueError(f"observed-only columns that are not exogenous columns of the panel: {', '.join(unread)}")
-        return replace(self, static=static, observed_only=observed, exogenous=exogenous)
+        declared = dict(self.blanks or ())
+        if unread := [c for c in declared if c not in exogenous]:
+            raise ValueError(f"blank policies for columns that are not exogenous columns used: {', '.join(unread)}")
+        blanks = tuple(
+            (c, declared[c] if c in declared else Blank.MISSING if panel[c].isna().any() else Blank.REFUSE)
+            for c in exogenous
+        )
+        return replace(self, static=static, observed_only=observed, exogenous=exogenous, blanks=blanks)
+
+    @property
+    def blank_fills(self) -> dict[str, BlankFill]:
+        """Each exogenous column's blank policy (resolved specs; a spec pickled before there were
+        policies has none and fills nothing)."""
+        return dict(self.blanks or ())
 
     @property
     def assumed_values(self) -> dict[str, float]:
@@ -157,22 +179,27 @@ def static_columns(panel: pd.DataFrame, spec: FeatureSpec | None = None) -> list
 
 
 def price_references(panel: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
-    """Per series (index ``unique_id``): each price column's mean over ``panel`` and, as
-    ``<column>_last``, its last known value."""
-    columns = list(spec.price_columns)
-    if not columns:
+    """What a forecast needs of the training panel, per series (index ``unique_id``), its blanks filled
+    as ``spec`` says: each price column's mean and, as ``<column>_last``, the last known value of each price
+    column and of each column whose blanks take the previous value (``features.blanks``)."""
+    prices = list(spec.price_columns)
+    carried = [c for c, fill in spec.blank_fills.items() if fill is Blank.PREVIOUS]
+    if not prices and not carried:
         return pd.DataFrame(index=pd.Index([], name="unique_id"))
-    by_series = panel.sort_values("ds").groupby("unique_id")[columns]
-    return by_series.mean().join(by_series.last().add_suffix("_last"))
+    ordered = panel.sort_values(["unique_id", "ds"], ignore_index=True).astype({"unique_id": str})
+    by_series = fill_blanks(ordered, spec.blank_fills).groupby("unique_id")
+    return by_series[prices].mean().join(by_series[list(dict.fromkeys([*prices, *carried]))].last().add_suffix("_last"))
 
 
 def _with_exogenous(
     frame: pd.DataFrame, source: pd.DataFrame, spec: FeatureSpec, references: pd.DataFrame, continues_training: bool
 ) -> pd.DataFrame:
-    """``frame`` (sorted by ``unique_id, ds``) with the exogenous columns of ``source`` (same rows)
-    and the price features; ``continues_training`` marks rows that follow the training panel."""
+    """``frame`` (sorted by ``unique_id, ds``) with the exogenous columns of ``source`` (same rows), their
+    blanks filled (``features.blanks``), and the price features; ``continues_training`` marks rows that
+    follow the training panel (a blank taking the previous value continues from ``references``)."""
     for column in spec.exogenous or ():
         frame[column] = source[column].astype(float).to_numpy()
+    frame = fill_blanks(frame, spec.blank_fills, references if continues_training else None)
     for column in spec.price_columns:
         if spec.relative_prices:
             reference = frame["unique_id"].map(references[column]).astype(float)
@@ -189,13 +216,14 @@ def _with_exogenous(
 def training_frame(
     panel: pd.DataFrame, spec: FeatureSpec | None = None, references: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """The columns the models learn from, statics as categoricals, sorted by series and time; unobserved
-    targets filled and weighted 0 (``features.gaps.fill_unobserved``).
+    """The columns the models learn from, statics as categoricals, sorted by series and time; exogenous
+    blanks filled by the spec's blank policies (``features.blanks``); unobserved targets filled and
+    weighted 0 (``features.gaps.fill_unobserved``).
 
     Args:
         panel: a validated panel.
         spec: a resolved spec (``FeatureSpec.resolved``) whose exogenous columns to add; none without.
-        references: ``price_references`` fixed at fit; needed when the spec has price columns.
+        references: ``price_references`` fixed at fit; computed from ``panel`` when None.
     """
     ordered = panel.sort_values(["unique_id", "ds"], ignore_index=True)
     statics = static_columns(panel, spec)
@@ -209,7 +237,8 @@ def training_frame(
 
 
 def future_frame(future: pd.DataFrame, spec: FeatureSpec, references: pd.DataFrame) -> pd.DataFrame:
-    """Known-future values for the forecast periods, shaped like the training frame's exogenous part."""
+    """Known-future values for the forecast periods, shaped like the training frame's exogenous part, their
+    blanks filled as in training (``previous`` continues from the last values known at fit, in ``references``)."""
     ordered = future.astype({"unique_id": str}).assign(ds=pd.to_datetime(future["ds"]))
     ordered = ordered.sort_values(["unique_id", "ds"], ignore_index=True)
     return _with_exogenous(ordered[["unique_id", "ds"]].copy(), ordered, spec, references, continues_training=True)

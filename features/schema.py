@@ -8,8 +8,15 @@ columns:
   store_type: static          # text attribute of the series, constant over time: a categorical
   temperature: ignore         # not read at all
   promo: known_future         # known before the period: given with each forecast
+  sell_price: {role: known_future, blank: previous}   # a blank: the series' last known price
   in_stock: {role: observed_only, assume: 1}   # known only afterwards; forecasts assume 1
 ```
+
+A blank value of a known-future or observed-only column is refused (validation names
+its file, row and column) unless the column declares what it means with ``blank:``:
+``previous`` (the series' last known value), ``missing`` (unknown: the model reads it as
+missing) or a number (``blank: 0``); see ``features.blanks``. The model keeps the policies
+and applies them to a forecast's future values too.
 
 Without the file, or for a column it does not name, the roles are guessed: the
 standard attribute names (``STATIC_COLUMNS``) are static, ``in_stock`` is observed
@@ -28,6 +35,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from features.blanks import Blank, BlankFill, parse_blank
 from features.calendar import check_calendar
 from features.gaps import GapPolicy
 from features.pipeline import FeatureSpec, infer_frequency
@@ -50,6 +58,15 @@ class ColumnRole(BaseModel):
 
     role: Role
     assume: float | None = Field(default=None, description="observed-only: the value a forecast assumes")
+    blank: BlankFill = Field(
+        default=Blank.REFUSE,
+        description="what a blank value means, in training and forecasts: refuse, previous, missing or a number",
+    )
+
+    @field_validator("blank", mode="before")
+    @classmethod
+    def _blank(cls, value):
+        return parse_blank(value)
 
     @model_validator(mode="after")
     def _assumed_when_observed_only(self) -> ColumnRole:
@@ -57,6 +74,8 @@ class ColumnRole(BaseModel):
             raise ValueError("an observed-only column needs 'assume': the value a forecast takes for it")
         if self.role is not Role.OBSERVED_ONLY and self.assume is not None:
             raise ValueError("'assume' is for observed-only columns")
+        if self.role in (Role.STATIC, Role.IGNORE) and self.blank is not Blank.REFUSE:
+            raise ValueError("'blank' is for known-future and observed-only columns")
         return self
 
 
@@ -122,9 +141,14 @@ class DatasetSchema(BaseModel):
     def columns_with(self, role: Role, columns: list[str]) -> list[str]:
         return [c for c in columns if c not in REQUIRED_COLUMNS and self.role(c).role is role]
 
+    def blank_fills(self, columns: list[str]) -> dict[str, BlankFill]:
+        """The blank policy (``features.blanks``) of each known-future and observed-only column of ``columns``."""
+        numeric = self.columns_with(Role.KNOWN_FUTURE, columns) + self.columns_with(Role.OBSERVED_ONLY, columns)
+        return {c: self.role(c).blank for c in numeric}
+
     def feature_spec(self, panel: pd.DataFrame) -> FeatureSpec:
         """The standard features for the panel's frequency with this dataset's static, observed-only
-        and exogenous columns and holiday calendar."""
+        and exogenous columns, their blank policies and the holiday calendar."""
         base = FeatureSpec.for_frequency(infer_frequency(panel))
         columns = list(panel.columns)
         static = self.columns_with(Role.STATIC, columns)
@@ -137,8 +161,14 @@ class DatasetSchema(BaseModel):
                 "holiday_country": self.holidays.country,
                 "holiday_subdivision": self.holidays.subdivision,
             }
+        blanks = self.blank_fills(columns)
         return replace(
-            base, static=tuple(static), observed_only=tuple(observed), exogenous=tuple(exogenous), **calendar
+            base,
+            static=tuple(static),
+            observed_only=tuple(observed),
+            exogenous=tuple(exogenous),
+            blanks=tuple((c, blanks[c]) for c in exogenous),
+            **calendar,
         )
 
 

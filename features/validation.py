@@ -5,13 +5,16 @@ A panel is long format: ``unique_id`` (non-empty string), ``ds`` (date), ``y``
 explicit. Besides these, a column is either a **static attribute** of the
 series (text, one value per series: ``STATIC_COLUMNS`` unless the dataset's
 ``dataset.yaml`` declares others, ``features.schema``) or an **exogenous**
-value (numbers, empty where unknown, e.g. a price before the item was listed):
-known in advance, or observed only afterwards. ``price`` >= 0 and ``promo`` in {0, 1} are
+value (numbers): known in advance, or observed only afterwards. ``price`` >= 0 and ``promo`` in {0, 1} are
 checked when present. Forecasts need the exogenous values of the forecast
 periods too (``models.base.Forecaster.predict``).
 
 Policies (nothing is filled or dropped silently):
 
+- **Blanks**: an empty exogenous value (a price before the item was listed) is
+  refused unless ``dataset.yaml`` says what it means for that column
+  (``blank: previous | missing | <number>``, ``features.blanks``); the models
+  read it that way in training and in forecasts alike.
 - **Gaps**: every period of a series between its first and last row must be
   present; a period without sales is a row with ``y`` = 0. Series may start
   late (new items) but all end on the panel's last period. Loaders of public
@@ -30,13 +33,14 @@ file row (1-based, header = row 1) and column it was found at.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from features.blanks import Blank, BlankFill
 from features.frequency import UnsupportedFrequency, describe_step, frequency_of_dates
 from features.frequency import on_grid as on_frequency_grid
 from features.gaps import GapPolicy, apply_gap_policy, periods_between
@@ -117,8 +121,17 @@ def exogenous_columns(panel: pd.DataFrame, static: Sequence[str] = STATIC_COLUMN
     return [c for c in panel.columns if c not in REQUIRED_COLUMNS and c not in static]
 
 
-def _parse_problems(raw: pd.DataFrame, source: str, static: Sequence[str]) -> tuple[pd.DataFrame, list[Problem]]:
-    """Parse text columns to their types, reporting values that do not parse."""
+def _blank_refused(column: str) -> str:
+    return (
+        f"missing value: a blank {column} is refused unless dataset.yaml says what it means "
+        f"('{column}: {{role: ..., blank: previous}}', or blank: missing, or blank: <number>)"
+    )
+
+
+def _parse_problems(
+    raw: pd.DataFrame, source: str, static: Sequence[str], refused: Sequence[str] = ()
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Parse text columns to their types, reporting values that do not parse and blanks in ``refused``."""
     problems: list[Problem] = []
     typed = raw.copy()
     typed["unique_id"] = raw["unique_id"].astype(str).str.strip()
@@ -143,6 +156,8 @@ def _parse_problems(raw: pd.DataFrame, source: str, static: Sequence[str]) -> tu
         missing = text.eq("")
         if column == "y":
             problems += [Problem(source, _row(i), column, "missing value") for i in raw.index[missing]]
+        elif column in refused:
+            problems += [Problem(source, _row(i), column, _blank_refused(column)) for i in raw.index[missing]]
         infinite = np.isinf(typed[column])
         problems += [Problem(source, _row(i), column, f"not a finite number: {text[i]!r}") for i in raw.index[infinite]]
         typed.loc[infinite, column] = np.nan
@@ -189,10 +204,13 @@ def _contract_problems(typed: pd.DataFrame, source: str) -> list[Problem]:
     return []
 
 
-def _frequency_problems(typed: pd.DataFrame, source: str, gaps: GapPolicy) -> list[Problem]:
+def _frequency_problems(
+    typed: pd.DataFrame, source: str, gaps: GapPolicy, refused: Sequence[str] = ()
+) -> list[Problem]:
     """The panel's most common step must be an hour, a day, a week or a calendar month
     (``features.frequency``), and every series must advance by exactly one period of it, or by
-    whole periods when a gap policy says what the skipped ones are (``features.gaps``)."""
+    whole periods when a gap policy says what the skipped ones are (``features.gaps``). Periods the
+    policy inserts have no exogenous values: blanks, refused in ``refused`` columns."""
     frame = typed.dropna(subset=["ds"]).drop_duplicates(["unique_id", "ds"])
     frame = frame.sort_values(["unique_id", "ds"])
     step = frame.groupby("unique_id", sort=False)["ds"].diff()
@@ -207,7 +225,19 @@ def _frequency_problems(typed: pd.DataFrame, source: str, gaps: GapPolicy) -> li
     on_grid = on_frequency_grid(frame["ds"], freq.alias)
     whole_gap = (periods > 1) & (periods % 1 == 0) & on_grid
     irregular = previous.notna() & (periods != 1) & ~(whole_gap & (gaps is not GapPolicy.REFUSE))
-    problems = []
+    inserted = whole_gap & (gaps in (GapPolicy.ZERO, GapPolicy.MISSING))
+    problems = [
+        Problem(
+            source,
+            _row(i),
+            column,
+            f"the {freq.units(int(periods[i]) - 1)} that '{gaps}' gaps insert before this row have no {column}: "
+            + _blank_refused(column).removeprefix("missing value: "),
+        )
+        for i in frame.index[inserted]
+        for column in refused
+        if column in frame.columns
+    ]
     for i in frame.index[irregular]:
         series = frame.at[i, "unique_id"]
         if whole_gap[i]:
@@ -245,7 +275,11 @@ def _alignment_problems(typed: pd.DataFrame, source: str) -> list[Problem]:
 
 
 def _check(
-    raw: pd.DataFrame, source: str, static: Sequence[str], gaps: GapPolicy = GapPolicy.REFUSE
+    raw: pd.DataFrame,
+    source: str,
+    static: Sequence[str],
+    gaps: GapPolicy = GapPolicy.REFUSE,
+    blanks: Mapping[str, BlankFill] | None = None,
 ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """The typed panel (None when the columns are missing) and every problem, sorted by row."""
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
@@ -253,9 +287,10 @@ def _check(
         return None, [Problem(source, 1, c, "missing required column") for c in missing]
     if raw.empty:
         return None, [Problem(source, None, None, "no data rows")]
-    typed, problems = _parse_problems(raw, source, static)
+    refused = [c for c, fill in (blanks or {}).items() if fill is Blank.REFUSE and c in raw.columns]
+    typed, problems = _parse_problems(raw, source, static, refused)
     problems += _contract_problems(typed, source)
-    problems += _frequency_problems(typed, source, gaps)
+    problems += _frequency_problems(typed, source, gaps, refused)
     problems += _alignment_problems(typed, source)
     unique = {(p.row, p.column, p.message): p for p in problems}
     return typed, sorted(unique.values(), key=lambda p: (p.row or 0, p.column or "", p.message))
@@ -266,6 +301,7 @@ def validate_panel(
     source: str = "<panel>",
     static: Sequence[str] = STATIC_COLUMNS,
     gaps: GapPolicy = GapPolicy.REFUSE,
+    blanks: Mapping[str, BlankFill] | None = None,
 ) -> list[Problem]:
     """All contract problems of a panel read as text (``dtype=str``).
 
@@ -275,11 +311,14 @@ def validate_panel(
         static: the columns that are static attributes (text); every other one but the
             required ones is numeric (``features.schema`` declares them per dataset).
         gaps: what skipped periods are (``features.gaps``); refused by default.
+        blanks: the blank policy of each exogenous column (``features.blanks``, from ``dataset.yaml``):
+            a blank in a ``refuse`` column is a problem (so are the periods a gap policy inserts). None
+            checks no blanks: a panel built in code leaves them to its ``FeatureSpec``.
 
     Returns:
         Problems sorted by row; empty when the panel meets the contract.
     """
-    return _check(raw, source, static, gaps)[1]
+    return _check(raw, source, static, gaps, blanks)[1]
 
 
 def parse_panel(
@@ -287,14 +326,16 @@ def parse_panel(
     source: str = "<panel>",
     static: Sequence[str] = STATIC_COLUMNS,
     gaps: GapPolicy = GapPolicy.REFUSE,
+    blanks: Mapping[str, BlankFill] | None = None,
 ) -> pd.DataFrame:
-    """Validate and return the typed panel sorted by ``unique_id, ds`` (``static`` and ``gaps`` as in
-    ``validate_panel``), its gaps handled as ``gaps`` says.
+    """Validate and return the typed panel sorted by ``unique_id, ds`` (``static``, ``gaps`` and ``blanks``
+    as in ``validate_panel``), its gaps handled as ``gaps`` says. Blanks stay blank: the models fill
+    them as their ``FeatureSpec`` says, in training and forecasts alike.
 
     Raises:
         PanelError: with every problem, when the panel breaks the contract.
     """
-    typed, problems = _check(raw, source, static, gaps)
+    typed, problems = _check(raw, source, static, gaps, blanks)
     if problems:
         raise PanelError(problems)
     typed = typed.sort_values(["unique_id", "ds"], ignore_index=True)

@@ -17,6 +17,7 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 from sklearn.base import BaseEstimator
 
+from features.blanks import Blank, BlankFill
 from features.frequency import frequency
 from features.pipeline import infer_frequency
 from models.future import (
@@ -133,6 +134,17 @@ class Forecaster(BaseEstimator, ABC):
         """Those of ``exogenous_`` known only after their period, with the value a forecast assumes."""
         return {}
 
+    @property
+    def blank_fills_(self) -> dict[str, BlankFill]:
+        """What an empty value of each of ``exogenous_`` means (``features.blanks``), the rule its training
+        followed: ``predict`` refuses one where it is ``refuse``, and the model fills the others as it did in
+        training. A forecaster reading them through a ``FeatureSpec`` (``features_``) takes its policies;
+        without one, every blank is refused."""
+        features = getattr(self, "features_", None)
+        if features is not None:
+            return features.blank_fills
+        return dict.fromkeys(self.exogenous_, Blank.REFUSE)
+
     def forecast_periods(self, horizon: int) -> pd.DatetimeIndex:
         """The ``horizon`` periods after the end of the training panel."""
         return pd.date_range(self.last_ds_, periods=horizon + 1, freq=self.freq_)[1:]
@@ -229,14 +241,17 @@ class Forecaster(BaseEstimator, ABC):
             future: known-future values, ``unique_id, ds`` and each column of
                 ``exogenous_``, one row per forecast series and period; needed
                 exactly when ``exogenous_`` is not empty, except with ``history``,
-                where None means the baseline scenario (``usual_exogenous_``).
+                where None means the baseline scenario (``usual_exogenous_``). An
+                empty value is read as in training (``blank_fills_``): refused, or
+                filled the same way.
             history: actuals newer than the training panel (``unique_id, ds, y``)
                 of series in ``ids``: the forecast starts after them, without
                 refitting (``_predict_from``). A series the model does not know
                 may come with its actuals alone: the cold-start method forecasts it.
 
         Raises:
-            FutureValuesError: when ``future`` is missing, incomplete or has other columns.
+            FutureValuesError: when ``future`` is missing, incomplete, has other columns or an empty
+                value where the column's blank policy refuses it.
             HistoryError: when ``history`` cannot continue the model's data.
 
         Returns:
@@ -251,7 +266,7 @@ class Forecaster(BaseEstimator, ABC):
         wanted = self.series_ids_ if ids is None else list(dict.fromkeys(str(i) for i in ids))
         if history is not None:
             return self._predict_after(horizon, wanted, future, history)
-        checked = check_future(future, self.exogenous_, wanted, self.forecast_periods(horizon))
+        checked = check_future(future, self.exogenous_, wanted, self.forecast_periods(horizon), self.blank_fills_)
         cold_ids = set(self.cold_start_ids_)
         cold = [i for i in wanted if i in cold_ids]
         warm = [i for i in wanted if i not in cold_ids]
@@ -273,7 +288,7 @@ class Forecaster(BaseEstimator, ABC):
         expected = forecast_index(extended, horizon, self.freq_)
         if future is None and self.exogenous_:
             future = baseline_future(ids, expected, self.usual_exogenous_)
-        checked = check_future_at(future, self.exogenous_, expected, self.freq_)
+        checked = check_future_at(future, self.exogenous_, expected, self.freq_, self.blank_fills_)
         warm_ids = set(self.series_ids_) - set(self.cold_start_ids_)
         warm = extended["unique_id"].isin(warm_ids)
         frames = []

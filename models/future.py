@@ -2,10 +2,11 @@
 
 A forecaster that reads exogenous columns needs their values for exactly the
 forecast periods of exactly the requested series. ``check_future`` accepts
-that and nothing else, naming the offending column; ``check_complete`` also
-refuses an empty value in a caller's scenario. When a caller has no
-scenario, ``baseline_future`` repeats each series' usual recent value
-(``usual_values``): its regular price, no promotion, in stock.
+that and nothing else, naming the offending column; an empty value is refused
+where the column's blank policy refuses it (``features.blanks``: the rule its
+training followed) and otherwise left for the model to fill the same way. When
+a caller has no scenario, ``baseline_future`` repeats each series' usual recent
+value (``usual_values``): its regular price, no promotion, in stock.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from features.blanks import Blank, BlankFill
 from features.validation import OBSERVED_ONLY_COLUMNS
 
 __all__ = [
     "FutureValuesError",
     "as_forecast_time",
     "baseline_future",
-    "check_complete",
     "check_future",
     "check_future_at",
     "period_text",
@@ -71,20 +72,29 @@ def period_text(ds: pd.Timestamp, freq: str | None) -> str:
 
 
 def check_future(
-    future: pd.DataFrame | None, needed: Sequence[str], ids: Sequence[str], periods: pd.DatetimeIndex
+    future: pd.DataFrame | None,
+    needed: Sequence[str],
+    ids: Sequence[str],
+    periods: pd.DatetimeIndex,
+    blanks: Mapping[str, BlankFill] | None = None,
 ) -> pd.DataFrame | None:
     """``future`` typed and sorted, when it holds exactly one row per ``ids`` x ``periods``
-    with the ``needed`` columns; None for a model that needs none.
+    with the ``needed`` columns, and no empty value in a column whose blank policy (``blanks``,
+    ``features.blanks``) is ``refuse``; None for a model that needs none.
 
     Raises:
         FutureValuesError: naming the first problem and its column.
     """
     expected = pd.MultiIndex.from_product([list(ids), periods], names=_KEYS)
-    return check_future_at(future, needed, expected, periods.freqstr)
+    return check_future_at(future, needed, expected, periods.freqstr, blanks)
 
 
 def check_future_at(
-    future: pd.DataFrame | None, needed: Sequence[str], expected: pd.MultiIndex, freq: str | None
+    future: pd.DataFrame | None,
+    needed: Sequence[str],
+    expected: pd.MultiIndex,
+    freq: str | None,
+    blanks: Mapping[str, BlankFill] | None = None,
 ) -> pd.DataFrame | None:
     """``check_future`` for series whose forecasts start at different periods: exactly one row per
     ``unique_id, ds`` of ``expected``."""
@@ -95,6 +105,7 @@ def check_future_at(
     if future is None:
         raise FutureValuesError(f"this model needs the future values of {', '.join(needed)} for every forecast period")
     given = _checked_columns(future, needed)
+    _refuse_blanks(given, [c for c in needed if (blanks or {}).get(c) is Blank.REFUSE], freq)
     index = pd.MultiIndex.from_frame(given[_KEYS])
     if index.has_duplicates:
         uid, ds = index[index.duplicated()][0]
@@ -112,23 +123,13 @@ def check_future_at(
     return given.sort_values(_KEYS, ignore_index=True)
 
 
-def check_complete(future: pd.DataFrame, needed: Sequence[str], periods: pd.DatetimeIndex) -> None:
-    """Refuse an empty value in a caller's scenario: ``future`` as sent (``unique_id``, ``ds`` and
-    values), checked before ``check_future``, which names a missing column instead.
-
-    ``check_future`` lets empty values through: a panel's own rows may lack one (a
-    price before the item was listed) and the models read it as unknown. A caller's
-    scenario with a hole would be forecast just the same, without a word.
-
-    Raises:
-        FutureValuesError: naming the column, series and period of the first empty value.
-    """
-    for column in needed:
-        if column in future.columns and (empty := future[column].isna()).any():
-            first = future[empty].iloc[0]
-            ds = pd.to_datetime(first["ds"], errors="coerce")
-            moment = "" if pd.isna(ds) else f" {period_text(ds, periods.freqstr)}"  # a bad ds is check_future's to name
-            raise FutureValuesError(f"missing value for series {str(first['unique_id'])!r}{moment}", column)
+def _refuse_blanks(given: pd.DataFrame, refused: Sequence[str], freq: str | None) -> None:
+    """Refuse the first empty value (in row order) of a ``refused`` column, naming its series and period."""
+    for column in refused:
+        if (empty := given[column].isna()).any():
+            first = given[empty].iloc[0]
+            message = f"missing value for series {first['unique_id']!r} {period_text(first['ds'], freq)}"
+            raise FutureValuesError(message, column)
 
 
 def usual_values(

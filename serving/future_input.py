@@ -3,8 +3,9 @@ field that is wrong.
 
 The served version checks them again with its own code (``models.future``, shipped with it); the
 checks here catch what MLflow's schema enforcement would otherwise drop without a word (rows of
-other series, columns the model does not read) or the model would forecast through (an empty
-value), and name the row of a value that is not a number or a date.
+other series, columns the model does not read), refuse an empty value where the model's blank
+policy refuses it (``ModelInfo.blanks``: the rule its training followed; the model fills the
+others as it did in training), and name the row of a value that is not a number or a date.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def checked_future(future: pd.DataFrame, info: ModelInfo, ids: Sequence[str], re
     """``future`` with ``unique_id`` as text, ``ds`` as local timestamps and the values as numbers.
 
     Args:
-        info: the served version (its exogenous columns).
+        info: the served version (its exogenous columns and their blank policies).
         ids: the series forecast; every one needs values, and no other may have any.
         requested: whether ``ids`` are the request's own (``/forecast``) or every series the
             model knows (``/recommend``, ``capcast forecast``): it words the refusal.
@@ -80,7 +81,8 @@ def checked_future(future: pd.DataFrame, info: ModelInfo, ids: Sequence[str], re
     if other := sorted(given - wanted):
         whose = "series not requested" if requested else "series the model does not know"
         raise _refuse(f"values for {whose}: {', '.join(other[:5])}", "future")
-    if (missing := first_missing_value(future, info.exogenous)) is not None:
+    refused = [c for c in info.exogenous if info.blanks.get(c, "refuse") == "refuse"]
+    if (missing := first_missing_value(future, refused)) is not None:
         row, column = missing
         raise ApiError(422, "missing_future_value", "missing value", f"future.{row}.{column}")
     typed = future.assign(unique_id=future["unique_id"].astype(str))

@@ -131,6 +131,8 @@ class ServedModel:
             # Versions trained before the measure existed plan as if families had no shared error.
             family_level_error=round(getattr(forecaster, "family_level_error_", 0.0), 4),
             exogenous=list(forecaster.exogenous_),
+            # Versions trained before blank policies refuse every empty value (a column not named refuses).
+            blanks={c: str(f) if isinstance(f, str) else float(f) for c, f in _blank_fills(forecaster).items()},
             takes_history=_takes_history(pyfunc),
         )
         return cls(info, pyfunc, threads)
@@ -282,6 +284,11 @@ def _forecaster(pyfunc: mlflow.pyfunc.PyFuncModel):
     """The fitted forecaster inside the version's pyfunc (its own ``models`` code), for what it
     knows about its data: series, frequency, horizon, exogenous columns."""
     return pyfunc.unwrap_python_model().forecaster
+
+
+def _blank_fills(forecaster) -> dict:
+    """The version's blank policies (``features.blanks``); none for versions trained before them."""
+    return dict(getattr(forecaster, "blank_fills_", None) or {})
 
 
 def _forget_version_code() -> None:

@@ -86,6 +86,13 @@ class ModelInfo(BaseModel):
     exogenous: list[str] = Field(
         default_factory=list, description="known-future columns the model reads (price, promo, ...); see `future`"
     )
+    blanks: dict[str, Literal["refuse", "previous", "missing"] | float] = Field(
+        default_factory=dict,
+        description="what an empty (omitted or null) future value of each exogenous column means, as in the model's "
+        "training: refuse (422), previous (the series' last known value), missing (unknown to the model) or the "
+        "number it stands for; a column not named refuses",
+        examples=[{"price": "previous", "promo": 0.0}],
+    )
     takes_history: bool = Field(
         False, description="whether /forecast accepts `history` (versions trained before it existed do not)"
     )
@@ -94,7 +101,8 @@ class ModelInfo(BaseModel):
 class FutureValues(BaseModel):
     """Known-future values of one series in one forecast period: ``unique_id``, ``ds`` and one
     number per exogenous column of the model, e.g. ``{"unique_id": "P01-S1", "ds": "2026-02-01",
-    "price": 4.2, "promo": 1}``, or ``"ds": "2026-02-01T14:00"`` for an hourly model."""
+    "price": 4.2, "promo": 1}``, or ``"ds": "2026-02-01T14:00"`` for an hourly model. A value left
+    out or null is empty: read as the model's blank policy says (``ModelInfo.blanks``)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -105,6 +113,8 @@ class FutureValues(BaseModel):
     @model_validator(mode="after")
     def _values_are_numbers(self) -> FutureValues:
         for name, value in (self.model_extra or {}).items():
+            if value is None:
+                continue  # empty: the model's blank policy refuses or fills it
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite number, got {value!r}")
         return self

@@ -7,9 +7,10 @@
 Input: a frame with columns ``unique_id`` (str) and ``horizon`` (int, the
 same on every row), one row per requested series; or, to give the
 known-future values of a model that uses exogenous columns, one row per
-series and forecast period with ``ds`` and those columns as well. Without
-them such a model forecasts its baseline scenario (each series' most frequent
-recent value). Rows with a ``y`` are actuals newer than the model's data
+series and forecast period with ``ds`` and those columns as well, an empty
+value read as the model's training read it (refused or filled: its blank
+policies, ``features.blanks``). Without them such a model forecasts its
+baseline scenario (each series' most frequent recent value). Rows with a ``y`` are actuals newer than the model's data
 (``unique_id, ds, y``): each series' forecast starts after its last one, and a
 series the model does not know is forecast from them by its cold-start method.
 Output: the forecast frame of ``models.base``.
@@ -25,7 +26,6 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel
 
 from models.base import Forecaster, FutureValuesError, HistoryError
-from models.future import check_complete
 
 REQUEST_COLUMNS = ("unique_id", "horizon")
 
@@ -67,7 +67,7 @@ class DemandModel(PythonModel):
         ids, horizon = parse_request(model_input, known, self.forecaster.max_horizon)
         try:
             if history is not None:
-                future = given_future(self.forecaster, model_input, horizon)
+                future = given_future(self.forecaster, model_input)
                 return self.forecaster.predict(horizon, ids=ids, future=future, history=history)
             future = future_values(self.forecaster, model_input, horizon, ids)
             return self.forecaster.predict(horizon, ids=ids, future=future)
@@ -90,27 +90,23 @@ def split_history(model_input: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     return model_input.loc[~actual].drop(columns="y"), history
 
 
-def given_future(forecaster: Forecaster, model_input: pd.DataFrame, horizon: int) -> pd.DataFrame | None:
-    """The request's known-future rows (those with a ``ds``), refused when a value is empty; None
-    when it sent none."""
+def given_future(forecaster: Forecaster, model_input: pd.DataFrame) -> pd.DataFrame | None:
+    """The request's known-future rows (those with a ``ds``); None when it sent none. ``predict``
+    refuses an empty value where the model's blank policy does."""
     if not forecaster.exogenous_ or "ds" not in model_input.columns or model_input["ds"].isna().all():
         return None
-    rows = model_input.loc[model_input["ds"].notna()].drop(columns="horizon")
-    check_complete(rows, forecaster.exogenous_, forecaster.forecast_periods(horizon))
-    return rows
+    return model_input.loc[model_input["ds"].notna()].drop(columns="horizon")
 
 
 def future_values(
     forecaster: Forecaster, model_input: pd.DataFrame, horizon: int, ids: list[str]
 ) -> pd.DataFrame | None:
-    """The request's known-future rows, refused with a FutureValuesError when a value is empty,
-    or the model's baseline scenario when it sent none."""
+    """The request's known-future rows (``predict`` refuses an empty value where the model's blank
+    policy does), or the model's baseline scenario when it sent none."""
     if not forecaster.exogenous_:
         return None
     if "ds" in model_input.columns and model_input["ds"].notna().any():
-        rows = model_input.drop(columns="horizon")
-        check_complete(rows, forecaster.exogenous_, forecaster.forecast_periods(horizon))
-        return rows
+        return model_input.drop(columns="horizon")
     return forecaster.baseline_future(horizon, ids)
 
 

@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 
 from models.base import FutureValuesError
-from models.future import check_complete
 from models.lgbm import LightGBMForecaster
 from training.backtest import rolling_origin_backtest, split_holdout
 
@@ -150,17 +149,16 @@ def test_bad_future_values_are_refused_with_the_column(model, split, change, mes
     assert error.value.column == column
 
 
-def test_an_empty_value_is_refused_from_a_caller_but_read_as_unknown_from_the_panel(model, split):
-    """A caller's scenario must be complete; a panel's own rows may lack a value (a price before
-    the item was listed), so the backtests' predict keeps reading it as unknown."""
+def test_an_empty_value_is_refused_where_training_had_none(model, split):
+    """The sample has no blanks, so its training refused none to read: a forecast's blank is refused
+    (``refuse``, what a spec written in code infers), naming the column, series and day."""
+    assert model.blank_fills_ == dict.fromkeys(model.exogenous_, "refuse")
     future = _future(split[1])
     future.loc[3, "promo"] = np.nan
     uid, day = future.at[3, "unique_id"], future.at[3, "ds"].date()
     with pytest.raises(FutureValuesError, match=f"^missing value for series '{uid}' on {day}$") as error:
-        check_complete(future, model.exogenous_, model.forecast_periods(HORIZON))
+        model.predict(HORIZON, future=future)
     assert error.value.column == "promo"
-    check_complete(_future(split[1]), model.exogenous_, model.forecast_periods(HORIZON))
-    assert len(model.predict(HORIZON, future=future)) == len(future)
 
 
 def test_series_too_short_for_the_global_model_get_the_cold_start_fallback(split):
