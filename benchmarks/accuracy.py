@@ -10,6 +10,12 @@ predict wall time, and WRMSSE per category.
 Bike sharing (UCI, hourly, one series; missing hours count as zero rentals):
 four weekly origins from 2012-10-01 00:00, 168-hour horizon, no weather.
 
+M5 levels (``--levels``, issue 15): the subset at every level of its hierarchy
+(``benchmarks.m5_levels``: total, state, store, category, department, their
+crossings, item-store), window W1; WAPE, mean RMSSE, bias and bands per level,
+coverage per volume decile. M5 weekly (``--weekly``): weekly sums of the
+item-store series (Saturday-Friday weeks), 12 weeks ending on or before d_1941.
+
 Data come from ``../shared/data`` beside the project (see its README); nothing
 here is tuned: every configuration is scored once per window.
 
@@ -19,6 +25,8 @@ here is tuned: every configuration is scored once per window.
     python -m benchmarks.accuracy --folds    # capcast with and without exogenous columns and price
                                              # changes, and a simple ensemble, on the two folds
                                              # before W1, where those choices are made
+    python -m benchmarks.accuracy --levels --weekly --skip-m5 --skip-bike
+                                             # the M5 levels and weekly benchmarks alone
 """
 
 from __future__ import annotations
@@ -31,7 +39,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.anchors import DAILY_ANCHOR, AnchorRecipe, daily_best_anchor, hourly_anchor
+from benchmarks import m5_levels
+from benchmarks.anchors import DAILY_ANCHOR, AnchorRecipe, daily_best_anchor, hourly_anchor, weekly_anchor
 from benchmarks.common import print_table, start, write_result
 from benchmarks.m5 import DATA, QUICK_SERIES, m5_day, m5_panel
 from features.loaders import EVENT_TYPES, read_bike_hourly
@@ -45,6 +54,7 @@ LEVELS = (80, 95)
 M5_EXOGENOUS = ("sell_price", "snap", "event", *(f"event_{t}" for t in EVENT_TYPES))
 CATEGORIES = ("FOODS", "HOBBIES", "HOUSEHOLD")
 BIKE_HORIZON = 168
+WEEKLY_HORIZON = 12
 
 
 @dataclass(frozen=True)
@@ -74,10 +84,14 @@ class Run:
 Contender = Callable[[pd.DataFrame, pd.DataFrame, int], Run]
 
 
-def _forecaster(make: Callable[[], Forecaster]) -> Contender:
+def _forecaster(make: Callable[[], Forecaster], keep: dict | None = None) -> Contender:
+    """A forecaster as a contender; ``keep["model"]`` holds its last fitted model when ``keep`` is given."""
+
     def run(train: pd.DataFrame, future: pd.DataFrame, horizon: int) -> Run:
         started = time.perf_counter()
         model = make().fit(train)
+        if keep is not None:
+            keep["model"] = model
         fitted = time.perf_counter()
         # Known-future values (price, calendar) of the forecast periods, as a caller would send them.
         forecast = model.predict(horizon, future=model.known_future(future))
@@ -251,6 +265,132 @@ def run_bike(data: Path, origins: pd.DatetimeIndex, threads: int) -> tuple[list,
     return rows, per_origin
 
 
+def _bottom_up(make: Callable[[], Forecaster], summing: pd.DataFrame, direct: dict) -> Contender:
+    """capcast's item-store forecasts summed to every level. The sums have no bands of their own: the
+    aggregates get the direct model's (``direct["model"]``, fit first) calibration at the summed point."""
+    item_store = _forecaster(make)
+
+    def run(train: pd.DataFrame, future: pd.DataFrame, horizon: int) -> Run:
+        bottom = train["unique_id"].isin(summing.columns)
+        items = item_store(train[bottom], future[future["unique_id"].isin(summing.columns)], horizon)
+        started = time.perf_counter()
+        points = m5_levels.bottom_up_points(items.forecast, summing)
+        aggregates = points[~points["unique_id"].isin(summing.columns)]
+        banded = m5_levels.with_bands(aggregates, direct["model"].calibration_.apply)
+        forecast = pd.concat([items.forecast, banded], ignore_index=True)
+        return Run(forecast, items.fit_s, items.predict_s + time.perf_counter() - started)
+
+    return run
+
+
+def levels_contenders(levels: m5_levels.LevelsPanel, threads: int) -> dict[str, Contender]:
+    """Contenders on every level's series; the capcast ones in order (bottom-up reads the direct model)."""
+
+    def capcast() -> LightGBMForecaster:
+        return LightGBMForecaster(horizon=28, levels=LEVELS, num_threads=threads)
+
+    direct: dict = {}
+    return {
+        "seasonal naive (7)": _forecaster(lambda: SeasonalNaive(season_length=7, levels=LEVELS)),
+        # The same known-future columns as capcast, and the statics that tell the levels apart.
+        "best anchor (exog)": _anchor(daily_best_anchor(M5_EXOGENOUS, static=m5_levels.STATICS), threads),
+        "capcast direct": _forecaster(capcast, keep=direct),
+        "capcast bottom-up": _bottom_up(capcast, levels.summing, direct),
+    }
+
+
+def _level_targets(rows: list[dict], anchor: str = "best anchor (exog)") -> list[dict]:
+    """Issue 15's level targets per capcast contender and level: WAPE and mean RMSSE below the anchor's,
+    80% and 95% coverage within 5 points."""
+    anchors = {row["level"]: row for row in rows if row["model"] == anchor}
+    targets = []
+    for row in rows:
+        if not row["model"].startswith("capcast"):
+            continue
+        against = anchors[row["level"]]
+        off = {level: row[f"cov{level}"] - level / 100 for level in LEVELS if row[f"cov{level}"] != "-"}
+        targets.append(
+            {
+                "level": row["level"],
+                "model": row["model"],
+                "wape": row["wape"],
+                "anchor_wape": against["wape"],
+                "rmsse": row["mean_rmsse"],
+                "anchor_rmsse": against["mean_rmsse"],
+                "beats_anchor": "yes"
+                if row["wape"] < against["wape"] and row["mean_rmsse"] < against["mean_rmsse"]
+                else "no",
+                **{f"cov{level}_off": value for level, value in off.items()},
+                "coverage_within_5": "yes" if all(abs(v) <= 0.05 for v in off.values()) else "no",
+            }
+        )
+    return targets
+
+
+def run_levels(data: Path, series: int | None, threads: int) -> dict[str, list[dict]]:
+    """Score the levels contenders on W1 (d_1914-d_1941): rows per level, per volume decile, targets, times."""
+    levels = m5_levels.levels_panel(m5_panel(data, series))
+    window = M5_WINDOWS[0]
+    cutoff = m5_day(data)(window.last_train_day)
+    panel = levels.panel
+    train = panel[panel["ds"] <= cutoff]
+    test = panel[(panel["ds"] > cutoff) & (panel["ds"] <= cutoff + pd.Timedelta(days=window.horizon))]
+    deciles = m5_levels.volume_deciles(train)
+    level_rows, decile_rows, times = [], [], []
+    for name, contender in levels_contenders(levels, threads).items():
+        run = contender(train, test.drop(columns="y"), window.horizon)
+        rows = m5_levels.level_rows(name, test, run.forecast, train, levels.level, LEVELS)
+        level_rows += rows
+        decile_rows += m5_levels.decile_rows(name, test, run.forecast, deciles, LEVELS)
+        times.append({"model": name, "fit_s": round(run.fit_s, 2), "predict_s": round(run.predict_s, 2)})
+        print_table(f"M5 levels {window.name}: {name}", rows)
+    return {
+        "levels": level_rows,
+        "deciles": decile_rows,
+        "targets": _level_targets(level_rows),
+        "times": times,
+    }
+
+
+def weekly_contenders(threads: int) -> dict[str, Contender]:
+    return {
+        "seasonal naive (52)": _forecaster(lambda: SeasonalNaive(season_length=52, levels=LEVELS)),
+        "weekly anchor (exog)": _anchor(weekly_anchor(M5_EXOGENOUS), threads),
+        "capcast LightGBMForecaster": _forecaster(
+            lambda: LightGBMForecaster(horizon=WEEKLY_HORIZON, levels=LEVELS, num_threads=threads)
+        ),
+    }
+
+
+def run_weekly(data: Path, series: int | None, threads: int, last_day: int = 1941) -> list[dict]:
+    """Score the weekly contenders on the ``WEEKLY_HORIZON`` complete weeks ending on or before
+    ``d_<last_day>``, trained on every week before them."""
+    weekly = m5_levels.weekly_panel(m5_panel(data, series))
+    weeks = sorted(weekly.loc[weekly["ds"] <= m5_day(data)(last_day), "ds"].unique())[-WEEKLY_HORIZON:]
+    train = weekly[weekly["ds"] < weeks[0]]
+    test = weekly[weekly["ds"].isin(weeks)]
+    # M5 weights over the last 4 training weeks: the 28 days of the daily benchmark.
+    weights = metrics.dollar_sales_weights(train, price_column="sell_price", days=4)
+    rows = []
+    for name, contender in weekly_contenders(threads).items():
+        run = contender(train, test.drop(columns="y"), WEEKLY_HORIZON)
+        rows.append(
+            {
+                "weeks": f"{weeks[0]:%Y-%m-%d}..{weeks[-1]:%Y-%m-%d}",
+                "model": name,
+                "wrmsse": metrics.wrmsse(test, run.forecast, train, weights),
+                "mean_rmsse": metrics.mean_rmsse(test, run.forecast, train),
+                "wape": metrics.wape(test, run.forecast),
+                "bias": metrics.bias(test, run.forecast),
+                **_interval_figures(test, run.forecast),
+                "fit_s": round(run.fit_s, 2),
+                "predict_s": round(run.predict_s, 2),
+            }
+        )
+        print_table(f"M5 weekly: {name}", [rows[-1]])
+    return rows
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SERIES} M5 series, W1 only, one bike origin")
@@ -263,6 +403,11 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--folds", action="store_true", help="capcast with/without exogenous columns on the folds before W1"
     )
+    parser.add_argument("--levels", action="store_true", help="also the M5 subset at every level of its hierarchy, W1")
+    parser.add_argument("--weekly", action="store_true", help="also the M5 subset as weekly sums, 12 weeks")
+    # 78k weekly rows: small enough for the same slowdown as the bike series (69 s for the anchor's fit on
+    # 40 weekly series with 2 threads, here).
+    parser.add_argument("--weekly-threads", type=int, default=1, help="LightGBM threads on the weekly sums")
     return parser
 
 
@@ -290,7 +435,25 @@ def main(argv: list[str] | None = None) -> None:
         print_table(f"bike hourly: {len(origins)} weekly origins, {BIKE_HORIZON} h, pooled", bike_rows)
         tables["bike"] = bike_rows
         extra["bike_wape_per_origin"] = per_origin
-    write_result("accuracy", command, tables, extra=extra)
+    if not (args.skip_m5 and args.skip_bike):
+        write_result("accuracy", command, tables, extra=extra)
+    series = QUICK_SERIES if args.quick else None
+    if args.levels:
+        levels = run_levels(args.data / "m5_subset", series, args.threads)
+        print_table("M5 levels W1 (d_1914-d_1941): per level", levels["levels"])
+        print_table(
+            "M5 levels W1: per volume decile (all levels' series, mean demand of the last 28 days)", levels["deciles"]
+        )
+        print_table(
+            "M5 levels W1: issue 15 targets (WAPE and RMSSE below the anchor; coverage within 5 points)",
+            levels["targets"],
+        )
+        print_table("M5 levels W1: wall time, s", levels["times"])
+        write_result("accuracy_levels", command, levels, extra={"m5_series": series or "all 280"})
+    if args.weekly:
+        weekly_rows = run_weekly(args.data / "m5_subset", series, args.weekly_threads)
+        print_table(f"M5 weekly sums: {WEEKLY_HORIZON} weeks", weekly_rows)
+        write_result("accuracy_weekly", command, {"weekly": weekly_rows}, extra={"m5_series": series or "all 280"})
 
 
 if __name__ == "__main__":

@@ -9,6 +9,10 @@ those libraries would write it, with no tuning to the test windows:
 - **best anchor** (daily): the same plus the exogenous features capcast uses:
   price, SNAP, event flags as known-future columns (their future values are
   passed through ``X_df``) and store/department as static categoricals.
+- **weekly anchor**: tweedie LightGBM; lags 1/2/4/52 weeks; rolling means
+  of 4 and 13 weeks at lags 1 and 4; date features year, month, day of year;
+  the weekly exogenous columns as known-future columns and store/department
+  as static categoricals (the weekly counterpart of the best anchor).
 - **hourly anchor**: tweedie LightGBM; lags 1/24/168; rolling means of 24 and
   168 hours at lags 24 and 168; hour, day of week and month; holiday and
   working-day flags as known-future columns; no weather.
@@ -27,7 +31,7 @@ import pandas as pd
 from mlforecast import MLForecast
 from mlforecast.lag_transforms import RollingMean
 
-__all__ = ["DAILY_ANCHOR", "AnchorRecipe", "daily_best_anchor", "hourly_anchor"]
+__all__ = ["DAILY_ANCHOR", "AnchorRecipe", "daily_best_anchor", "hourly_anchor", "weekly_anchor"]
 
 _MODEL = "lgbm"
 
@@ -51,7 +55,7 @@ class AnchorRecipe:
     """An mlforecast LightGBM recipe.
 
     Args:
-        freq: pandas frequency alias of the panel ("D", "h").
+        freq: pandas frequency alias of the panel ("D", "h", "W-FRI").
         lags: target lags, in periods.
         rolling: ``{lag: window sizes}`` of rolling means of the lagged target.
         date_features: pandas date attributes used as features.
@@ -115,6 +119,21 @@ def daily_best_anchor(exogenous: Sequence[str], static: Sequence[str] = ("store_
         exogenous=tuple(exogenous),
         static=tuple(static),
         name="best anchor",
+    )
+
+
+def weekly_anchor(
+    exogenous: Sequence[str] = (), static: Sequence[str] = ("store_id", "dept_id"), freq: str = "W-FRI"
+) -> AnchorRecipe:
+    """The weekly recipe: lags of 1, 2, 4 weeks and a year, 4- and 13-week means, the season by date."""
+    return AnchorRecipe(
+        freq=freq,
+        lags=(1, 2, 4, 52),
+        rolling={1: (4, 13), 4: (4, 13)},
+        date_features=("year", "month", "dayofyear"),
+        exogenous=tuple(exogenous),
+        static=tuple(static),
+        name="weekly anchor",
     )
 
 
