@@ -47,9 +47,9 @@ __all__ = [
     "decile_rows",
     "level_rows",
     "levels_panel",
+    "shifted_bands",
     "volume_deciles",
     "weekly_panel",
-    "with_bands",
 ]
 
 BOTTOM = "item×store"
@@ -140,10 +140,14 @@ def bottom_up_points(bottom: pd.DataFrame, summing: pd.DataFrame, column: str = 
     return summed.rename_axis(columns="unique_id").stack().rename(column).reset_index()[["unique_id", "ds", column]]
 
 
-def with_bands(points: pd.DataFrame, quantiles) -> pd.DataFrame:
-    """The forecast frame of point forecasts ``unique_id, ds, mean`` and a function giving their quantiles by level."""
-    mean = points["mean"].to_numpy(dtype=float)
-    return forecast_frame(points, mean, quantiles(mean))
+def shifted_bands(points: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """The forecast frame of point forecasts ``unique_id, ds, mean`` with the quantiles of a ``reference``
+    forecast frame of the same rows, each moved by the change of the mean (clipped at zero)."""
+    joined = points[["unique_id", "ds", "mean"]].merge(reference, on=["unique_id", "ds"], suffixes=("", "_reference"))
+    mean = joined["mean"].to_numpy(dtype=float)
+    shift = mean - joined["mean_reference"].to_numpy(dtype=float)
+    columns = [c for c in reference.columns if c.startswith("q")]
+    return forecast_frame(joined, mean, {float(c[1:]): joined[c].to_numpy(dtype=float) + shift for c in columns})
 
 
 def weekly_panel(daily: pd.DataFrame) -> pd.DataFrame:
