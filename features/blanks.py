@@ -36,6 +36,10 @@ class Blank(StrEnum):
     PREVIOUS = "previous"
     MISSING = "missing"
 
+    def __repr__(self) -> str:
+        # As written in dataset.yaml: a spec's repr (and the run's feature_blanks param) reads ('price', 'previous').
+        return repr(self.value)
+
 
 # A policy word, or the number a blank stands for.
 BlankFill = Blank | float

@@ -286,9 +286,12 @@ class Forecaster(BaseEstimator, ABC):
         if missing := [i for i in ids if i not in lengths.index]:
             raise HistoryError(f"series {missing[0]!r} is unknown to the model and has no actuals", "unique_id")
         expected = forecast_index(extended, horizon, self.freq_)
+        # The baseline is the model's own: empty only for series it does not know, whose cold-start
+        # forecast reads no exogenous values; a caller's blanks are refused where the policy says.
+        blanks = self.blank_fills_
         if future is None and self.exogenous_:
-            future = baseline_future(ids, expected, self.usual_exogenous_)
-        checked = check_future_at(future, self.exogenous_, expected, self.freq_, self.blank_fills_)
+            future, blanks = baseline_future(ids, expected, self.usual_exogenous_), None
+        checked = check_future_at(future, self.exogenous_, expected, self.freq_, blanks)
         warm_ids = set(self.series_ids_) - set(self.cold_start_ids_)
         warm = extended["unique_id"].isin(warm_ids)
         frames = []
