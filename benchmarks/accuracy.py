@@ -85,14 +85,10 @@ class Run:
 Contender = Callable[[pd.DataFrame, pd.DataFrame, int], Run]
 
 
-def _forecaster(make: Callable[[], Forecaster], keep: dict | None = None) -> Contender:
-    """A forecaster as a contender; ``keep["model"]`` holds its last fitted model when ``keep`` is given."""
-
+def _forecaster(make: Callable[[], Forecaster]) -> Contender:
     def run(train: pd.DataFrame, future: pd.DataFrame, horizon: int) -> Run:
         started = time.perf_counter()
         model = make().fit(train)
-        if keep is not None:
-            keep["model"] = model
         fitted = time.perf_counter()
         # Known-future values (price, calendar) of the forecast periods, as a caller would send them.
         forecast = model.predict(horizon, future=model.known_future(future))
