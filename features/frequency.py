@@ -46,6 +46,11 @@ class Frequency:
     min_history: int
 
     @property
+    def year(self) -> int:
+        """Periods in about a year: whole weeks of hours or days, 52 weeks, 12 months."""
+        return {"hour": 364 * 24, "day": 364, "week": 52, "month": 12}[self.unit]
+
+    @property
     def spans_days(self) -> bool:
         """Whether one period covers several days (a week, a month)."""
         return self.unit in ("week", "month")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import lightgbm as lgb
 import numpy as np
@@ -18,7 +18,7 @@ from features.gaps import OBSERVED_WEIGHT, fill_unobserved
 from features.pipeline import FeatureSpec, future_frame, price_references, static_columns, training_frame
 from models.base import Forecaster, forecast_frame, interval_quantiles
 from models.baselines import cold_start_fallback
-from models.calibration import ScaledConformal, shared_level_error
+from models.calibration import ScaledConformal, series_profile, shared_level_error
 from models.future import as_forecast_time
 
 __all__ = ["LightGBMForecaster"]
@@ -194,9 +194,18 @@ class LightGBMForecaster(Forecaster):
     def _calibrate(self, errors: pd.DataFrame, frame: pd.DataFrame, statics: list[str]) -> None:
         """Bands and the family level error from the calibration windows' errors (``unique_id, ds,
         cutoff, y, lgbm``), whichever engine computed them."""
-        self.calibration_ = ScaledConformal.fit(
-            errors["y"].to_numpy(), errors[_MODEL].to_numpy(), interval_quantiles(self.levels)
+        # Dispersion and volume as they stood before the first window, so the windows' own errors do not
+        # set their scale; forecasts then read them as they stand at the end of the data.
+        period = frequency(self.freq_)
+        first_window = frame["ds"] <= errors["cutoff"].min()
+        calibration = ScaledConformal.fit(
+            errors["y"].to_numpy(),
+            errors[_MODEL].to_numpy(),
+            interval_quantiles(self.levels),
+            ids=errors["unique_id"].to_numpy(),
+            profile=series_profile(frame[first_window], period.season, period.year),
         )
+        self.calibration_ = replace(calibration, profile=series_profile(frame, period.season, period.year))
         self.family_level_error_ = shared_level_error(self._family_errors(errors, frame), self.calibration_)
         self.series_attributes_ = frame[["unique_id", *statics]].drop_duplicates("unique_id").astype(str)
 
@@ -211,6 +220,7 @@ class LightGBMForecaster(Forecaster):
         return pd.DataFrame(
             {
                 "group": group,
+                "unique_id": errors["unique_id"].astype(str),
                 "window": errors["cutoff"],
                 "ds": errors["ds"],
                 "y": errors["y"],
@@ -234,7 +244,7 @@ class LightGBMForecaster(Forecaster):
         with _young_series_expected():
             raw = self.mlf_.predict(horizon, ids=ids, X_df=exogenous)
         point = raw[_MODEL].to_numpy(dtype=float)
-        return forecast_frame(raw, point, self.calibration_.apply(point))
+        return forecast_frame(raw, point, self.calibration_.apply(point, raw["unique_id"].to_numpy()))
 
     def _predict_from(self, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
         # mlforecast rebuilds the lag and rolling state from ``new_df`` (the fitted state stays as it is),
@@ -254,7 +264,7 @@ class LightGBMForecaster(Forecaster):
         finally:
             self.mlf_.ts = fitted
         point = raw[_MODEL].to_numpy(dtype=float)
-        return forecast_frame(raw, point, self.calibration_.apply(point))
+        return forecast_frame(raw, point, self.calibration_.apply(point, raw["unique_id"].to_numpy()))
 
 
 def _weight_column(frame: pd.DataFrame) -> str | None:

@@ -1,11 +1,12 @@
-"""Scaled conformal quantiles: coverage on data with known noise, order, guards, and the LightGBM wiring."""
+"""Scaled conformal quantiles: coverage on data with known noise, per series size, order, guards, and the LightGBM
+wiring."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from models.base import interval_quantiles
-from models.calibration import ScaledConformal, shared_level_error
+from models.calibration import MIN_BUCKET_SERIES, ScaledConformal, series_profile, shared_level_error
 from models.lgbm import LightGBMForecaster
 from models.metrics import interval_coverage
 
@@ -33,7 +34,7 @@ def test_quantiles_are_ordered_and_non_negative():
     bands = calibration.apply(np.array([0.0, 0.2, 3.0, 400.0]))
     stacked = np.vstack([bands[q] for q in (5.0, 50.0, 95.0)])
     assert (stacked >= 0).all() and (np.diff(stacked, axis=0) >= 0).all()
-    assert list(calibration.offsets) == sorted(calibration.offsets)
+    assert len(calibration.offsets) == 1 and list(calibration.offsets[0]) == sorted(calibration.offsets[0])
 
 
 def test_scale_grows_with_the_forecast():
@@ -60,6 +61,84 @@ def test_interval_levels_are_checked():
     assert interval_quantiles((80,)) == (10.0, 50.0, 90.0)
     with pytest.raises(ValueError, match="between 0 and 100"):
         interval_quantiles((100,))
+
+
+def _mixed_scale_history(rng, days=420):
+    """Small Poisson series beside large ones that move in proportion to their level (10% a day), like a
+    total beside its parts: ``unique_id, ds, y`` and each series' true mean."""
+    dates = pd.date_range("2024-01-01", periods=days, freq="D")
+    frames, means = [], {}
+    for series in range(60):
+        large = series < 20
+        mean = 2_000.0 * (1 + series) if large else 0.5 + series / 10
+        y = rng.normal(mean, 0.1 * mean, days).clip(0) if large else rng.poisson(mean, days).astype(float)
+        frames.append(pd.DataFrame({"unique_id": f"s{series:02d}", "ds": dates, "y": y}))
+        means[f"s{series:02d}"] = mean
+    return pd.concat(frames, ignore_index=True), pd.Series(means)
+
+
+def _coverage_by_size(calibration, history, means, per_series):
+    """80% coverage of new draws for the large and the small series."""
+    rng = np.random.default_rng(99)
+    ids = means.index.repeat(400)
+    forecast = means.reindex(ids).to_numpy()
+    large = forecast >= 2_000
+    actual = np.where(large, rng.normal(forecast, 0.1 * forecast), rng.poisson(np.where(large, 0, forecast)))
+    bands = calibration.apply(forecast, ids.to_numpy() if per_series else None)
+    inside = (actual >= bands[10.0]) & (actual <= bands[90.0])
+    return inside[large].mean(), inside[~large].mean()
+
+
+def test_dispersion_tells_proportional_movers_from_counts():
+    history, _ = _mixed_scale_history(np.random.default_rng(2))
+    profile = series_profile(history, season=7, year=364)
+    assert profile.loc["s30", "volume"] == pytest.approx(3.5, rel=0.1)
+    small, large = profile["dispersion"].iloc[20:], profile["dispersion"].iloc[:20]
+    assert small.between(0.5, 2.0).all()
+    # 10% of the level against the square root of the level: a twenty times larger series is sqrt(20) times as dispersed.
+    assert (large > 3).all() and large.iloc[-1] / large.iloc[0] == pytest.approx(np.sqrt(20), rel=0.2)
+
+
+def test_bands_hold_for_large_and_small_series_of_one_panel():
+    """Pooled on the Poisson scale alone, the large series' 80% bands are far too narrow and the small ones'
+    too wide; with each series' dispersion and volume bucket, both hold."""
+    rng = np.random.default_rng(4)
+    history, means = _mixed_scale_history(rng)
+    ids = means.index.repeat(200)
+    forecast = means.reindex(ids).to_numpy()
+    large = forecast >= 2_000
+    actual = np.where(large, rng.normal(forecast, 0.1 * forecast), rng.poisson(np.where(large, 0, forecast)))
+    pooled = ScaledConformal.fit(actual, forecast, (10.0, 50.0, 90.0))
+    large_cover, small_cover = _coverage_by_size(pooled, history, means, per_series=False)
+    assert large_cover < 0.6 and small_cover > 0.9
+    profile = series_profile(history, season=7, year=364)
+    per_series = ScaledConformal.fit(actual, forecast, (10.0, 50.0, 90.0), ids=ids.to_numpy(), profile=profile)
+    assert len(per_series.offsets) == len(means) // MIN_BUCKET_SERIES
+    for coverage in _coverage_by_size(per_series, history, means, per_series=True):
+        assert 0.75 <= coverage <= 0.85
+
+
+def test_each_volume_bucket_gets_its_own_offsets():
+    """Equal dispersion, but the smaller series miss twice as wide: their bucket's offsets say so."""
+    rng = np.random.default_rng(6)
+    ids = np.repeat([f"s{i:02d}" for i in range(40)], 300)
+    volume = np.repeat(np.arange(40, dtype=float) + 1, 300)
+    spread = np.where(volume <= 20, 2.0, 1.0)
+    forecast = volume
+    actual = forecast + rng.normal(0, 1, len(ids)) * spread * np.sqrt(forecast + 1)
+    profile = pd.DataFrame({"volume": np.arange(40, dtype=float) + 1, "dispersion": 1.0}, index=np.unique(ids))
+    calibration = ScaledConformal.fit(actual, forecast, (10.0, 90.0), ids=ids, profile=profile)
+    (small_lo, small_hi), (large_lo, large_hi) = calibration.offsets
+    assert small_hi - small_lo == pytest.approx(2 * (large_hi - large_lo), rel=0.15)
+    # A series the calibration never saw takes the bucket of its forecast's size.
+    unseen = calibration.apply(np.array([10.0, 30.0]), np.array(["new", "new"]))
+    widths = (unseen[90.0] - unseen[10.0]) / np.sqrt(np.array([11.0, 31.0]))
+    assert widths[0] == pytest.approx(2 * widths[1], rel=0.15)
+
+
+def test_per_series_calibration_needs_ids_and_profile_together():
+    with pytest.raises(ValueError, match="both"):
+        ScaledConformal.fit(np.ones(3), np.ones(3), (10.0, 90.0), ids=np.array(["a", "a", "a"]))
 
 
 def test_lightgbm_bands_cover_a_series_with_known_noise():
