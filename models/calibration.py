@@ -75,10 +75,13 @@ def series_profile(history: pd.DataFrame, season: int, year: int, floor: float =
 
 
 def _bucket_edges(volumes: np.ndarray) -> tuple[float, ...]:
-    """Volume thresholds between buckets of about equal series counts, at least ``MIN_BUCKET_SERIES`` each."""
+    """Volume thresholds between buckets of about equal series counts, at least ``MIN_BUCKET_SERIES`` each;
+    each threshold is the smallest volume of the bucket above it, so ties never leave a bucket empty."""
     buckets = int(np.clip(len(volumes) // MIN_BUCKET_SERIES, 1, MAX_BUCKETS))
-    inner = np.quantile(volumes, np.arange(1, buckets) / buckets) if buckets > 1 else np.array([])
-    return tuple(float(edge) for edge in np.unique(inner))
+    inner = np.quantile(volumes, np.arange(1, buckets) / buckets)
+    bucket = np.searchsorted(inner, volumes, side="right")
+    lowest = pd.Series(volumes).groupby(bucket).min()
+    return tuple(float(edge) for edge in lowest.iloc[1:])
 
 
 @dataclass(frozen=True, eq=False)

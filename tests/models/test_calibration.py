@@ -136,6 +136,17 @@ def test_each_volume_bucket_gets_its_own_offsets():
     assert widths[0] == pytest.approx(2 * widths[1], rel=0.15)
 
 
+def test_series_of_equal_volume_share_a_bucket():
+    """Sixty idle series and forty busy ones: the idle share one bucket, none is left empty by the ties."""
+    ids = np.repeat([f"s{i:03d}" for i in range(100)], 10)
+    volume = np.r_[np.zeros(60), np.arange(40.0) + 1]
+    profile = pd.DataFrame({"volume": volume, "dispersion": 1.0}, index=np.unique(ids))
+    forecast = np.repeat(volume, 10)
+    calibration = ScaledConformal.fit(forecast + 1.0, forecast, (10.0, 90.0), ids=ids, profile=profile)
+    assert calibration.volume_edges == (1.0, 21.0)
+    assert len(calibration.offsets) == 3
+
+
 def test_per_series_calibration_needs_ids_and_profile_together():
     with pytest.raises(ValueError, match="both"):
         ScaledConformal.fit(np.ones(3), np.ones(3), (10.0, 90.0), ids=np.array(["a", "a", "a"]))
