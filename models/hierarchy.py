@@ -37,17 +37,18 @@ from sklearn.base import clone
 from features.pipeline import FeatureSpec
 from models.base import Forecaster, NotFittedError, forecast_frame
 from models.baselines import cold_start_fallback
-from models.future import check_future
-from models.history import HistoryError
+from models.future import FutureValuesError, baseline_future, check_future, period_text
+from models.history import HistoryError, extend_history, forecast_index
 from models.lgbm import LightGBMForecaster
 
-__all__ = ["METHODS", "TOTAL", "HierarchicalForecaster"]
+__all__ = ["BOTTOM", "METHODS", "TOTAL", "HierarchicalForecaster"]
 
 #: The id of the total series and the name of its level.
 TOTAL = "total"
 #: The name of the bottom level (the panel's own series).
 BOTTOM = "unique_id"
 _SEP = "/"
+_KEYS = ["unique_id", "ds"]
 # Helper columns of the frames handed to ``aggregate``; the total column's value is the total's id.
 _TOTAL_COLUMN = "__total"
 _SERIES_COLUMN = "__series"
@@ -110,15 +111,19 @@ class HierarchicalForecaster(Forecaster):
             columns of one level, top first (``(("state_id",), ("state_id", "store_id"),
             ("cat_id",), ("cat_id", "dept_id"))``). The columns are static attributes of the
             bottom panel; the total and the bottom level are added. Empty: the total alone.
-        method: ``"bottom_up"``, ``"mint_shrink"``, ``"wls_var"``, ``"ols"``, ``"wls_struct"``
-            (``hierarchicalforecast.methods``) or ``"none"``: each level forecast directly,
-            unreconciled (the benchmark's "direct").
+        method: ``"bottom_up"`` (the default), ``"mint_shrink"``, ``"wls_var"``, ``"ols"``,
+            ``"wls_struct"`` (``hierarchicalforecast.methods``) or ``"none"``: each level forecast
+            directly, unreconciled (the benchmark's "direct"). Bottom-up is the default because it
+            measured best: on M5 (one cut-off, d_1914-1941, WAPE) it beat the direct forecasts and
+            MinT at every aggregate level (the total: 0.040, direct 0.058, MinT 0.045), and MinT moved
+            the bottom series' means so that their calibrated 80% bands covered only 72.5%; bottom-up
+            leaves the bottom forecasts and their bands as the base made them.
         levels: central interval levels in percent.
     """
 
     base: Forecaster | None = None
     hierarchy: tuple[tuple[str, ...], ...] = ()
-    method: str = "mint_shrink"
+    method: str = "bottom_up"
     levels: tuple[int, ...] = (80, 95)
 
     def _check_params(self) -> None:
@@ -149,6 +154,18 @@ class HierarchicalForecaster(Forecaster):
     @property
     def observed_only_(self) -> dict[str, float]:
         return self.base_.observed_only_
+
+    @property
+    def blank_fills_(self) -> dict:
+        """The base's blank policies (``features.blanks``): the bottom series' future values follow them."""
+        return self.base_.blank_fills_
+
+    @property
+    def series_attributes_(self) -> pd.DataFrame:
+        """``unique_id`` and the static attributes of every series of every level: a bottom series' own,
+        an aggregate's group values for its level's columns and ``"all"`` for the others."""
+        attributes = pd.concat([self.attributes_, self._attributes_of_levels()])
+        return attributes.rename_axis("unique_id").reset_index()
 
     @property
     def family_level_error_(self) -> float:
@@ -278,20 +295,32 @@ class HierarchicalForecaster(Forecaster):
         future: pd.DataFrame | None = None,
         history: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
-        """Coherent forecasts of ``horizon`` periods after the end of the training panel.
+        """Coherent forecasts of ``horizon`` periods after the end of the training panel, or after the
+        newer actuals in ``history``.
 
         Args:
             horizon: number of future periods, >= 1.
             ids: series to return, bottom or aggregate (``level_of_``); all of every level when None.
                 Every series is forecast and reconciled whatever ``ids`` holds.
-            future: known-future values of every **bottom** series (``unique_id, ds`` and each column
-                of ``exogenous_``), aggregated as at fit; needed exactly when ``exogenous_`` is not empty.
-            history: refused: a forecast from newer actuals would need every level's actuals to end
-                together and the base to continue each; refit on them instead.
+            future: known-future values of **bottom** series (``unique_id, ds`` and each column of
+                ``exogenous_``, every forecast period of each series it names), aggregated as at fit.
+                A bottom series it does not name takes its baseline values (``usual_exogenous_``): an
+                aggregate is forecast from all of its children, so a scenario for some items is that
+                scenario with the others as usual. Needed when ``exogenous_`` is not empty, except with
+                ``history``, where None is the baseline scenario of every series.
+            history: actuals newer than the training panel (``unique_id, ds, y``) of **bottom** series:
+                joined to the model's own last periods as ``Forecaster.predict`` does, then aggregated
+                to every level as at fit; the base continues every level's series from them, without
+                refitting, and the forecasts are reconciled as usual. The series are reconciled over the
+                same periods, so every bottom series' actuals must end on the same period (a series the
+                rows do not name ends where the model's data does).
 
         Raises:
-            HistoryError: when ``history`` is given.
-            FutureValuesError: when ``future`` is missing, incomplete or has other columns.
+            HistoryError: ``history`` names a series that is not a bottom series of the hierarchy (an
+                aggregate, or one the model does not know: it needs a refit), leaves the series ending
+                on different periods, or cannot continue the model's data (``models.history``).
+            FutureValuesError: when ``future`` is missing, incomplete or has other columns, or names a
+                series that is not a bottom series.
             ValueError: an id that is no series of the hierarchy.
 
         Returns:
@@ -299,8 +328,6 @@ class HierarchicalForecaster(Forecaster):
         """
         if not hasattr(self, "base_"):
             raise NotFittedError(f"{type(self).__name__} must be fit before predict")
-        if history is not None:
-            raise HistoryError(f"{type(self).__name__} cannot start a forecast from newer actuals: refit on them")
         if horizon < 1:
             raise ValueError("horizon must be at least 1")
         if self.max_horizon is not None and horizon > self.max_horizon:
@@ -308,8 +335,80 @@ class HierarchicalForecaster(Forecaster):
         wanted = None if ids is None else list(dict.fromkeys(str(i) for i in ids))
         if unknown := [i for i in wanted or () if i not in self.level_of_]:
             raise ValueError(f"series {unknown[0]!r} is not in the hierarchy")
-        checked = check_future(future, self.exogenous_, self.series_ids_, self.forecast_periods(horizon))
+        if history is not None:
+            return self._predict_after_actuals(horizon, wanted, future, history)
+        checked = self._scenario(future, self.forecast_periods(horizon), baseline_when_none=False)
         return self._predict(horizon, wanted, checked)
+
+    def baseline_future(self, horizon: int, ids: list[str] | None = None) -> pd.DataFrame:
+        """The baseline scenario (each bottom series' usual values) of **every** bottom series, whatever
+        ``ids`` holds: a forecast of any series of the hierarchy reads all of them."""
+        return super().baseline_future(horizon)
+
+    def _scenario(self, future: pd.DataFrame | None, periods: pd.DatetimeIndex, baseline_when_none: bool):
+        """Known-future rows of every bottom series over ``periods``: the caller's (checked as
+        ``check_future`` does, for the series they name), the baseline for the others; None for a model
+        that reads none."""
+        if not self.exogenous_ or (future is None and not baseline_when_none):
+            return check_future(future, self.exogenous_, self.series_ids_, periods, self.blank_fills_)
+        if future is None:
+            return baseline_future(self.series_ids_, periods, self.usual_exogenous_)
+        named = list(dict.fromkeys(future["unique_id"].astype(str))) if "unique_id" in future.columns else []
+        for series in named:
+            if self.level_of_.get(series) != BOTTOM:
+                why = "an aggregate of the hierarchy" if series in self.level_of_ else "not in the hierarchy"
+                raise FutureValuesError(f"series {series!r} is {why}: give the values of the bottom series")
+        checked = check_future(future, self.exogenous_, named, periods, self.blank_fills_)
+        others = [i for i in self.series_ids_ if i not in set(named)]
+        if not others:
+            return checked
+        usual = baseline_future(others, periods, self.usual_exogenous_)
+        return pd.concat([checked, usual], ignore_index=True).sort_values(_KEYS, ignore_index=True)
+
+    def _predict_after_actuals(
+        self, horizon: int, ids: list[str] | None, future: pd.DataFrame | None, history: pd.DataFrame
+    ) -> pd.DataFrame:
+        bottom = set(self.series_ids_)
+        named = history["unique_id"].astype(str) if "unique_id" in history.columns else pd.Series(dtype=str)
+        for row, series in enumerate(named):
+            if series not in bottom:
+                why = (
+                    "an aggregate of the hierarchy: its actuals are the sums of its bottom series'; send theirs"
+                    if series in self.level_of_
+                    else "not in the hierarchy: a new series is reconciled with the others only after a refit"
+                )
+                raise HistoryError(f"series {series!r} is {why}", "unique_id", row)
+        extended = extend_history(self.recent_history_, history, self.series_ids_, self.freq_)
+        ends = extended.groupby("unique_id")["ds"].max()
+        if ends.nunique() > 1:
+            behind, ahead = ends.idxmin(), ends.idxmax()
+            raise HistoryError(
+                f"series {behind!r}'s actuals end {period_text(ends.min(), self.freq_)}, {ahead!r}'s "
+                f"{period_text(ends.max(), self.freq_)}: a hierarchy is reconciled over periods that every series "
+                "has, so send every series' actuals up to the same period",
+                "unique_id",
+            )
+        periods = pd.DatetimeIndex(forecast_index(extended, horizon, self.freq_).get_level_values("ds").unique())
+        scenario = self._scenario(future, periods, baseline_when_none=True)
+        levels = self._aggregate(extended, [])[0]
+        # Every level's rows from the caller's first period on (a corrected figure moves its parents too);
+        # a parent is unobserved where a child is (a gap kept as missing): the base reads those from its own data.
+        first = pd.to_datetime(history["ds"]).min()
+        actuals = levels[(levels["ds"] >= first) & levels["y"].notna()]
+        level_future = None if scenario is None else self._aggregate(scenario, self.exogenous_)[0]
+        raw = self.base_.predict(horizon, future=level_future, history=actuals)
+        forecast = self._reconcile(raw)
+        if ids is not None:
+            forecast = forecast[forecast["unique_id"].isin(ids)]
+        return forecast.sort_values(_KEYS, ignore_index=True)
+
+    def level_actuals(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Actual demand of every level from bottom rows (``unique_id, ds, y``): ``unique_id, ds, y,
+        level``, what the forecasts of each level are scored against. A parent's period is empty where a
+        child's is (a stockout left out of the scores, an unobserved period)."""
+        bottom = rows[["unique_id", "ds", "y"]].astype({"unique_id": str})
+        levels = self._aggregate(bottom, [])[0]
+        return levels.assign(level=levels["unique_id"].map(self.level_of_))
 
     def _predict(self, horizon: int, ids: list[str] | None, future: pd.DataFrame | None) -> pd.DataFrame:
         level_future = None if future is None else self._aggregate(future, self.exogenous_)[0]

@@ -149,8 +149,11 @@ def test_future_values_of_the_bottom_series_reach_every_level(fitted, split):
     np.testing.assert_allclose(lifted.loc[before, "mean"], base.loc[before, "mean"])
     with pytest.raises(FutureValuesError):
         model.predict(HORIZON)
-    with pytest.raises(FutureValuesError, match="no values"):
-        model.predict(HORIZON, future=regular[regular["unique_id"] != "P001-S1"])
+    # A series the scenario leaves out takes its baseline values; an aggregate's values are its children's.
+    some = model.predict(HORIZON, future=promoted[promoted["unique_id"].map(model.attributes_["family"]).eq("F1")])
+    pd.testing.assert_frame_equal(some, lifted)
+    with pytest.raises(FutureValuesError, match="'F1' is an aggregate of the hierarchy"):
+        model.predict(HORIZON, future=regular.assign(unique_id="F1"))
 
 
 def test_aggregate_exogenous_columns_are_the_mean_of_the_children(fitted, split):
@@ -181,10 +184,39 @@ def test_pickling_gives_identical_forecasts(fitted, forecasts, split):
     assert loaded.level_of_ == model.level_of_
 
 
-def test_newer_actuals_are_refused(fitted, split):
-    model = fitted["bottom_up"]
-    with pytest.raises(HistoryError, match="refit"):
-        model.predict(HORIZON, future=model.known_future(split[1]), history=split[1][["unique_id", "ds", "y"]])
+def test_newer_actuals_move_every_level_and_stay_coherent(fitted, split):
+    """Actuals of every item for the first test day: the forecast starts the day after, from the items'
+    rows aggregated to every level as at fit, and still adds up; actuals that repeat the model's last
+    day give the forecast made without them."""
+    model, (train, test) = fitted["bottom_up"], split
+    first_day = test[test["ds"] == test["ds"].min()]
+    periods = model.forecast_periods(HORIZON)[1:]
+    future = model.known_future(test[test["ds"].isin(periods)])
+    moved = model.predict(HORIZON - 1, future=future, history=first_day[["unique_id", "ds", "y"]])
+    assert moved["ds"].min() == periods[0] and moved["unique_id"].nunique() == len(model.level_of_)
+    joined = _aggregates(moved, model)
+    np.testing.assert_allclose(joined["mean"], joined["summed"], rtol=1e-6, atol=1e-6)
+    last_day = train[train["ds"] == train["ds"].max()][["unique_id", "ds", "y"]]
+    regular = model.baseline_future(HORIZON)
+    again = model.predict(HORIZON, ids=["F1", "P001-S1"], history=last_day)  # no future: the baseline
+    expected = model.predict(HORIZON, ids=["F1", "P001-S1"], future=regular)
+    pd.testing.assert_frame_equal(again, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("rows", "column", "row", "message"),
+    [
+        (lambda day: day.assign(unique_id="F1"), "unique_id", 0, "'F1' is an aggregate of the hierarchy"),
+        (lambda day: day.assign(unique_id="P999-S9"), "unique_id", 0, "'P999-S9' is not in the hierarchy"),
+        (lambda day: day.iloc[1:], "unique_id", None, "'P001-S1''s actuals end on .*same period"),
+    ],
+)
+def test_newer_actuals_that_cannot_be_reconciled_are_refused(fitted, split, rows, column, row, message):
+    test = split[1]
+    day = test[test["ds"] == test["ds"].min()][["unique_id", "ds", "y"]].reset_index(drop=True)
+    with pytest.raises(HistoryError, match=message) as refused:
+        fitted["bottom_up"].predict(HORIZON, history=rows(day))
+    assert (refused.value.column, refused.value.row) == (column, row)
 
 
 @pytest.mark.parametrize(
@@ -210,4 +242,8 @@ def test_series_ending_apart_and_residual_methods_without_residuals_are_refused(
     with pytest.raises(ValueError, match="must end on the same period"):
         HierarchicalForecaster(base=_base(), hierarchy=HIERARCHY).fit(shorter)
     with pytest.raises(ValueError, match="'mint_shrink' needs the base's backtest errors; SeasonalNaive"):
-        HierarchicalForecaster(base=SeasonalNaive(), hierarchy=HIERARCHY).fit(train)
+        HierarchicalForecaster(base=SeasonalNaive(), hierarchy=HIERARCHY, method="mint_shrink").fit(train)
+
+
+def test_bottom_up_is_the_default():
+    assert HierarchicalForecaster().method == "bottom_up"
