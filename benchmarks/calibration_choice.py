@@ -9,11 +9,22 @@ point forecast of the fold itself. Each scheme turns the window errors into
 
     python -m benchmarks.calibration_choice
     python -m benchmarks.calibration_choice --quick   # the second fold, 40 series
+    python -m benchmarks.calibration_choice --levels  # the per-series schemes on every level (below)
+
+``--levels``: the same two folds on the M5 subset at every level of its hierarchy
+(``benchmarks.m5_levels``: a total beside its states, stores, departments and
+items, 10 to 60,000 units a day). capcast's LightGBM (default features, the
+known-future columns) is fit once per fold; its calibration-window errors are
+then calibrated four ways (``models.calibration.ScaledConformal``): one pool on
+the Poisson scale (the scheme before issue 15), with each series' dispersion,
+per volume bucket, and both (the scheme chosen). The table gives the lowest and
+highest 80%/95% coverage over the levels and over the volume deciles.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -21,7 +32,11 @@ from mlforecast import MLForecast
 
 from benchmarks.common import print_table, start, write_result
 from benchmarks.m5 import add_m5_arguments, m5_inputs
+from benchmarks.m5_levels import decile_rows, level_rows, levels_panel, volume_deciles
+from features.frequency import frequency
 from features.pipeline import FeatureSpec, static_columns, training_frame
+from models.base import forecast_frame, interval_quantiles
+from models.calibration import ScaledConformal, series_profile
 from models.lgbm import LightGBMForecaster
 
 FOLDS, HORIZON, LEVELS = (1857, 1885), 28, (80, 95)
@@ -64,14 +79,72 @@ def _schemes(errors: pd.DataFrame):
     yield "errors / series MAE, pooled", (lambda p, ids: ids.map(mae).to_numpy()), False
 
 
+class _KeepingErrors(LightGBMForecaster):
+    """capcast's LightGBM, keeping the calibration-window errors and training frame it calibrates on."""
+
+    def _calibrate(self, errors: pd.DataFrame, frame: pd.DataFrame, statics: list[str]) -> None:
+        self.kept_ = errors, frame[["unique_id", "ds", "y"]]
+        super()._calibrate(errors, frame, statics)
+
+
+def _level_schemes(errors: pd.DataFrame, frame: pd.DataFrame):
+    """(name, calibration) for the four ways of calibrating ``errors``, each profile as ``LightGBMForecaster``
+    takes it: learned as the series stood at the first window, applied as they stand at the end."""
+    period = frequency("D")
+    before = series_profile(frame[frame["ds"] <= errors["cutoff"].min()], period.season, period.year)
+    now = series_profile(frame, period.season, period.year)
+    quantiles = interval_quantiles(LEVELS)
+    actual, point, ids = errors["y"].to_numpy(), errors["lgbm"].to_numpy(), errors["unique_id"].astype(str).to_numpy()
+    yield "one pool, Poisson scale (before)", ScaledConformal.fit(actual, point, quantiles)
+    variants = {
+        "one pool, series dispersion": lambda p: p.assign(volume=0.0),
+        "volume buckets, Poisson scale": lambda p: p.assign(dispersion=1.0),
+        "volume buckets, series dispersion (chosen)": lambda p: p,
+    }
+    for name, variant in variants.items():
+        fitted = ScaledConformal.fit(actual, point, quantiles, ids=ids, profile=variant(before))
+        yield name, replace(fitted, profile=variant(now))
+
+
+def _levels(args: argparse.Namespace, command: str) -> None:
+    panel, day = m5_inputs(args)
+    levels = levels_panel(panel)
+    rows = []
+    for last in FOLDS[1:] if args.quick else FOLDS:
+        cutoff = day(last)
+        train = levels.panel[levels.panel["ds"] <= cutoff]
+        test = levels.panel[(levels.panel["ds"] > cutoff) & (levels.panel["ds"] <= cutoff + pd.Timedelta(days=HORIZON))]
+        model = _KeepingErrors(horizon=HORIZON, levels=LEVELS, num_threads=args.threads).fit(train)
+        point = model.predict(HORIZON, future=model.known_future(test))
+        deciles = volume_deciles(train)
+        for name, calibration in _level_schemes(*model.kept_):
+            bands = calibration.apply(point["mean"].to_numpy(), point["unique_id"].to_numpy())
+            forecast = forecast_frame(point, point["mean"].to_numpy(), bands)
+            by_level = pd.DataFrame(level_rows(name, test, forecast, train, levels.level, LEVELS))
+            by_decile = pd.DataFrame(decile_rows(name, test, forecast, deciles, LEVELS))
+            row = {"fold": f"d_{last + 1}-d_{last + HORIZON}", "scheme": name}
+            for level in LEVELS:
+                for over, table in (("levels", by_level), ("deciles", by_decile)):
+                    row[f"cov{level} {over}"] = f"{table[f'cov{level}'].min():.3f}-{table[f'cov{level}'].max():.3f}"
+            row["width80 total"] = round(float(by_level["width80"].iloc[0]), 3)
+            row["width80 items"] = round(float(by_level["width80"].iloc[-1]), 3)
+            rows.append(row)
+    print_table("calibration schemes on every level of the M5 subset, folds before W1", rows)
+    write_result("calibration_choice_levels", command, {"folds": rows})
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_m5_arguments(parser, quick="the second fold only")
+    parser.add_argument("--levels", action="store_true", help="the per-series schemes on every level of the panel")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args, command = start(parser(), __spec__.name, argv)
+    if args.levels:
+        _levels(args, command)
+        return
     panel, day = m5_inputs(args)
     panel = panel[["unique_id", "ds", "y", *static_columns(panel)]]
     learner = LightGBMForecaster(num_threads=args.threads)._create_model
