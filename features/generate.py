@@ -290,6 +290,8 @@ columns:
   price: known_future          # a blank is refused (no 'blank:'); 'blank: previous' would carry the last price
   promo: known_future
   in_stock: {role: observed_only, assume: 1}   # a stockout is known only afterwards; forecasts assume stock
+hierarchy: [[family]]         # each family forecast too, and the total; the planner plans each family's own
+reconcile: bottom_up          # families and total are the sums of their items' forecasts
 """
 _HOURLY_DATASET = """\
 # What each column of sales.csv is, and whose public holidays the calendar follows (features.schema).

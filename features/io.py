@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from features.gaps import GapPolicy
 from features.generate import PANEL_FILE
-from features.schema import DatasetSchema, Role, load_schema
+from features.schema import DatasetSchema, Role, load_schema, schema_path
 from features.validation import PanelError, Problem, parse_panel
 
 __all__ = ["load_panel", "read_raw", "resolve_panel_path"]
@@ -46,6 +47,8 @@ def load_panel(path: Path, schema: DatasetSchema | None = None, gaps: GapPolicy 
     schema = load_schema(path) if schema is None else schema
     path = resolve_panel_path(path)
     raw = read_raw(path)
+    if problems := schema.hierarchy_problems(list(raw.columns), path.name):
+        raise PanelError([replace(p, source=str(schema_path(path))) for p in problems])
     raw = raw.drop(columns=schema.columns_with(Role.IGNORE, list(raw.columns)))
     policy = schema.gaps if gaps is None else GapPolicy(gaps)
     columns = list(raw.columns)

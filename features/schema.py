@@ -10,6 +10,8 @@ columns:
   promo: known_future         # known before the period: given with each forecast
   sell_price: {role: known_future, blank: previous}   # a blank: the series' last known price
   in_stock: {role: observed_only, assume: 1}   # known only afterwards; forecasts assume 1
+hierarchy: [[family]]         # levels of coherent totals: each a list of static columns
+reconcile: bottom_up          # how they are made to add up: bottom_up, mint_shrink, wls_struct, ols, none
 ```
 
 A blank value of a known-future or observed-only column is refused (validation names
@@ -17,6 +19,13 @@ its file, row and column) unless the column declares what it means with ``blank:
 ``previous`` (the series' last known value), ``missing`` (unknown: the model reads it as
 missing) or a number (``blank: 0``); see ``features.blanks``. The model keeps the policies
 and applies them to a forecast's future values too.
+
+``hierarchy`` declares the levels the model forecasts above the series, each a list of static
+columns (a bare name for one: ``[family, [state_id, store_id]]``), the total always among them;
+``reconcile`` says how their forecasts are made to add up (``models.hierarchy``): ``bottom_up`` (the
+default: each level the sum of its series' forecasts), ``mint_shrink``, ``wls_struct`` or ``ols``
+(MinTrace), or ``none`` (each level forecast directly; they do not add up). Without ``hierarchy`` the
+model forecasts the series alone. A hierarchy column must be a static column of the data.
 
 Without the file, or for a column it does not name, the roles are guessed: the
 standard attribute names (``STATIC_COLUMNS``) are static, ``in_stock`` is observed
@@ -41,7 +50,7 @@ from features.gaps import GapPolicy
 from features.pipeline import FeatureSpec, infer_frequency
 from features.validation import OBSERVED_ONLY_COLUMNS, REQUIRED_COLUMNS, STATIC_COLUMNS, PanelError, Problem
 
-__all__ = ["SCHEMA_FILE", "DatasetSchema", "HolidayCalendar", "Role", "load_schema", "schema_path"]
+__all__ = ["SCHEMA_FILE", "DatasetSchema", "HolidayCalendar", "Reconcile", "Role", "load_schema", "schema_path"]
 
 SCHEMA_FILE = "dataset.yaml"
 
@@ -51,6 +60,16 @@ class Role(StrEnum):
     KNOWN_FUTURE = "known_future"
     OBSERVED_ONLY = "observed_only"
     IGNORE = "ignore"
+
+
+class Reconcile(StrEnum):
+    """How the levels of a hierarchy are made to add up (``models.hierarchy.METHODS``)."""
+
+    BOTTOM_UP = "bottom_up"
+    MINT_SHRINK = "mint_shrink"
+    WLS_STRUCT = "wls_struct"
+    OLS = "ols"
+    NONE = "none"
 
 
 class ColumnRole(BaseModel):
@@ -99,6 +118,44 @@ class DatasetSchema(BaseModel):
     holidays: HolidayCalendar | None = HolidayCalendar(country="US")
     columns: dict[str, ColumnRole] = {}
     gaps: GapPolicy = GapPolicy.REFUSE
+    hierarchy: tuple[tuple[str, ...], ...] = ()
+    reconcile: Reconcile = Reconcile.BOTTOM_UP
+
+    @field_validator("hierarchy", mode="before")
+    @classmethod
+    def _levels(cls, value):
+        """A bare name is a level of one column: ``[family]`` is ``[[family]]``."""
+        if not isinstance(value, list | tuple):
+            return value
+        return [[level] if isinstance(level, str) else level for level in value]
+
+    @field_validator("hierarchy")
+    @classmethod
+    def _distinct_levels(cls, value: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+        for level in value:
+            if not level:
+                raise ValueError("a hierarchy level needs at least one column")
+            if named := [c for c in level if c in REQUIRED_COLUMNS]:
+                raise ValueError(f"{named[0]} cannot group series: a hierarchy level is made of static columns")
+        if twice := [level for position, level in enumerate(value) if level in value[:position]]:
+            raise ValueError(f"hierarchy level {'/'.join(twice[0])!r} is given twice")
+        return value
+
+    def hierarchy_problems(self, columns: list[str], source: str) -> list[Problem]:
+        """One problem per hierarchy column that is not a static column of the data (``columns``)."""
+        problems = []
+        for column in dict.fromkeys(c for level in self.hierarchy for c in level):
+            if column not in columns:
+                reason = f"hierarchy column {column!r} is not a column of {source}"
+            elif self.role(column).role is not Role.STATIC:
+                reason = (
+                    f"hierarchy column {column!r} is not a static column of {source} (it is "
+                    f"{self.role(column).role.value}): declare it 'columns: {{{column}: static}}'"
+                )
+            else:
+                continue
+            problems.append(Problem(SCHEMA_FILE, None, "hierarchy", reason))
+        return problems
 
     @field_validator("holidays", mode="before")
     @classmethod

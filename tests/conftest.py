@@ -50,6 +50,30 @@ def trained_home(tmp_path_factory, sample_dir, sample_panel, fast_train_config) 
     return home
 
 
+@pytest.fixture(scope="session")
+def hierarchy_home(tmp_path_factory, sample_dir, sample_panel) -> Path:
+    """A CAPCAST_HOME whose store holds a model of the sample's hierarchy (``hierarchy: [[family]]`` in
+    its dataset.yaml: items, families and the total, bottom-up) as version 1 @champion, trained as
+    ``capcast train`` would with small LightGBM settings; the sample site beside it."""
+    from features.schema import load_schema
+
+    home = tmp_path_factory.mktemp("hierarchy-home")
+    schema = load_schema(sample_dir)
+    config = TrainConfig(
+        horizon=TEST_HORIZON,
+        n_estimators=30,
+        calibration_windows=2,
+        num_threads=1,
+        features=schema.feature_spec(sample_panel),
+        hierarchy=schema.hierarchy,
+        reconcile=str(schema.reconcile),
+    )
+    train(sample_panel, TrackingConfig.embedded(home), config, source=str(sample_dir), origins=2)
+    (home / "sample").mkdir()
+    (home / "sample" / "site.yaml").write_bytes((sample_dir / "site.yaml").read_bytes())
+    return home
+
+
 @pytest.fixture
 def capcast_env(monkeypatch, trained_home):
     """Point settings at the trained store for one test."""

@@ -10,6 +10,10 @@ Censored demand: periods with a recorded stockout (``in_stock`` = 0) sold
 what was on hand, not what was wanted, so they are left out of every score and
 reported apart (``stockout_rows``, ``stockout_mae``: how far the forecast of
 demand sits from the censored sales).
+
+A forecaster of a hierarchy (``models.hierarchy``) is scored on the bottom series like any other, so
+its scores compare with a model of the series alone; each origin adds the WAPE of each aggregate
+level (``wape_level_<level>``, e.g. ``wape_level_family``) against the sums of the bottom actuals.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import pandas as pd
 from features.frequency import frequency
 from features.validation import AVAILABILITY_COLUMN
 from models.base import Forecaster
+from models.hierarchy import BOTTOM, HierarchicalForecaster
 from models.metrics import (
     bias,
     dollar_sales_weights,
@@ -39,6 +44,7 @@ __all__ = [
     "Folds",
     "cutoff_text",
     "holdout_backtest",
+    "level_score_name",
     "pooled_per_cycle",
     "rolling_origin_backtest",
     "split_holdout",
@@ -217,6 +223,7 @@ def rolling_origin_backtest(
                 "bias": bias(in_stock, forecast),
                 **_band_scores(in_stock, forecast),
                 **_stockout_scores(stockouts, forecast),
+                **_level_scores(model, test, stockouts, forecast),
             }
         )
         joined = forecast.merge(test[["unique_id", "ds", "y"]], on=["unique_id", "ds"])
@@ -227,6 +234,26 @@ def rolling_origin_backtest(
     forecasts = pd.concat(scored, ignore_index=True)
     scored = forecasts[~forecasts["stockout"] & forecasts["y"].notna()]
     return BacktestReport(pd.DataFrame(rows), _by_step(scored), forecasts)
+
+
+def level_score_name(level: str) -> str:
+    """A hierarchy level's WAPE as a score name: ``wape_level_family``, ``wape_level_state_id_store_id``."""
+    return f"wape_level_{level.replace('/', '_')}"
+
+
+def _level_scores(
+    model: Forecaster, test: pd.DataFrame, stockouts: pd.DataFrame, forecast: pd.DataFrame
+) -> dict[str, float]:
+    """WAPE of each aggregate level of a hierarchy's forecast against the sums of the bottom actuals; a
+    period where a child's demand is censored (a stockout) or unobserved is left out of its parents'."""
+    if not isinstance(model, HierarchicalForecaster):
+        return {}
+    keys = ["unique_id", "ds"]
+    actual = test[[*keys, "y"]]
+    censored = pd.MultiIndex.from_frame(actual[keys]).isin(pd.MultiIndex.from_frame(stockouts[keys]))
+    levels = model.level_actuals(actual.assign(y=actual["y"].mask(censored)))
+    scored = levels[(levels["level"] != BOTTOM) & levels["y"].notna()]
+    return {level_score_name(level): wape(rows, forecast) for level, rows in scored.groupby("level")}
 
 
 def _by_step(forecasts: pd.DataFrame) -> pd.DataFrame:

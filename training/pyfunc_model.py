@@ -13,6 +13,9 @@ policies, ``features.blanks``). Without them such a model forecasts its
 baseline scenario (each series' most frequent recent value). Rows with a ``y`` are actuals newer than the model's data
 (``unique_id, ds, y``): each series' forecast starts after its last one, and a
 series the model does not know is forecast from them by its cold-start method.
+A model of a hierarchy (``models.hierarchy``) also forecasts its aggregate series (a family's id,
+``total``): the ids it accepts are every level's (``level_of_``); its known-future rows and actuals are
+of bottom series, and a bottom series without known-future rows takes its baseline values.
 Output: the forecast frame of ``models.base``.
 """
 
@@ -59,7 +62,8 @@ def parse_request(model_input: pd.DataFrame, known_ids: set[str], max_horizon: i
 class DemandModel(PythonModel):
     def load_context(self, context) -> None:
         self.forecaster: Forecaster = Forecaster.from_bytes(Path(context.artifacts["forecaster"]).read_bytes())
-        self.known_ids = set(self.forecaster.series_ids_)
+        # A hierarchy's series of every level; a model of the series alone knows its own.
+        self.known_ids = set(getattr(self.forecaster, "level_of_", None) or self.forecaster.series_ids_)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         model_input, history = split_history(model_input)
@@ -106,7 +110,8 @@ def future_values(
     if not forecaster.exogenous_:
         return None
     if "ds" in model_input.columns and model_input["ds"].notna().any():
-        return model_input.drop(columns="horizon")
+        # Rows without a ds only name series to forecast (a hierarchy's aggregates, whose values are their children's).
+        return model_input.loc[model_input["ds"].notna()].drop(columns="horizon")
     return forecaster.baseline_future(horizon, ids)
 
 

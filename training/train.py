@@ -30,6 +30,7 @@ import models
 from features.pipeline import FeatureSpec
 from models.base import Forecaster
 from models.baselines import seasonal_naive_for
+from models.hierarchy import TOTAL, HierarchicalForecaster
 from models.lgbm import LightGBMForecaster
 from training import plots
 from training.backtest import BacktestReport, Folds
@@ -67,9 +68,13 @@ def _fit_here(forecaster: Forecaster, panel: pd.DataFrame) -> Forecaster:
 class TrainConfig:
     """What the training job sets on the production model (``models.lgbm.LightGBMForecaster``).
 
-    Each field is the forecaster parameter of the same name; None (the default)
+    Each field but the last two is the forecaster parameter of the same name; None (the default)
     keeps the forecaster's own default, so the defaults live in one place.
     ``horizon`` and ``levels`` also set the backtest folds' horizon and bands.
+
+    ``hierarchy`` (levels of static columns, ``dataset.yaml``'s ``hierarchy:``) makes the production
+    model a ``models.hierarchy.HierarchicalForecaster`` over that LightGBM model, reconciled by
+    ``reconcile`` (its ``method``; None: its default, bottom-up).
     """
 
     horizon: int | None = None
@@ -82,11 +87,31 @@ class TrainConfig:
     calibration_windows: int | None = None
     seed: int | None = None
     num_threads: int | None = None  # LightGBM threads; 0 = all cores
+    hierarchy: tuple[tuple[str, ...], ...] | None = None
+    reconcile: str | None = None
 
-    def forecaster(self) -> LightGBMForecaster:
-        """A new, unfitted production forecaster: its defaults, overridden by the fields that are set."""
-        overrides = {field.name: getattr(self, field.name) for field in fields(self)}
+    def lightgbm(self) -> LightGBMForecaster:
+        """A new, unfitted LightGBM model: its defaults, overridden by the fields that are set."""
+        overrides = {field.name: getattr(self, field.name) for field in fields(self) if field.name not in _HIERARCHY}
         return LightGBMForecaster(**{name: value for name, value in overrides.items() if value is not None})
+
+    def forecaster(self) -> Forecaster:
+        """A new, unfitted production forecaster: the LightGBM model, over the hierarchy when there is one."""
+        lightgbm = self.lightgbm()
+        if not self.hierarchy:
+            return lightgbm
+        method = {} if self.reconcile is None else {"method": self.reconcile}
+        hierarchy = tuple(tuple(level) for level in self.hierarchy)
+        return HierarchicalForecaster(base=lightgbm, hierarchy=hierarchy, levels=lightgbm.levels, **method)
+
+
+# TrainConfig's fields that are not LightGBM parameters.
+_HIERARCHY = ("hierarchy", "reconcile")
+
+
+def lightgbm_of(forecaster: Forecaster) -> LightGBMForecaster:
+    """The LightGBM model of a production forecaster: itself, or a hierarchy's fitted base."""
+    return forecaster.base_ if isinstance(forecaster, HierarchicalForecaster) else forecaster
 
 
 @dataclass(frozen=True)
@@ -129,12 +154,12 @@ def _log_folds(evaluations: dict[str, Evaluation]) -> None:
             mlflow.log_metrics(values, step=step)
 
 
-def _log_plots(reports: dict[str, BacktestReport], forecaster: LightGBMForecaster, panel: pd.DataFrame) -> None:
+def _log_plots(reports: dict[str, BacktestReport], forecaster: Forecaster, panel: pd.DataFrame) -> None:
     by_step = {name: report.by_step for name, report in reports.items()}
     production = reports["lgbm"].forecasts
     first_cutoff = production["cutoff"].min()
     history = panel.loc[panel["ds"] <= first_cutoff, ["unique_id", "ds", "y"]]
-    booster = forecaster.mlf_.models_["lgbm"]
+    booster = lightgbm_of(forecaster).mlf_.models_["lgbm"]
     boosters = booster if isinstance(booster, list) else [booster]
     names = boosters[0].booster_.feature_name()
     gains = np.sum([b.booster_.feature_importance("gain") for b in boosters], axis=0)
@@ -148,24 +173,33 @@ def _log_plots(reports: dict[str, BacktestReport], forecaster: LightGBMForecaste
         mlflow.log_figure(figure, f"plots/{name}.png")
 
 
-def _run_params(forecaster: LightGBMForecaster, fitted: bool = True) -> dict[str, str]:
-    """Every hyper-parameter of the forecaster (``get_params``) and, once fitted, of its resolved
+def _run_params(forecaster: Forecaster, fitted: bool = True) -> dict[str, str]:
+    """Every hyper-parameter of the LightGBM model (``get_params``) and, once fitted, of its resolved
     feature spec (``feature_<name>``) as MLflow params, written as text (``features`` and
-    ``min_history`` may be None or a ``FeatureSpec``)."""
-    params = forecaster.get_params(deep=False)
+    ``min_history`` may be None or a ``FeatureSpec``); a hierarchy's levels (``hierarchy``, JSON) and
+    its ``reconcile`` method."""
+    if isinstance(forecaster, HierarchicalForecaster):
+        lightgbm = forecaster.base_ if fitted else forecaster.base
+        params = lightgbm.get_params(deep=False)
+        params |= {"hierarchy": json.dumps([list(level) for level in forecaster.hierarchy])}
+        params |= {"reconcile": forecaster.method}
+    else:
+        lightgbm, params = forecaster, forecaster.get_params(deep=False)
     if fitted:
-        params |= {f"feature_{name}": value for name, value in asdict(forecaster.features_).items()}
+        params |= {f"feature_{name}": value for name, value in asdict(lightgbm.features_).items()}
     return {name: str(value) for name, value in params.items()}
 
 
-def _request_example(forecaster: LightGBMForecaster) -> pd.DataFrame:
-    ids = forecaster.series_ids_[:2]
-    return pd.DataFrame({"unique_id": ids, "horizon": [min(7, forecaster.horizon)] * len(ids)}).astype(
+def _request_example(forecaster: Forecaster) -> pd.DataFrame:
+    ids = list(forecaster.series_ids_[:2])
+    if isinstance(forecaster, HierarchicalForecaster):
+        ids.append(TOTAL)  # the smoke check asks for an aggregate too
+    return pd.DataFrame({"unique_id": ids, "horizon": [min(7, forecaster.max_horizon or 7)] * len(ids)}).astype(
         {"horizon": "int64"}
     )
 
 
-def _signature(forecaster: LightGBMForecaster) -> ModelSignature:
+def _signature(forecaster: Forecaster) -> ModelSignature:
     """Request columns: ``unique_id, horizon``, plus optional ``ds``, known-future columns and ``y``
     (the actuals of rows that carry newer history)."""
     inputs = [ColSpec("string", "unique_id"), ColSpec("long", "horizon"), ColSpec("datetime", "ds", required=False)]
@@ -175,11 +209,11 @@ def _signature(forecaster: LightGBMForecaster) -> ModelSignature:
     return ModelSignature(inputs=Schema(inputs), outputs=infer_signature(example).inputs)
 
 
-def _baseline(forecaster: LightGBMForecaster, horizon: int) -> pd.DataFrame | None:
+def _baseline(forecaster: Forecaster, horizon: int) -> pd.DataFrame | None:
     return forecaster.baseline_future(horizon, forecaster.series_ids_[:1]) if forecaster.exogenous_ else None
 
 
-def _log_model(forecaster: LightGBMForecaster, workdir: Path) -> mlflow.models.model.ModelInfo:
+def _log_model(forecaster: Forecaster, workdir: Path) -> mlflow.models.model.ModelInfo:
     artifact = workdir / "forecaster.pkl"
     artifact.write_bytes(forecaster.to_bytes())
     package_dirs = [str(Path(pkg.__file__).parent) for pkg in (features, models)]
@@ -240,7 +274,7 @@ def train(
     fit = fit or _fit_here
     client, experiment_id = connect(tracking)
     forecaster = config.forecaster()
-    folds = Folds(forecaster.horizon, origins)
+    folds = Folds(config.lightgbm().horizon, origins)
     folds.cutoffs(panel)  # a panel too short for the folds fails before a run exists
     fingerprint = panel_fingerprint(panel)
     started = time.perf_counter()
@@ -275,7 +309,7 @@ def train(
             with stage("log"):
                 mlflow.log_params(_run_params(forecaster, fitted=True))
                 mlflow.log_metric("family_level_error", forecaster.family_level_error_)
-                mlflow.log_dict({"features": forecaster.mlf_.ts.features_order_}, "features.json")
+                mlflow.log_dict({"features": lightgbm_of(forecaster).mlf_.ts.features_order_}, "features.json")
                 _log_plots({name: outcome[1] for name, outcome in outcomes.items()}, forecaster, panel)
                 info = _log_model(forecaster, Path(tmp))
                 # Smoke check before registering: the logged model must load and answer.

@@ -101,13 +101,14 @@ def _train_config(horizon, n_estimators, threads, levels, features=None):
 
 
 def _run_training(data: Path, config, origins: int, dask: str | None, log: JobLog, gaps: str | None = None):
-    """Train on ``data`` with the features its ``dataset.yaml`` declares (column roles, holidays)."""
+    """Train on ``data`` with the features its ``dataset.yaml`` declares (column roles, holidays) and its
+    hierarchy, when it declares one."""
     from training.engine import fitting
     from training.train import train as run_training
 
     panel, schema = load_dataset_or_fail(data, gaps)
     with job_errors(log, str(data)):
-        config = replace(config, features=schema.feature_spec(panel))
+        config = replace(config, features=schema.feature_spec(panel), **_hierarchy(schema))
     _stop_on_sigterm()
     with job_errors(log, "--dask"), fitting(dask) as fit, job_errors(log, str(data)):
         return run_training(
@@ -123,13 +124,26 @@ def _run_training(data: Path, config, origins: int, dask: str | None, log: JobLo
         )
 
 
+def _hierarchy(schema) -> dict:
+    """TrainConfig's hierarchy fields from ``dataset.yaml`` (none without a ``hierarchy:``)."""
+    if not schema.hierarchy:
+        return {}
+    return {"hierarchy": schema.hierarchy, "reconcile": str(schema.reconcile)}
+
+
 def _trained_line(result, alias: str) -> str:
     metrics = result.metrics
     role = f"as @{alias}" if result.is_champion else "(challenger)"
+    by_level = ", ".join(
+        f"{name.removeprefix('backtest_wape_level_').removesuffix('_lgbm')} {value:.3f}"
+        for name, value in metrics.items()
+        if name.startswith("backtest_wape_level_") and name.endswith("_lgbm")
+    )
     return (
         f"registered {result.model_name} version {result.version} {role} (run {result.run_id}); backtest WAPE over "
         f"{len(result.evaluation.by_fold)} folds: lightgbm {metrics['backtest_wape_lgbm']:.3f} vs seasonal naive "
         f"{metrics['backtest_wape_seasonal_naive']:.3f}"
+        + (f"; lightgbm's WAPE by level: {by_level}" if by_level else "")
     )
 
 
@@ -251,8 +265,10 @@ def backtest(
         features = schema.feature_spec(panel)
     except ValueError as error:
         fail(f"{data}: {error}")
-    config = TrainConfig(horizon=horizon, features=features, n_estimators=n_estimators, num_threads=threads)
-    horizon = config.forecaster().horizon  # each origin forecasts as far as the model does
+    config = TrainConfig(
+        horizon=horizon, features=features, n_estimators=n_estimators, num_threads=threads, **_hierarchy(schema)
+    )
+    horizon = config.lightgbm().horizon  # each origin forecasts as far as the model does
     try:
         reports = {
             name: rolling_origin_backtest(panel, make, horizon, origins, step)
