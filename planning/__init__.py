@@ -20,7 +20,14 @@ from planning.domain.locks import Lock, LockError, Unavailability, unavailabilit
 from planning.domain.plan import Plan
 from planning.domain.service_level import service_level_demand
 from planning.domain.site import Site, load_site
-from planning.recommendation import DemandBasis, UnknownDemandColumn, demand_columns, demand_for_forecast, recommend
+from planning.recommendation import (
+    DemandBasis,
+    UnknownDemandColumn,
+    demand_columns,
+    demand_for_forecast,
+    plan_rows,
+    recommend,
+)
 from planning.review.diff import PlanDiff, plan_diff
 from planning.review.export import SHIFT_COLUMNS, shift_csv
 from planning.review.simulate import Outcome, simulate
@@ -53,6 +60,7 @@ __all__ = [
     "demand_from_forecast",
     "load_site",
     "plan_diff",
+    "plan_rows",
     "plan_violations",
     "recommend",
     "rows_digest",

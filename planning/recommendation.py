@@ -5,6 +5,9 @@ A forecast arrives as plain rows (``unique_id``, ``ds``, optionally ``family``,
 the plan covers is the ``DemandBasis``: by default the service-level quantile
 of each family's cumulative demand (``planning.domain.service_level``), or
 the daily sums of one forecast column.
+
+A forecast of a hierarchy (rows with a ``level``) holds its aggregates beside its series; ``plan_rows``
+picks the rows a plan covers, so no unit is counted once per level.
 """
 
 from __future__ import annotations
@@ -24,9 +27,21 @@ from planning.domain.site import Site
 from planning.solver.control import SolveControl
 from planning.solver.solve import Replan, SolverSettings, solve
 
-__all__ = ["DemandBasis", "UnknownDemandColumn", "demand_columns", "demand_context", "demand_for_forecast", "recommend"]
+__all__ = [
+    "BOTTOM_LEVEL",
+    "FAMILY_LEVEL",
+    "DemandBasis",
+    "UnknownDemandColumn",
+    "demand_columns",
+    "demand_context",
+    "demand_for_forecast",
+    "plan_rows",
+    "recommend",
+]
 
 _QUANTILE = re.compile(r"q\d+(\.\d+)?")
+# The ``level`` of a hierarchy's rows (``models.hierarchy``): a product family's own series, the series themselves.
+FAMILY_LEVEL, BOTTOM_LEVEL = "family", "unique_id"
 
 
 @dataclass(frozen=True)
@@ -36,7 +51,9 @@ class DemandBasis:
     Args:
         service_level: probability in (0, 1) that cumulative family demand up to each day is covered.
         level_error: relative error of a family's level shared by its series (the forecaster's
-            ``family_level_error``); 0 treats series as independent.
+            ``family_level_error``); 0 treats series as independent. A plan of families' own forecasts
+            (``plan_rows``) needs none: each family's band is calibrated on its own errors, which
+            already hold the movement its series share.
         column: plan for the daily sums of this forecast column instead (``"mean"``, ``"q90"``).
     """
 
@@ -54,6 +71,26 @@ class UnknownDemandColumn(ValueError):
     def __init__(self, column: str, choices: Sequence[str]):
         super().__init__(f"demand must be one of: {', '.join(choices)}; got {column!r}")
         self.choices = list(choices)
+
+
+def plan_rows(rows: Iterable[Mapping]) -> tuple[list[Mapping], bool]:
+    """The rows of a forecast that a plan covers, and whether they are families' own forecasts.
+
+    A forecast of a hierarchy has a ``level`` on each row (``unique_id`` for the series themselves,
+    the grouping columns of an aggregate's level joined with ``/``, ``total``). With a ``family``
+    level, the plan covers each family's own reconciled forecast: those rows, whose ``unique_id`` and
+    ``family`` are the family. Its band is calibrated on the family's own backtest errors, so it
+    already carries what the family's series miss together: plan them with ``level_error`` 0.
+    Otherwise the plan sums the series' rows (``unique_id`` level) per family. A forecast without
+    ``level``: every row, as given.
+    """
+    rows = list(rows)
+    levels = {row.get("level") for row in rows}
+    if levels <= {None}:
+        return rows, False
+    if FAMILY_LEVEL in levels:
+        return [{**row, "family": row["unique_id"]} for row in rows if row.get("level") == FAMILY_LEVEL], True
+    return [row for row in rows if row.get("level") == BOTTOM_LEVEL], False
 
 
 def demand_columns(columns: Iterable[str]) -> list[str]:

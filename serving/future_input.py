@@ -56,7 +56,9 @@ def _refuse(message: str, field: str) -> ApiError:
     return ApiError(422, "invalid_future", message, field)
 
 
-def checked_future(future: pd.DataFrame, info: ModelInfo, ids: Sequence[str], requested: bool) -> pd.DataFrame:
+def checked_future(
+    future: pd.DataFrame, info: ModelInfo, ids: Sequence[str], requested: bool, every_series: bool = True
+) -> pd.DataFrame:
     """``future`` with ``unique_id`` as text, ``ds`` as local timestamps and the values as numbers.
 
     Args:
@@ -64,6 +66,8 @@ def checked_future(future: pd.DataFrame, info: ModelInfo, ids: Sequence[str], re
         ids: the series forecast; every one needs values, and no other may have any.
         requested: whether ``ids`` are the request's own (``/forecast``) or every series the
             model knows (``/recommend``, ``capcast forecast``): it words the refusal.
+        every_series: False when ``ids`` may have values rather than must (a model of a hierarchy:
+            its bottom series without values take their baseline).
 
     Raises:
         ApiError: 422 naming the field (``future``, ``future.<column>`` or ``future.<row>.<column>``).
@@ -89,7 +93,7 @@ def checked_future(future: pd.DataFrame, info: ModelInfo, ids: Sequence[str], re
     typed["ds"] = _timestamps(future["ds"])
     for column in info.exogenous:
         typed[column] = _numbers(future[column], column)
-    if lacking := [i for i in ids if i not in given]:
+    if every_series and (lacking := [i for i in ids if i not in given]):
         raise ApiError(422, "missing_future_value", f"no values for series: {', '.join(lacking[:5])}", "future")
     return typed
 

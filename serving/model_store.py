@@ -69,20 +69,24 @@ class ServedModel:
                 forecaster.use_threads(threads)
             else:
                 _log.warning("model version %s predicts with the threads it was trained with", info.version)
+        # The series the model was trained on; a model of a hierarchy also forecasts its aggregates
+        # (``level_of_``: each series' level, the bottom one ``unique_id``).
         self.series_ids = sorted(str(i) for i in forecaster.series_ids_)
+        self.levels: dict[str, str] = {str(i): level for i, level in getattr(forecaster, "level_of_", {}).items()}
+        self.forecast_ids = sorted(self.levels) if self.levels else self.series_ids
         self.cold_start_ids = frozenset(getattr(forecaster, "cold_start_ids_", ()))
         self.series_attributes: pd.DataFrame = forecaster.series_attributes_
         self._attributes = self.series_attributes.drop_duplicates("unique_id").set_index("unique_id")
         # Versions trained before they kept their recent actuals show none.
         self._history = getattr(forecaster, "recent_history_", None)
         self.period_unit = _period_unit(forecaster.freq_)
-        self._known = set(self.series_ids)
+        self._known = set(self.forecast_ids)
         # mlforecast's predict swaps state on the fitted object while it runs: one call at a time.
         self._predict_lock = threading.Lock()
         # Every caller's baseline (each series' usual known-future values), computed once: a baseline
         # request is rows of it, never a model call; computing it is also the version's smoke test.
         horizon = info.max_horizon or DEFAULT_HORIZON
-        frame = self.predict(self.series_ids, horizon, None, requested=False)
+        frame = self.predict(self.forecast_ids, horizon, None, requested=False)
         self.baseline = BaselineForecast(frame, horizon, self.cold_start_ids)
         # Requests with their own known-future values: those that arrive together share a model call.
         self.scenarios = ScenarioForecasts(self)
@@ -119,6 +123,9 @@ class ServedModel:
         pyfunc = mlflow.pyfunc.load_model(f"models:/{version.name}/{version.version}")
         run = MlflowClient(tracking_uri).get_run(version.run_id) if version.run_id else None
         forecaster = _forecaster(pyfunc)
+        # A model that plans families' own forecasts adds no family level error (``_hierarchy_info``).
+        hierarchy = {"family_level_error": round(getattr(forecaster, "family_level_error_", 0.0), 4)}
+        hierarchy |= _hierarchy_info(forecaster)
         info = ModelInfo(
             name=version.name,
             version=str(version.version),
@@ -128,19 +135,19 @@ class ServedModel:
             max_horizon=forecaster.max_horizon,
             trained_until=forecaster.last_ds_.date(),
             last_period=forecaster.last_ds_.to_pydatetime(),
-            # Versions trained before the measure existed plan as if families had no shared error.
-            family_level_error=round(getattr(forecaster, "family_level_error_", 0.0), 4),
             exogenous=list(forecaster.exogenous_),
             # Versions trained before blank policies refuse every empty value (a column not named refuses).
             blanks={c: str(f) if isinstance(f, str) else float(f) for c, f in _blank_fills(forecaster).items()},
             takes_history=_takes_history(pyfunc),
+            # Versions trained before the measure existed plan as if families had no shared error.
+            **hierarchy,
         )
         return cls(info, pyfunc, threads)
 
     def series_page(self, offset: int, limit: int, prefix: str = "") -> tuple[int, list[dict]]:
         """(how many series match ``prefix``, the page of them from ``offset``): each series' id,
-        method and static attributes."""
-        matching = [i for i in self.series_ids if i.startswith(prefix)] if prefix else self.series_ids
+        method and static attributes (an aggregate of a hierarchy: its group values, ``all`` for the others)."""
+        matching = [i for i in self.forecast_ids if i.startswith(prefix)] if prefix else self.forecast_ids
         page = matching[offset : offset + limit]
         attributes = self._attributes.reindex(page)
         return len(matching), [
@@ -195,12 +202,16 @@ class ServedModel:
 
     def all_series_forecast(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
         """Forecast of every series with its static attributes (``family`` etc.); the baseline
-        scenario for known-future values unless ``future`` gives them for every series."""
+        scenario for known-future values unless ``future`` gives them for every series (of a
+        hierarchy: for any of its bottom series, the others taking their baseline). A model of a
+        hierarchy adds its aggregates, and a ``level`` column says which level each row is of
+        (``unique_id`` for the series themselves): ``planning.plan_rows`` picks what a plan covers."""
         if future is None:
-            frame = self.baseline.rows(self.series_ids, horizon)
+            frame = self.baseline.rows(self.forecast_ids, horizon)
         else:
-            frame = self.predict(self.series_ids, horizon, future, requested=False)
-        return frame.merge(self.series_attributes, on="unique_id", how="left")
+            frame = self.predict(self.forecast_ids, horizon, future, requested=False)
+        frame = frame.merge(self.series_attributes, on="unique_id", how="left")
+        return frame.assign(level=frame["unique_id"].map(self.levels)) if self.levels else frame
 
     def predict(
         self,
@@ -215,11 +226,28 @@ class ServedModel:
         are the request's own, not every series)."""
         if future is None:
             request = pd.DataFrame({"unique_id": ids, "horizon": horizon})
+        elif self.levels:
+            request = self._hierarchy_future(future).assign(horizon=horizon)
+            request = pd.concat([request, pd.DataFrame({"unique_id": ids, "horizon": horizon})], ignore_index=True)
         else:
             request = checked_future(future, self.info, ids, requested=requested).assign(horizon=horizon)
         if history is not None:
             request = pd.concat([request, history.assign(horizon=horizon)], ignore_index=True)
         return self._call(request, refusable=future is not None or history is not None)
+
+    def _hierarchy_future(self, future: pd.DataFrame) -> pd.DataFrame:
+        """Known-future rows for a model of a hierarchy: of its bottom series (any of them; the others
+        take their baseline values), never of an aggregate, whose values are its children's."""
+        if "unique_id" in future.columns:
+            for row, series in enumerate(future["unique_id"].astype(str)):
+                if self.levels.get(series, "unique_id") != "unique_id":
+                    raise ApiError(
+                        422,
+                        "invalid_future",
+                        f"series {series!r} is an aggregate of the hierarchy: send the values of its bottom series",
+                        f"future.{row}.unique_id",
+                    )
+        return checked_future(future, self.info, self.series_ids, requested=False, every_series=False)
 
     def history_forecast(
         self, ids: list[str], horizon: int, future: pd.DataFrame | None, history: pd.DataFrame
@@ -272,6 +300,22 @@ def champion_level_error(tracking_uri: str, name: str, alias: str) -> tuple[floa
     if "family_level_error" not in metrics:
         return 0.0, f"model version {version.version} did not measure it"
     return float(metrics["family_level_error"]), f"measured by model version {version.version}"
+
+
+def _hierarchy_info(forecaster) -> dict:
+    """``ModelInfo``'s hierarchy fields: its levels and method, and what plans cover. A model with a
+    ``family`` level plans each family's own reconciled forecast, whose calibrated band already holds
+    the movement its series share: the plan adds no family level error to it."""
+    if not hasattr(forecaster, "level_of_"):
+        return {}
+    hierarchy = [list(level) for level in forecaster.hierarchy]
+    families = ["family"] in hierarchy
+    return {
+        "hierarchy": hierarchy,
+        "reconcile": forecaster.method,
+        "plans_from": "family" if families else "series",
+        **({"family_level_error": 0.0} if families else {}),
+    }
 
 
 def _takes_history(pyfunc: mlflow.pyfunc.PyFuncModel) -> bool:

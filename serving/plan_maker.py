@@ -25,6 +25,7 @@ from planning import (
     SolverSettings,
     UnknownDemandColumn,
     load_site,
+    plan_rows,
     recommend,
     rows_digest,
     site_digest,
@@ -105,7 +106,10 @@ class PlanMaker:
         """
         model = self.model  # one version for the whole plan, even if another is swapped in meanwhile
         site, horizon = self.check(request)
-        forecast = model.all_series_forecast(horizon, future_frame(request.future))
+        # A model with a family level plans each family's own reconciled forecast (planning.plan_rows);
+        # ModelInfo.family_level_error is then 0: the family's band already holds its series' shared error.
+        rows, _ = plan_rows(model.all_series_forecast(horizon, future_frame(request.future)).to_dict("records"))
+        forecast = pd.DataFrame(rows)
         days = sorted(pd.to_datetime(forecast["ds"]).dt.date.unique())
         site, stock_source = self._opening_stock(site, request.stock, days[0])
         try:

@@ -40,8 +40,11 @@ class Scenario:
 class ScenarioForecasts:
     def __init__(self, model: ServedModel):
         self._model = model
+        # A hierarchy's forecast reads every bottom series' values, those a request leaves out at their
+        # baseline: another request's rows in the same call would change its aggregates. One call each.
+        joins = _never_joins if model.levels else _joins_batch
         self._batcher: MicroBatcher[Scenario, list[bytes]] = MicroBatcher(
-            self._answer, _joins_batch, name=f"scenarios-v{model.info.version}"
+            self._answer, joins, name=f"scenarios-v{model.info.version}"
         )
 
     async def forecast(self, ids: list[str], horizon: int, rows: Sequence[FutureValues]) -> list[bytes]:
@@ -76,6 +79,10 @@ class ScenarioForecasts:
         future = future_frame([row for s in batch for row in s.rows])
         frame = self._model.predict(ids, batch[0].horizon, future, requested=True)
         return series_json(frame, self._model.cold_start_ids)
+
+
+def _never_joins(batch: list[Scenario], candidate: Scenario) -> bool:
+    return False
 
 
 def _joins_batch(batch: list[Scenario], candidate: Scenario) -> bool:

@@ -81,7 +81,27 @@ class ModelInfo(BaseModel):
         examples=["2026-01-31T00:00:00", "2026-01-31T23:00:00"],
     )
     family_level_error: float = Field(
-        0.0, description="relative error of a product family's level shared by its series, measured on backtests"
+        0.0,
+        description="relative error of a product family's level shared by its series, measured on backtests: what "
+        "a plan adds to the spread of the series it sums; 0 when plans cover each family's own forecast "
+        "(`plans_from`: family)",
+    )
+    hierarchy: list[list[str]] = Field(
+        default_factory=list,
+        description="the levels the model also forecasts, each the static columns that group the series (an "
+        "aggregate's id is its group values joined with '/', e.g. 'F1' or 'CA/CA_1'; the total is 'total'); empty: "
+        "the series alone",
+        examples=[[["family"]], [["state_id"], ["state_id", "store_id"]]],
+    )
+    reconcile: str | None = Field(
+        None,
+        description="how the levels are made to add up: bottom_up, mint_shrink, wls_struct, ols or none (each level "
+        "forecast directly); null without a hierarchy",
+    )
+    plans_from: Literal["series", "family"] = Field(
+        "series",
+        description="what /recommend and plan jobs cover: the sum of the series' forecasts per family, or each "
+        "family's own reconciled forecast (a model with a `family` level)",
     )
     exogenous: list[str] = Field(
         default_factory=list, description="known-future columns the model reads (price, promo, ...); see `future`"

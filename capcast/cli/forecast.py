@@ -26,7 +26,8 @@ def forecast(
         typer.Option(help="CSV of known-future values (unique_id, ds, one column per exogenous column of the model)"),
     ] = None,
 ) -> None:
-    """Forecast every series with the @champion model (columns: unique_id, ds, mean, quantiles, family...)."""
+    """Forecast every series with the @champion model (columns: unique_id, ds, mean, quantiles, family...; a model
+    of a hierarchy adds its aggregates and a level column)."""
     from serving.errors import ApiError
     from serving.model_store import ModelNotFound, RegistryUnreachable, ServedModel
     from serving.responses import periods_are_days
@@ -66,9 +67,14 @@ def _summary(model, frame, horizon: int, out: Path, future: Path | None) -> str:
     info = model.info
     # The model's own frequency, not the written ds: one hourly period at midnight would look daily.
     periods = f"{model.period_unit}s"
+    if info.plans_from == "family":
+        planned = "`capcast plan` plans each family's own reconciled forecast, with no family level error"
+    else:
+        planned = f"family level error {info.family_level_error:g}, which `capcast plan` uses by default"
+    levels = f", levels {', '.join(sorted(set(frame['level'])))}" if "level" in frame.columns else ""
     summary = (
         f"wrote {out}: {frame['unique_id'].nunique()} series x {horizon} {periods} from model version {info.version}"
-        f" (family level error {info.family_level_error:g}, which `capcast plan` uses by default)"
+        f"{levels} ({planned})"
     )
     if not info.exogenous:
         return summary

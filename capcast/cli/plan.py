@@ -33,7 +33,8 @@ def plan(
             min=0.0,
             max=2.0,
             help="relative error of a family's level shared by its series "
-            "(default: the @champion model's, measured in training; 0 without one)",
+            "(default: the @champion model's, measured in training; 0 without one, or when the forecast has "
+            "each family's own rows: a hierarchy's family level)",
         ),
     ] = None,
     demand: Annotated[
@@ -71,6 +72,7 @@ def plan(
         PlanningError,
         Replan,
         SolverSettings,
+        plan_rows,
         recommend,
         site_digest,
     )
@@ -85,8 +87,12 @@ def plan(
     stock_source = "site"
     if stock is Stock.LEDGER:
         site_model, stock_source = _ledger_stock(site_model, frame)
+    # A forecast of a hierarchy with a family level: each family's own row, whose band holds its shared error.
+    rows, families_own = plan_rows(frame.to_dict("records"))
     if level_error is not None:
         level_source = "given"
+    elif families_own:
+        level_error, level_source = 0.0, "each family's own reconciled forecast, whose band already holds it"
     else:
         settings = Settings()
         level_error, level_source = champion_level_error(
@@ -97,7 +103,7 @@ def plan(
         basis = replace(basis, service_level=service_level)
     try:
         result = recommend(
-            frame.to_dict("records"),
+            rows,
             site_model,
             basis,
             SolverSettings(time_limit_s=time_limit, workers=workers, seed=seed),

@@ -86,6 +86,15 @@ def test_holidays_follow_the_declared_country_and_region():
         ("columns: {visits: sometimes}", "columns.visits.role", "Input should be"),
         ("columns: {y: static}", "columns", "take no role"),
         ("colums: {}", "colums", "Extra inputs are not permitted"),
+        ("hierarchy: [[family], family]", "hierarchy", "hierarchy level 'family' is given twice"),
+        ("reconcile: top_down", "reconcile", "Input should be 'bottom_up', 'mint_shrink'"),
+        ("hierarchy: [region]", "hierarchy", "hierarchy column 'region' is not a column of sales.csv"),
+        (
+            "hierarchy: [[store_id, promo]]",
+            "hierarchy",
+            "hierarchy column 'promo' is not a static column of sales.csv (it is known_future): "
+            "declare it 'columns: {promo: static}'",
+        ),
     ],
 )
 def test_a_wrong_dataset_yaml_is_one_line_naming_the_file_and_field(data, text, field, message):
@@ -94,3 +103,9 @@ def test_a_wrong_dataset_yaml_is_one_line_naming_the_file_and_field(data, text, 
     assert result.exit_code == 1 and "Traceback" not in result.output
     line = result.stderr.strip()
     assert line.startswith(f"{data / 'dataset.yaml'}, column {field}: ") and message in line
+
+
+def test_hierarchy_levels_are_lists_of_static_columns_or_one_name_and_bottom_up_by_default():
+    schema = DatasetSchema.model_validate({"hierarchy": ["family", ["store_id", "family"]]})
+    assert schema.hierarchy == (("family",), ("store_id", "family")) and schema.reconcile == "bottom_up"
+    assert DatasetSchema().hierarchy == () and DatasetSchema(reconcile="mint_shrink").reconcile == "mint_shrink"

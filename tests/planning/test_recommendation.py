@@ -2,7 +2,7 @@
 
 import pytest
 
-from planning import DemandBasis, SolverSettings, UnknownDemandColumn, demand_for_forecast, recommend
+from planning import DemandBasis, SolverSettings, UnknownDemandColumn, demand_for_forecast, plan_rows, recommend
 from tests.planning.conftest import make_site
 
 FAST = SolverSettings(time_limit_s=1)
@@ -73,3 +73,33 @@ def test_a_forecast_without_quantiles_still_carries_its_family_means():
     rows = [{k: v for k, v in row.items() if not k.startswith("q")} for row in _rows(True)]
     plan = recommend(rows, make_site(), DemandBasis(column="mean"), FAST)
     assert {(f.family, f.mean, tuple(f.bands)) for f in plan.context.forecast} == {("A", 40, ()), ("B", 40, ())}
+
+
+def _hierarchy_rows(levels: tuple[str, ...]) -> list[dict]:
+    """Two items of family F (each 40 a day) and the rows of ``levels``: F's own (80 a day, a band of its own)
+    and the total."""
+    items = [row | {"family": "F", "level": "unique_id"} for row in _rows(False)]
+    own = {"family": ("F", 80.0, 60.0, 105.0), "total": ("total", 80.0, 60.0, 105.0)}
+    aggregates = [
+        {"unique_id": uid, "ds": f"2026-01-0{day}", "mean": mean, "q10": low, "q50": mean, "q90": high}
+        | {"family": uid, "level": level}
+        for level in levels
+        for uid, mean, low, high in [own[level]]
+        for day in range(5, 10)
+    ]
+    return items + aggregates
+
+
+def test_a_hierarchy_plans_each_familys_own_row_or_else_its_items_never_every_level():
+    rows, families_own = plan_rows(_hierarchy_rows(("family", "total")))
+    assert families_own and {r["unique_id"] for r in rows} == {"F"} and len(rows) == 5
+    # The family's own band already holds what its items miss together: planned with no level error, it
+    # covers what the items' independent spreads plus the level error cover when they are summed instead.
+    own = demand_for_forecast(rows, DemandBasis(level_error=0.0))
+    items, summed = plan_rows(_hierarchy_rows(("total",)))
+    assert not summed and {r["unique_id"] for r in items} == {"A", "B"}
+    independent = demand_for_forecast(items, DemandBasis(level_error=0.0))
+    shared = demand_for_forecast(items, DemandBasis(level_error=0.2))
+    assert sum(independent.units["F"]) < sum(own.units["F"]) <= sum(shared.units["F"])
+    plain = _rows(True)
+    assert plan_rows(plain) == (plain, False)
