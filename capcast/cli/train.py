@@ -103,10 +103,13 @@ def _train_config(horizon, n_estimators, threads, levels, features=None):
 def _run_training(data: Path, config, origins: int, dask: str | None, log: JobLog, gaps: str | None = None):
     """Train on ``data`` with the features its ``dataset.yaml`` declares (column roles, holidays) and its
     hierarchy, when it declares one."""
+    from features.schema import schema_path
     from training.engine import fitting
     from training.train import train as run_training
 
     panel, schema = load_dataset_or_fail(data, gaps)
+    if dask is not None and schema.hierarchy:
+        fail(f"--dask: {schema_path(data)} declares a hierarchy, which is fit in this process only: drop --dask")
     with job_errors(log, str(data)):
         config = replace(config, features=schema.feature_spec(panel), **_hierarchy(schema))
     _stop_on_sigterm()

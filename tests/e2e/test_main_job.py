@@ -1,13 +1,13 @@
-"""The main job end to end through the CLI: generate -> validate -> train -> forecast -> plan."""
+"""The main job end to end through the CLI: generate -> validate -> train -> forecast -> plan. The sample
+declares a hierarchy (``hierarchy: [[family]]``): the plan covers each family's own reconciled forecast."""
 
-import re
-
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from capcast.cli import app
-from planning import Plan, load_site, plan_violations, service_level_demand
+from planning import Plan, load_site, plan_rows, plan_violations, service_level_demand
 
 
 @pytest.fixture
@@ -33,13 +33,19 @@ def test_main_job_from_raw_data_to_a_checked_plan(tmp_path, cli):
     run("data", "generate", "--out", str(data), "--seed", "5", "--products", "5", "--locations", "2", "--days", "200")
     assert "ok, 10 series, 2000 rows" in run("data", "validate", str(data))
     trained = run("train", "--data", str(data), "--horizon", "7", "--n-estimators", "40", "--threads", "1")
-    assert "registered demand version 1 as @champion" in trained
+    assert "registered demand version 1 as @champion" in trained and "WAPE by level: family " in trained
     baseline = run("forecast", "--out", str(tmp_path / "forecast.csv"))
     assert "price, promo, in_stock: each series' most frequent recent value" in baseline
+    assert "levels family, total, unique_id" in baseline
 
-    # Known-future values from a file: a promotion on every series lifts the forecast.
+    # Each family's forecast is the sum of its items' (bottom-up).
     base = pd.read_csv(tmp_path / "forecast.csv")
-    future = base[["unique_id", "ds"]].assign(price=1.0, promo=1, in_stock=1)
+    items = base[base["level"] == "unique_id"]
+    families = base[base["level"] == "family"].set_index(["unique_id", "ds"])["mean"].sort_index()
+    np.testing.assert_allclose(families, items.groupby(["family", "ds"])["mean"].sum().sort_index(), atol=1e-3)
+
+    # Known-future values of the items from a file: a promotion on every item lifts the forecast.
+    future = items[["unique_id", "ds"]].assign(price=1.0, promo=1, in_stock=1)
     future.to_csv(tmp_path / "future.csv", index=False)
     assert "from " + str(tmp_path / "future.csv") in run(
         "forecast", "--out", str(tmp_path / "promo.csv"), "--future", str(tmp_path / "future.csv")
@@ -62,13 +68,15 @@ def test_main_job_from_raw_data_to_a_checked_plan(tmp_path, cli):
         "2",
     )
     assert "expected fill rate" in planned
-    level_error = float(re.search(r"family level error ([0-9.e-]+) \(measured by model version 1\)", planned).group(1))
+    assert "family level error 0 (each family's own reconciled forecast" in planned
 
     forecast = pd.read_csv(tmp_path / "forecast.csv")
-    assert forecast["ds"].nunique() == 7 and forecast["unique_id"].nunique() == 10
+    assert forecast["ds"].nunique() == 7 and len(items["unique_id"].unique()) == 10
     plan = Plan.model_validate_json((tmp_path / "plan.json").read_text())
     site = load_site(data / "site.yaml")
-    demand = service_level_demand(forecast.to_dict("records"), 0.95, level_error=level_error)
+    rows, families_own = plan_rows(forecast.to_dict("records"))
+    assert families_own and {r["unique_id"] for r in rows} == set(items["family"])
+    demand = service_level_demand(rows, 0.95, level_error=0.0)
     assert plan_violations(site, demand, plan) == []
     assert plan.kpis.expected_fill_rate > 0.9
 
