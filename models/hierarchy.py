@@ -383,7 +383,7 @@ class HierarchicalForecaster(Forecaster):
         if ends.nunique() > 1:
             behind, ahead = ends.idxmin(), ends.idxmax()
             raise HistoryError(
-                f"series {behind!r}'s actuals end {period_text(ends.min(), self.freq_)}, {ahead!r}'s "
+                f"the actuals of series {behind!r} end {period_text(ends.min(), self.freq_)}, those of {ahead!r} "
                 f"{period_text(ends.max(), self.freq_)}: a hierarchy is reconciled over periods that every series "
                 "has, so send every series' actuals up to the same period",
                 "unique_id",

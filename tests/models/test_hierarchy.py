@@ -208,7 +208,7 @@ def test_newer_actuals_move_every_level_and_stay_coherent(fitted, split):
     [
         (lambda day: day.assign(unique_id="F1"), "unique_id", 0, "'F1' is an aggregate of the hierarchy"),
         (lambda day: day.assign(unique_id="P999-S9"), "unique_id", 0, "'P999-S9' is not in the hierarchy"),
-        (lambda day: day.iloc[1:], "unique_id", None, "'P001-S1''s actuals end on .*same period"),
+        (lambda day: day.iloc[1:], "unique_id", None, "the actuals of series 'P001-S1' end on .*same period"),
     ],
 )
 def test_newer_actuals_that_cannot_be_reconciled_are_refused(fitted, split, rows, column, row, message):
