@@ -123,7 +123,8 @@ class ServedModel:
         pyfunc = mlflow.pyfunc.load_model(f"models:/{version.name}/{version.version}")
         run = MlflowClient(tracking_uri).get_run(version.run_id) if version.run_id else None
         forecaster = _forecaster(pyfunc)
-        # A model that plans families' own forecasts adds no family level error (``_hierarchy_info``).
+        # Versions trained before the measure existed plan as if families had no shared error; a model that
+        # plans families' own forecasts adds none (``_hierarchy_info``).
         hierarchy = {"family_level_error": round(getattr(forecaster, "family_level_error_", 0.0), 4)}
         hierarchy |= _hierarchy_info(forecaster)
         info = ModelInfo(
@@ -139,7 +140,6 @@ class ServedModel:
             # Versions trained before blank policies refuse every empty value (a column not named refuses).
             blanks={c: str(f) if isinstance(f, str) else float(f) for c, f in _blank_fills(forecaster).items()},
             takes_history=_takes_history(pyfunc),
-            # Versions trained before the measure existed plan as if families had no shared error.
             **hierarchy,
         )
         return cls(info, pyfunc, threads)
