@@ -140,12 +140,7 @@ def bike_contenders(threads: int) -> dict[str, Contender]:
 
 
 def _interval_figures(actual: pd.DataFrame, forecast: pd.DataFrame) -> dict[str, float | str]:
-    figures: dict[str, float | str] = {}
-    for level in LEVELS:
-        has_band = f"q{50 - level / 2:g}" in forecast.columns
-        figures[f"cov{level}"] = metrics.interval_coverage(actual, forecast, level) if has_band else "-"
-        figures[f"width{level}"] = metrics.relative_interval_width(actual, forecast, level) if has_band else "-"
-    return figures
+    return m5_levels.band_figures(actual, forecast, LEVELS)
 
 
 def _pinball(actual: pd.DataFrame, forecast: pd.DataFrame) -> dict[str, float]:

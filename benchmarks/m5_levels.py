@@ -43,6 +43,7 @@ __all__ = [
     "M5_LEVELS",
     "STATICS",
     "LevelsPanel",
+    "band_figures",
     "bottom_up_points",
     "decile_rows",
     "level_rows",
@@ -175,7 +176,8 @@ def volume_deciles(train: pd.DataFrame, periods: int = 28) -> pd.Series:
     ).astype(int)
 
 
-def _bands(actual: pd.DataFrame, forecast: pd.DataFrame, levels: Sequence[int]) -> dict[str, float | str]:
+def band_figures(actual: pd.DataFrame, forecast: pd.DataFrame, levels: Sequence[int]) -> dict[str, float | str]:
+    """Coverage and relative width of each central interval the forecast has (``-`` where it has none)."""
     figures: dict[str, float | str] = {}
     for level in levels:
         has_band = f"q{50 - level / 2:g}" in forecast.columns
@@ -205,7 +207,7 @@ def level_rows(
                 "wape": metrics.wape(test, forecast),
                 "mean_rmsse": metrics.mean_rmsse(test, forecast, fit),
                 "bias": metrics.bias(test, forecast),
-                **_bands(test, forecast, levels),
+                **band_figures(test, forecast, levels),
             }
         )
     return rows
@@ -227,7 +229,7 @@ def decile_rows(
                 "test_mean_y": f"{volume[ids].min():.1f}-{volume[ids].max():.1f}",
                 "model": model,
                 "wape": metrics.wape(test, forecast),
-                **_bands(test, forecast, levels),
+                **band_figures(test, forecast, levels),
             }
         )
     return rows
