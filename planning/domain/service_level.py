@@ -14,7 +14,10 @@ department-wide lift the forecast missed). Through day d the family's
 cumulative demand has variance ``sum of variances + (level_error * cumulative
 mean)^2``. The forecaster measures ``level_error`` on its backtest windows
 (``models.calibration.shared_level_error``); 0 is pure independence, which
-under-covers families whose series move together.
+under-covers families whose series move together. A family forecast as a
+series of its own (a hierarchy's ``family`` level: ``planning.recommendation.plan_rows``)
+is one row per day whose band was calibrated on the family's own errors, so it
+already holds that shared part: it is planned with ``level_error`` 0.
 """
 
 from __future__ import annotations
