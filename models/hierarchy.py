@@ -34,9 +34,11 @@ from hierarchicalforecast.utils import aggregate
 from pandas.api.types import is_numeric_dtype
 from sklearn.base import clone
 
+from features.frequency import frequency
 from features.pipeline import FeatureSpec
-from models.base import Forecaster, NotFittedError, forecast_frame
+from models.base import Forecaster, NotFittedError, forecast_frame, interval_quantiles
 from models.baselines import cold_start_fallback
+from models.calibration import ScaledConformal, series_profile
 from models.future import FutureValuesError, baseline_future, check_future, period_text
 from models.history import HistoryError, extend_history, forecast_index
 from models.lgbm import LightGBMForecaster
@@ -98,11 +100,15 @@ class HierarchicalForecaster(Forecaster):
     correlation. A base that computes no calibration errors can only use ``bottom_up``, ``ols``,
     ``wls_struct`` or ``none``.
 
-    Quantiles: the reconciled mean moves each row's base quantiles by the mean's change, clipped
-    at zero, so the band keeps the base's calibrated spread (``models.calibration``) around the
-    coherent mean and never crosses. hierarchicalforecast's own intervals (normality, bootstrap)
-    would replace that calibration with a Gaussian or an in-sample one; quantiles do not add up
-    across levels either way.
+    Quantiles: calibrated on the forecasts that are served. The base's calibration-window
+    forecasts of every level are reconciled as a forecast is, and their errors calibrate the
+    bands (``models.calibration``: each series' dispersion, volume buckets) around the reconciled
+    means. Moving the base's bands by the mean's change instead left them centred on errors the
+    reconciled forecast does not make: on M5 (d_1914-1941) the store x department sums' 80% bands
+    covered 74% of days and MinT's item rows 72%. A base that keeps no calibration errors has its
+    quantiles moved with the mean. hierarchicalforecast's own intervals (normality, bootstrap) would
+    replace the calibration with a Gaussian or an in-sample one; quantiles do not add up across
+    levels either way.
 
     Args:
         base: the forecaster fit on every level's series (cloned; its ``levels`` set to this
@@ -222,6 +228,28 @@ class HierarchicalForecaster(Forecaster):
         engine = _keeping_calibration_errors(kept) if keeps_errors else None
         self.base_.fit(self._with_attributes(levels), freq=self.freq_, engine=engine)
         self.insample_ = _insample(kept[0], list(self.level_of_)) if kept else None
+        reconciles = kept and reconciler is not None
+        self.calibration_ = self._reconciled_calibration(kept[0], levels) if reconciles else None
+
+    def _reconciled_calibration(self, errors: pd.DataFrame, levels: pd.DataFrame) -> ScaledConformal:
+        """Bands for the reconciled forecasts, from the base's calibration windows reconciled the same way;
+        the series' profiles as ``LightGBMForecaster`` takes them (before the first window, then at the end)."""
+        windows = self.insample_.copy()
+        # A series too young for a window forecast nothing in it: its parents' sums take none of it.
+        windows[_BASE] = windows[_BASE].fillna(0.0)
+        reconciled = self._reconciled_means(windows[["unique_id", "ds", _BASE]])
+        scored = windows["y"].notna().to_numpy()
+        period = frequency(self.freq_)
+        history = levels[["unique_id", "ds", "y"]]
+        first = history["ds"] <= errors["cutoff"].min()
+        calibration = ScaledConformal.fit(
+            windows["y"].to_numpy()[scored],
+            reconciled[scored],
+            interval_quantiles(self.levels),
+            ids=windows["unique_id"].to_numpy()[scored],
+            profile=series_profile(history[first], period.season, period.year),
+        )
+        return replace(calibration, profile=series_profile(history, period.season, period.year))
 
     def _base_forecaster(self) -> Forecaster:
         base = clone(self._base()).set_params(levels=self.levels)
@@ -423,11 +451,19 @@ class HierarchicalForecaster(Forecaster):
         return None if make is None else make()
 
     def _reconcile(self, raw: pd.DataFrame) -> pd.DataFrame:
-        """The base forecasts of every level with coherent means and each row's quantiles moved with its mean."""
-        reconciler = self._reconciler()
-        if reconciler is None:
+        """The base forecasts of every level with coherent means and their bands (the class docstring)."""
+        if self._reconciler() is None:
             return raw
-        base = raw[["unique_id", "ds"]].assign(**{_BASE: raw["mean"].to_numpy()})
+        mean = self._reconciled_means(raw[["unique_id", "ds"]].assign(**{_BASE: raw["mean"].to_numpy()}))
+        if self.calibration_ is not None:
+            return forecast_frame(raw, mean, self.calibration_.apply(mean, raw["unique_id"].to_numpy()))
+        shift = mean - raw["mean"].to_numpy()
+        quantiles = {float(c[1:]): raw[c].to_numpy() + shift for c in raw.columns if c.startswith("q")}
+        return forecast_frame(raw, mean, quantiles)
+
+    def _reconciled_means(self, base: pd.DataFrame) -> np.ndarray:
+        """Coherent means of base forecasts (``unique_id, ds, base``: every series, every period), in its order."""
+        reconciler = self._reconciler()
         with warnings.catch_warnings():
             # Notes about the solver's matrix format (qpsolvers), not about the forecasts.
             warnings.filterwarnings("ignore", message="Converted matrix")
@@ -435,10 +471,7 @@ class HierarchicalForecaster(Forecaster):
                 Y_hat_df=base, S_df=self.S_, tags=self.tags_, Y_df=self.insample_ if reconciler.insample else None
             )
         (column,) = [c for c in reconciled.columns if c not in base.columns]
-        mean = raw[["unique_id", "ds"]].merge(reconciled, on=["unique_id", "ds"], how="left")[column].to_numpy()
-        shift = mean - raw["mean"].to_numpy()
-        quantiles = {float(c[1:]): raw[c].to_numpy() + shift for c in raw.columns if c.startswith("q")}
-        return forecast_frame(raw, mean, quantiles)
+        return base[["unique_id", "ds"]].merge(reconciled, on=["unique_id", "ds"], how="left")[column].to_numpy()
 
     def level_forecast(self, forecast: pd.DataFrame, level: str) -> pd.DataFrame:
         """The rows of ``forecast`` (from ``predict``) at one level (``"family"``, ``"state_id/store_id"``,
