@@ -228,28 +228,38 @@ class HierarchicalForecaster(Forecaster):
         engine = _keeping_calibration_errors(kept) if keeps_errors else None
         self.base_.fit(self._with_attributes(levels), freq=self.freq_, engine=engine)
         self.insample_ = _insample(kept[0], list(self.level_of_)) if kept else None
-        reconciles = kept and reconciler is not None
-        self.calibration_ = self._reconciled_calibration(kept[0], levels) if reconciles else None
+        # The series' profiles as ``LightGBMForecaster`` takes them: before the first window, and at the end.
+        history, period = levels[["unique_id", "ds", "y"]], frequency(self.freq_)
+        first = history["ds"] <= kept[0]["cutoff"].min() if kept else history["ds"] < history["ds"].min()
+        self.profiles_ = (
+            series_profile(history[first], period.season, period.year),
+            series_profile(history, period.season, period.year),
+        )
+        # Per method, learned on first use: ``set_params(method=...)`` after a fit forecasts with that method.
+        self.calibrations_: dict[str, ScaledConformal | None] = {}
 
-    def _reconciled_calibration(self, errors: pd.DataFrame, levels: pd.DataFrame) -> ScaledConformal:
-        """Bands for the reconciled forecasts, from the base's calibration windows reconciled the same way;
-        the series' profiles as ``LightGBMForecaster`` takes them (before the first window, then at the end)."""
+    def _calibration(self) -> ScaledConformal | None:
+        """Bands for this method's reconciled forecasts, from the base's calibration windows reconciled the
+        same way; None when the base kept no calibration errors."""
+        if self.method not in self.calibrations_:
+            self.calibrations_[self.method] = None if self.insample_ is None else self._reconciled_calibration()
+        return self.calibrations_[self.method]
+
+    def _reconciled_calibration(self) -> ScaledConformal:
         windows = self.insample_.copy()
         # A series too young for a window forecast nothing in it: its parents' sums take none of it.
         windows[_BASE] = windows[_BASE].fillna(0.0)
         reconciled = self._reconciled_means(windows[["unique_id", "ds", _BASE]])
         scored = windows["y"].notna().to_numpy()
-        period = frequency(self.freq_)
-        history = levels[["unique_id", "ds", "y"]]
-        first = history["ds"] <= errors["cutoff"].min()
+        before, now = self.profiles_
         calibration = ScaledConformal.fit(
             windows["y"].to_numpy()[scored],
             reconciled[scored],
             interval_quantiles(self.levels),
             ids=windows["unique_id"].to_numpy()[scored],
-            profile=series_profile(history[first], period.season, period.year),
+            profile=before,
         )
-        return replace(calibration, profile=series_profile(history, period.season, period.year))
+        return replace(calibration, profile=now)
 
     def _base_forecaster(self) -> Forecaster:
         base = clone(self._base()).set_params(levels=self.levels)
@@ -455,8 +465,8 @@ class HierarchicalForecaster(Forecaster):
         if self._reconciler() is None:
             return raw
         mean = self._reconciled_means(raw[["unique_id", "ds"]].assign(**{_BASE: raw["mean"].to_numpy()}))
-        if self.calibration_ is not None:
-            return forecast_frame(raw, mean, self.calibration_.apply(mean, raw["unique_id"].to_numpy()))
+        if (calibration := self._calibration()) is not None:
+            return forecast_frame(raw, mean, calibration.apply(mean, raw["unique_id"].to_numpy()))
         shift = mean - raw["mean"].to_numpy()
         quantiles = {float(c[1:]): raw[c].to_numpy() + shift for c in raw.columns if c.startswith("q")}
         return forecast_frame(raw, mean, quantiles)

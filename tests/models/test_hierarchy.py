@@ -2,6 +2,8 @@
 MinTrace as hierarchicalforecast computes them, quantiles moved with the reconciled mean, the
 known-future path, pickling and the refusals."""
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -35,11 +37,9 @@ def _base():
 
 @pytest.fixture(scope="module")
 def fitted(split):
-    """One fit per method (the base fit is the same, seeded: ``none`` holds its raw forecasts)."""
-    return {
-        method: HierarchicalForecaster(base=_base(), hierarchy=HIERARCHY, method=method).fit(split[0])
-        for method in ("none", "bottom_up", "mint_shrink")
-    }
+    """One fit, a copy per method: the method acts at predict (``none`` holds the raw forecasts)."""
+    model = HierarchicalForecaster(base=_base(), hierarchy=HIERARCHY).fit(split[0])
+    return {method: copy.deepcopy(model).set_params(method=method) for method in ("none", "bottom_up", "mint_shrink")}
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +116,9 @@ def test_bands_are_calibrated_on_the_reconciled_backtest_forecasts(fitted, forec
     """The calibration learns from every scored series-period of the reconciled calibration windows,
     and the served bands are its bands around the reconciled means, not the base's moved."""
     model, forecast, direct = fitted[method], forecasts[method], forecasts["none"]
-    assert model.calibration_.n_scores == int(model.insample_["y"].notna().sum())
-    bands = model.calibration_.apply(forecast["mean"].to_numpy(), forecast["unique_id"].to_numpy())
+    calibration = model.calibrations_[method]
+    assert calibration.n_scores == int(model.insample_["y"].notna().sum())
+    bands = calibration.apply(forecast["mean"].to_numpy(), forecast["unique_id"].to_numpy())
     np.testing.assert_allclose(forecast["q90"], np.clip(bands[90.0], 0, None), atol=1e-9)
     moved = direct["q90"] - direct["mean"] + forecast["mean"]
     assert not np.allclose(forecast["q90"], moved)
