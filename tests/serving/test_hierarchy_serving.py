@@ -83,8 +83,8 @@ def test_plans_cover_each_familys_own_forecast_with_no_level_error(served, hiera
     families = set(served.series_attributes.set_index("unique_id").loc[served.series_ids, "family"])
     assert families_own and {r["unique_id"] for r in rows} == families and len(rows) == len(families) * HORIZON
     assert all(r["family"] == r["unique_id"] for r in rows)
-    maker = PlanMaker(served, load_default_site(hierarchy_home / "sample" / "site.yaml"), 2.0)
-    plan, lineage = maker.make(RecommendRequest(horizon=HORIZON, time_limit_s=2))
+    maker = PlanMaker(served, load_default_site(hierarchy_home / "sample" / "site.yaml"), 1.0)
+    plan, lineage = maker.make(RecommendRequest(horizon=HORIZON, time_limit_s=1))
     assert lineage.level_error == 0.0 and plan.context.basis == DemandBasis(level_error=0.0).describe()
     family_mean = {(d.family, d.day): d.mean for d in plan.context.forecast}
     own = {(r["unique_id"], r["ds"].date()): r["mean"] for r in rows}
