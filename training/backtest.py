@@ -13,7 +13,9 @@ demand sits from the censored sales).
 
 A forecaster of a hierarchy (``models.hierarchy``) is scored on the bottom series like any other, so
 its scores compare with a model of the series alone; each origin adds the WAPE of each aggregate
-level (``wape_level_<level>``, e.g. ``wape_level_family``) against the sums of the bottom actuals.
+level (``wape_level_<level>``, e.g. ``wape_level_family``) against the sums of the bottom actuals. A
+stockout's sales count in those sums as recorded (M5's convention): leaving out every period in which
+one of many children is out of stock would leave a large aggregate nothing to be scored on.
 """
 
 from __future__ import annotations
@@ -223,7 +225,7 @@ def rolling_origin_backtest(
                 "bias": bias(in_stock, forecast),
                 **_band_scores(in_stock, forecast),
                 **_stockout_scores(stockouts, forecast),
-                **_level_scores(model, test, stockouts, forecast),
+                **_level_scores(model, test, forecast),
             }
         )
         joined = forecast.merge(test[["unique_id", "ds", "y"]], on=["unique_id", "ds"])
@@ -241,17 +243,12 @@ def level_score_name(level: str) -> str:
     return f"wape_level_{level.replace('/', '_')}"
 
 
-def _level_scores(
-    model: Forecaster, test: pd.DataFrame, stockouts: pd.DataFrame, forecast: pd.DataFrame
-) -> dict[str, float]:
-    """WAPE of each aggregate level of a hierarchy's forecast against the sums of the bottom actuals; a
-    period where a child's demand is censored (a stockout) or unobserved is left out of its parents'."""
+def _level_scores(model: Forecaster, test: pd.DataFrame, forecast: pd.DataFrame) -> dict[str, float]:
+    """WAPE of each aggregate level of a hierarchy's forecast against the sums of the bottom actuals (a
+    stockout's sales as recorded); a period where a child's demand is unobserved is left out of its parents'."""
     if not isinstance(model, HierarchicalForecaster):
         return {}
-    keys = ["unique_id", "ds"]
-    actual = test[[*keys, "y"]]
-    censored = pd.MultiIndex.from_frame(actual[keys]).isin(pd.MultiIndex.from_frame(stockouts[keys]))
-    levels = model.level_actuals(actual.assign(y=actual["y"].mask(censored)))
+    levels = model.level_actuals(test[["unique_id", "ds", "y"]])
     scored = levels[(levels["level"] != BOTTOM) & levels["y"].notna()]
     return {level_score_name(level): wape(rows, forecast) for level, rows in scored.groupby("level")}
 
