@@ -122,8 +122,8 @@ class HierarchicalForecaster(Forecaster):
             directly, unreconciled (the benchmark's "direct"). Bottom-up is the default because it
             measured best: on M5 (one cut-off, d_1914-1941, WAPE) it beat the direct forecasts and
             MinT at every aggregate level (the total: 0.040, direct 0.058, MinT 0.045), and MinT moved
-            the bottom series' means so that their calibrated 80% bands covered only 72.5%; bottom-up
-            leaves the bottom forecasts and their bands as the base made them.
+            the bottom series' means so that their 80% bands (then the base's, moved with the mean)
+            covered only 72.5%; bottom-up leaves the bottom forecasts' means as the base made them.
         levels: central interval levels in percent.
     """
 
