@@ -7,14 +7,13 @@ import json
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.tracking import MlflowClient
 
-from training.tracking import TrackingConfig
+from training.tracking import TrackingConfig, connect
 
 
 def _run(home):
     tracking = TrackingConfig.embedded(home)
-    client = MlflowClient(tracking.tracking_uri)
+    client, _ = connect(tracking)  # tracking and registry: an earlier test may have pointed MLflow elsewhere
     version = client.get_model_version_by_alias(tracking.model_name, tracking.champion_alias)
     return tracking, client.get_run(version.run_id)
 
@@ -33,7 +32,6 @@ def test_run_scores_the_series_and_each_level_and_records_the_hierarchy(hierarch
 
 def test_logged_model_forecasts_a_family_as_the_sum_of_its_items(hierarchy_home, sample_panel):
     tracking, _ = _run(hierarchy_home)
-    mlflow.set_tracking_uri(tracking.tracking_uri)
     model = mlflow.pyfunc.load_model(f"models:/{tracking.model_name}@{tracking.champion_alias}")
     items = sorted(sample_panel.loc[sample_panel["family"] == "F1", "unique_id"].unique())
     request = pd.DataFrame({"unique_id": ["F1", *items], "horizon": 5}).astype({"horizon": "int64"})
