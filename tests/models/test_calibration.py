@@ -95,7 +95,7 @@ def test_dispersion_tells_proportional_movers_from_counts():
     assert profile.loc["s30", "volume"] == pytest.approx(3.5, rel=0.1)
     small, large = profile["dispersion"].iloc[20:], profile["dispersion"].iloc[:20]
     assert small.between(0.5, 2.0).all()
-    # 10% of the level against the square root of the level: a twenty times larger series is sqrt(20) times as dispersed.
+    # 10% of the level against its square root: a twenty times larger series is sqrt(20) times as dispersed.
     assert (large > 3).all() and large.iloc[-1] / large.iloc[0] == pytest.approx(np.sqrt(20), rel=0.2)
 
 
