@@ -77,6 +77,13 @@ def _mixed_scale_history(rng, days=420):
     return pd.concat(frames, ignore_index=True), pd.Series(means)
 
 
+def _draws(rng, means, per_series=200):
+    """Actuals and forecasts of ``per_series`` periods of each series of ``_mixed_scale_history``."""
+    forecast = means.reindex(means.index.repeat(per_series)).to_numpy()
+    large = forecast >= 2_000
+    return np.where(large, rng.normal(forecast, 0.1 * forecast), rng.poisson(np.where(large, 0, forecast))), forecast
+
+
 def _coverage_by_size(calibration, history, means, per_series):
     """80% coverage of new draws for the large and the small series."""
     rng = np.random.default_rng(99)
@@ -105,9 +112,7 @@ def test_bands_hold_for_large_and_small_series_of_one_panel():
     rng = np.random.default_rng(4)
     history, means = _mixed_scale_history(rng)
     ids = means.index.repeat(200)
-    forecast = means.reindex(ids).to_numpy()
-    large = forecast >= 2_000
-    actual = np.where(large, rng.normal(forecast, 0.1 * forecast), rng.poisson(np.where(large, 0, forecast)))
+    actual, forecast = _draws(rng, means)
     pooled = ScaledConformal.fit(actual, forecast, (10.0, 50.0, 90.0))
     large_cover, small_cover = _coverage_by_size(pooled, history, means, per_series=False)
     assert large_cover < 0.6 and small_cover > 0.9
@@ -116,6 +121,26 @@ def test_bands_hold_for_large_and_small_series_of_one_panel():
     assert len(per_series.offsets) == len(means) // MIN_BUCKET_SERIES
     for coverage in _coverage_by_size(per_series, history, means, per_series=True):
         assert 0.75 <= coverage <= 0.85
+
+
+def test_a_dispersion_the_errors_do_not_follow_is_left_out():
+    """History says some series move three times as much as others (what a model explains: promotions),
+    but their errors are alike: the scale leaves the dispersion out and the bands are the pooled ones."""
+    rng = np.random.default_rng(8)
+    ids = np.repeat([f"s{i:02d}" for i in range(40)], 200)
+    forecast = np.full(len(ids), 10.0)
+    actual = rng.poisson(forecast).astype(float)
+    profile = pd.DataFrame({"volume": 10.0, "dispersion": np.tile([1.0, 3.0], 20)}, index=np.unique(ids))
+    per_series = ScaledConformal.fit(actual, forecast, (10.0, 90.0), ids=ids, profile=profile)
+    assert per_series.dispersion_power < 0.1
+    history, means = _mixed_scale_history(rng)
+    proportional = ScaledConformal.fit(
+        *_draws(rng, means),
+        (10.0, 90.0),
+        ids=means.index.repeat(200).to_numpy(),
+        profile=series_profile(history, season=7, year=364),
+    )
+    assert proportional.dispersion_power > 0.8
 
 
 def test_each_volume_bucket_gets_its_own_offsets():
