@@ -8,10 +8,14 @@ from benchmarks.service_process import running_service
 
 @pytest.fixture(scope="module")
 def served(trained_home, tmp_path_factory):
-    with (
-        (tmp_path_factory.mktemp("serve") / "serve.log").open("w") as log,
-        running_service(trained_home, log=log) as base,
-    ):
+    """One service for the file: a stock source's token besides the planner's, and its own database (the
+    shared home's stock stays as it is)."""
+    folder = tmp_path_factory.mktemp("serve")
+    env = {
+        "CAPCAST_TOKENS": '[{"name": "till-9", "role": "source", "token": "t9"}]',
+        "CAPCAST_DATABASE_URL": f"sqlite:///{folder / 'capcast.db'}",
+    }
+    with (folder / "serve.log").open("w") as log, running_service(trained_home, env=env, log=log) as base:
         yield base
 
 
@@ -67,15 +71,12 @@ def test_serve_says_where_the_page_and_the_planner_token_are(served, trained_hom
         ).is_success
 
 
-def test_stock_data_latency_shows_on_metrics(trained_home, tmp_path_factory):
+def test_stock_data_latency_shows_on_metrics(served):
     """Per node and source, how late events arrive and are applied, and each node's last event, on /metrics
     (over HTTP: BentoML's metrics endpoint is not reachable through the in-process client)."""
-    tokens = '[{"name": "till-9", "role": "source", "token": "t9"}]'
-    database = tmp_path_factory.mktemp("metrics") / "capcast.db"
-    env = {"CAPCAST_TOKENS": tokens, "CAPCAST_DATABASE_URL": f"sqlite:///{database}"}
     event = {"event_id": "m1", "source": "till-9", "node": "shop-9", "sku": "x", "kind": "receipt", "qty": 4}
     event["occurred_at"] = "2026-03-02T09:00:00+00:00"
-    with running_service(trained_home, env=env) as base, httpx.Client(base_url=base, timeout=30) as client:
+    with httpx.Client(base_url=served, timeout=30) as client:
         applied = client.post("/inventory/events", json={"events": [event]}, headers={"Authorization": "Bearer t9"})
         assert applied.json()["applied"] == [0], applied.text
         metrics = client.get("/metrics").text
