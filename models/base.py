@@ -257,12 +257,7 @@ class Forecaster(BaseEstimator, ABC):
         Returns:
             The forecast frame, sorted by ``unique_id, ds``.
         """
-        if not hasattr(self, "series_ids_"):
-            raise NotFittedError(f"{type(self).__name__} must be fit before predict")
-        if horizon < 1:
-            raise ValueError("horizon must be at least 1")
-        if self.max_horizon is not None and horizon > self.max_horizon:
-            raise ValueError(f"horizon {horizon} is longer than the maximum {self.max_horizon}")
+        self._check_predictable(horizon)
         wanted = self.series_ids_ if ids is None else list(dict.fromkeys(str(i) for i in ids))
         if history is not None:
             return self._predict_after(horizon, wanted, future, history)
@@ -277,6 +272,15 @@ class Forecaster(BaseEstimator, ABC):
         if cold:
             frames.append(self.cold_start_.predict(horizon, ids=cold))
         return pd.concat(frames, ignore_index=True).sort_values(["unique_id", "ds"], ignore_index=True)
+
+    def _check_predictable(self, horizon: int) -> None:
+        """Refuse a forecast before ``fit`` or of a horizon the forecaster cannot make."""
+        if not hasattr(self, "series_ids_"):
+            raise NotFittedError(f"{type(self).__name__} must be fit before predict")
+        if horizon < 1:
+            raise ValueError("horizon must be at least 1")
+        if self.max_horizon is not None and horizon > self.max_horizon:
+            raise ValueError(f"horizon {horizon} is longer than the maximum {self.max_horizon}")
 
     def _predict_after(
         self, horizon: int, ids: list[str], future: pd.DataFrame | None, history: pd.DataFrame

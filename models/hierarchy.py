@@ -36,7 +36,7 @@ from sklearn.base import clone
 
 from features.frequency import frequency
 from features.pipeline import FeatureSpec
-from models.base import Forecaster, NotFittedError, forecast_frame, interval_quantiles
+from models.base import Forecaster, forecast_frame, interval_quantiles
 from models.baselines import cold_start_fallback
 from models.calibration import ScaledConformal, series_profile
 from models.future import FutureValuesError, baseline_future, check_future, period_text
@@ -364,12 +364,7 @@ class HierarchicalForecaster(Forecaster):
         Returns:
             The forecast frame, sorted by ``unique_id, ds``.
         """
-        if not hasattr(self, "base_"):
-            raise NotFittedError(f"{type(self).__name__} must be fit before predict")
-        if horizon < 1:
-            raise ValueError("horizon must be at least 1")
-        if self.max_horizon is not None and horizon > self.max_horizon:
-            raise ValueError(f"horizon {horizon} is longer than the maximum {self.max_horizon}")
+        self._check_predictable(horizon)
         wanted = None if ids is None else list(dict.fromkeys(str(i) for i in ids))
         if unknown := [i for i in wanted or () if i not in self.level_of_]:
             raise ValueError(f"series {unknown[0]!r} is not in the hierarchy")
@@ -433,12 +428,7 @@ class HierarchicalForecaster(Forecaster):
         # a parent is unobserved where a child is (a gap kept as missing): the base reads those from its own data.
         first = pd.to_datetime(history["ds"]).min()
         actuals = levels[(levels["ds"] >= first) & levels["y"].notna()]
-        level_future = None if scenario is None else self._aggregate(scenario, self.exogenous_)[0]
-        raw = self.base_.predict(horizon, future=level_future, history=actuals)
-        forecast = self._reconcile(raw)
-        if ids is not None:
-            forecast = forecast[forecast["unique_id"].isin(ids)]
-        return forecast.sort_values(_KEYS, ignore_index=True)
+        return self._forecast_levels(horizon, ids, scenario, actuals)
 
     def level_actuals(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Actual demand of every level from bottom rows (``unique_id, ds, y``): ``unique_id, ds, y,
@@ -449,12 +439,22 @@ class HierarchicalForecaster(Forecaster):
         return levels.assign(level=levels["unique_id"].map(self.level_of_))
 
     def _predict(self, horizon: int, ids: list[str] | None, future: pd.DataFrame | None) -> pd.DataFrame:
-        level_future = None if future is None else self._aggregate(future, self.exogenous_)[0]
-        raw = self.base_.predict(horizon, future=level_future)
-        forecast = self._reconcile(raw)
+        return self._forecast_levels(horizon, ids, future)
+
+    def _forecast_levels(
+        self,
+        horizon: int,
+        ids: list[str] | None,
+        scenario: pd.DataFrame | None,
+        actuals: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """Every level's forecast from the bottom series' scenario (aggregated as at fit) and, when given,
+        every level's newer actuals; reconciled, then the rows of ``ids`` (all when None)."""
+        level_future = None if scenario is None else self._aggregate(scenario, self.exogenous_)[0]
+        forecast = self._reconcile(self.base_.predict(horizon, future=level_future, history=actuals))
         if ids is not None:
             forecast = forecast[forecast["unique_id"].isin(ids)]
-        return forecast.sort_values(["unique_id", "ds"], ignore_index=True)
+        return forecast.sort_values(_KEYS, ignore_index=True)
 
     def _reconciler(self):
         make = METHODS[self.method]
