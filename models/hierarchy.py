@@ -235,8 +235,11 @@ class HierarchicalForecaster(Forecaster):
             series_profile(history[first], period.season, period.year),
             series_profile(history, period.season, period.year),
         )
-        # Per method, learned on first use: ``set_params(method=...)`` after a fit forecasts with that method.
+        # Per method: the fitted method's now, so that a served model's first request does not learn it;
+        # another on first use (``set_params(method=...)`` after a fit forecasts with that method).
         self.calibrations_: dict[str, ScaledConformal | None] = {}
+        if self._reconciler() is not None:
+            self._calibration()
 
     def _calibration(self) -> ScaledConformal | None:
         """Bands for this method's reconciled forecasts, from the base's calibration windows reconciled the
