@@ -33,10 +33,9 @@ from mlforecast import MLForecast
 from benchmarks.common import print_table, start, write_result
 from benchmarks.m5 import add_m5_arguments, m5_inputs
 from benchmarks.m5_levels import decile_rows, level_rows, levels_panel, volume_deciles
-from features.frequency import frequency
 from features.pipeline import FeatureSpec, static_columns, training_frame
 from models.base import forecast_frame, interval_quantiles
-from models.calibration import ScaledConformal, series_profile
+from models.calibration import ScaledConformal, calibration_profiles
 from models.lgbm import LightGBMForecaster
 
 FOLDS, HORIZON, LEVELS = (1857, 1885), 28, (80, 95)
@@ -90,9 +89,7 @@ class _KeepingErrors(LightGBMForecaster):
 def _level_schemes(errors: pd.DataFrame, frame: pd.DataFrame):
     """(name, calibration) for the four ways of calibrating ``errors``, each profile as ``LightGBMForecaster``
     takes it: learned as the series stood at the first window, applied as they stand at the end."""
-    period = frequency("D")
-    before = series_profile(frame[frame["ds"] <= errors["cutoff"].min()], period.season, period.year)
-    now = series_profile(frame, period.season, period.year)
+    before, now = calibration_profiles(frame, errors["cutoff"].min(), "D")
     quantiles = interval_quantiles(LEVELS)
     actual, point, ids = errors["y"].to_numpy(), errors["lgbm"].to_numpy(), errors["unique_id"].astype(str).to_numpy()
     yield "one pool, Poisson scale (before)", ScaledConformal.fit(actual, point, quantiles)

@@ -46,7 +46,9 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-__all__ = ["MIN_BUCKET_SERIES", "ScaledConformal", "series_profile", "shared_level_error"]
+from features.frequency import frequency
+
+__all__ = ["MIN_BUCKET_SERIES", "ScaledConformal", "calibration_profiles", "series_profile", "shared_level_error"]
 
 # A bucket's offsets come from at least this many series, so that one series' bad month cannot set them.
 MIN_BUCKET_SERIES = 20
@@ -74,6 +76,17 @@ def series_profile(history: pd.DataFrame, season: int, year: int, floor: float =
     median = float(raw.median()) if raw.notna().any() and raw.median() > 0 else 1.0
     dispersion = (raw / median).fillna(1.0).clip(lower=_MIN_DISPERSION)
     return pd.DataFrame({"volume": volume, "dispersion": dispersion})
+
+
+def calibration_profiles(
+    history: pd.DataFrame, first_cutoff: pd.Timestamp, freq: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each series' profile (``series_profile``, over a year of ``freq``) as it stood at the first calibration
+    window's cut-off, which the offsets are learned with, so that the windows' own errors do not set their
+    scale; and as it stands at the end of ``history``, which forecasts read."""
+    period = frequency(freq)
+    before = series_profile(history[history["ds"] <= first_cutoff], period.season, period.year)
+    return before, series_profile(history, period.season, period.year)
 
 
 def _bucket_edges(volumes: np.ndarray) -> tuple[float, ...]:

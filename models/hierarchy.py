@@ -34,11 +34,10 @@ from hierarchicalforecast.utils import aggregate
 from pandas.api.types import is_numeric_dtype
 from sklearn.base import clone
 
-from features.frequency import frequency
 from features.pipeline import FeatureSpec
 from models.base import Forecaster, forecast_frame, interval_quantiles
 from models.baselines import cold_start_fallback
-from models.calibration import ScaledConformal, series_profile
+from models.calibration import ScaledConformal, calibration_profiles
 from models.future import FutureValuesError, baseline_future, check_future, period_text
 from models.history import HistoryError, extend_history, forecast_index
 from models.lgbm import LightGBMForecaster
@@ -228,13 +227,9 @@ class HierarchicalForecaster(Forecaster):
         engine = _keeping_calibration_errors(kept) if keeps_errors else None
         self.base_.fit(self._with_attributes(levels), freq=self.freq_, engine=engine)
         self.insample_ = _insample(kept[0], list(self.level_of_)) if kept else None
-        # The series' profiles as ``LightGBMForecaster`` takes them: before the first window, and at the end.
-        history, period = levels[["unique_id", "ds", "y"]], frequency(self.freq_)
-        first = history["ds"] <= kept[0]["cutoff"].min() if kept else history["ds"] < history["ds"].min()
-        self.profiles_ = (
-            series_profile(history[first], period.season, period.year),
-            series_profile(history, period.season, period.year),
-        )
+        # The series' profiles as ``LightGBMForecaster`` takes them: at the first window, and at the end.
+        history = levels[["unique_id", "ds", "y"]]
+        self.profiles_ = calibration_profiles(history, kept[0]["cutoff"].min(), self.freq_) if kept else None
         # Per method: the fitted method's now, so that a served model's first request does not learn it;
         # another on first use (``set_params(method=...)`` after a fit forecasts with that method).
         self.calibrations_: dict[str, ScaledConformal | None] = {}

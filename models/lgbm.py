@@ -18,7 +18,7 @@ from features.gaps import OBSERVED_WEIGHT, fill_unobserved
 from features.pipeline import FeatureSpec, future_frame, price_references, static_columns, training_frame
 from models.base import Forecaster, forecast_frame, interval_quantiles
 from models.baselines import cold_start_fallback
-from models.calibration import ScaledConformal, series_profile, shared_level_error
+from models.calibration import ScaledConformal, calibration_profiles, shared_level_error
 from models.future import as_forecast_time
 
 __all__ = ["LightGBMForecaster"]
@@ -194,18 +194,15 @@ class LightGBMForecaster(Forecaster):
     def _calibrate(self, errors: pd.DataFrame, frame: pd.DataFrame, statics: list[str]) -> None:
         """Bands and the family level error from the calibration windows' errors (``unique_id, ds,
         cutoff, y, lgbm``), whichever engine computed them."""
-        # Dispersion and volume as they stood before the first window, so the windows' own errors do not
-        # set their scale; forecasts then read them as they stand at the end of the data.
-        period = frequency(self.freq_)
-        first_window = frame["ds"] <= errors["cutoff"].min()
+        before, now = calibration_profiles(frame, errors["cutoff"].min(), self.freq_)
         calibration = ScaledConformal.fit(
             errors["y"].to_numpy(),
             errors[_MODEL].to_numpy(),
             interval_quantiles(self.levels),
             ids=errors["unique_id"].to_numpy(),
-            profile=series_profile(frame[first_window], period.season, period.year),
+            profile=before,
         )
-        self.calibration_ = replace(calibration, profile=series_profile(frame, period.season, period.year))
+        self.calibration_ = replace(calibration, profile=now)
         self.family_level_error_ = shared_level_error(self._family_errors(errors, frame), self.calibration_)
         self.series_attributes_ = frame[["unique_id", *statics]].drop_duplicates("unique_id").astype(str)
 
